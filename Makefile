@@ -21,10 +21,6 @@ system-deps:
 	  echo "installing Debian packages (postgresql-15, nodejs, npm)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 postgresql-contrib nodejs npm >/dev/null; \
 	fi
-	@if ! ls /usr/share/postgresql/15/extension/vector.control >/dev/null 2>&1; then \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15-pgvector >/dev/null) \
-	    || echo "pgvector not installable: the sandbox uses its float-array substitute"; \
-	fi
 	@test -x $(AZURITE) || npm install --silent --no-audit --no-fund --prefix sandbox >/dev/null
 
 deps: $(STAMP) system-deps

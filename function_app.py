@@ -5,9 +5,30 @@ from __future__ import annotations
 import azure.durable_functions as df
 import azure.functions as func
 
-from triggers.http_api import bp as http_api_bp
+from activities import containers, database, events, metrics, notify, probe, secrets, storage, traffic
+from orchestrators import drill, failback, failover, restore, restore_test
+from triggers import alerts, http_api, schedules
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
 
-for blueprint in (http_api_bp,):
-    app.register_functions(blueprint)
+_BLUEPRINTS = (
+    http_api,
+    alerts,
+    schedules,
+    failover,
+    failback,
+    restore,
+    restore_test,
+    drill,
+    database,
+    containers,
+    traffic,
+    secrets,
+    metrics,
+    storage,
+    events,
+    notify,
+    probe,
+)
+for module in _BLUEPRINTS:
+    app.register_functions(module.bp)

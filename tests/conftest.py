@@ -8,3 +8,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+# Fixtures live in their own modules, one per thing they start.
+pytest_plugins = ["tests.fixtures.sandbox", "tests.fixtures.devhost"]

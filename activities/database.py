@@ -1,0 +1,7 @@
+"""Activities for database: thin, idempotent steps over one adapter in shared/azure/."""
+
+from __future__ import annotations
+
+import azure.durable_functions as df
+
+bp = df.Blueprint()

@@ -1,0 +1,7 @@
+"""The drill plan as a Durable orchestration: a deterministic generator that decides with shared.policy."""
+
+from __future__ import annotations
+
+import azure.durable_functions as df
+
+bp = df.Blueprint()
