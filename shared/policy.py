@@ -1,0 +1,494 @@
+"""Pure decisions of Continuity: plain values in, a decision with a human reason out. No I/O, no clock."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+# =====================================================================================================
+# Backups, point-in-time restore, restore tests and drills
+# =====================================================================================================
+
+
+def describe_duration(delta: timedelta) -> str:
+    """A duration as an operator reads it: '45 s', '12 min', '4 h 5 min', '3 d 2 h'."""
+    seconds = int(delta.total_seconds())
+    sign, seconds = ("-", -seconds) if seconds < 0 else ("", seconds)
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{sign}{days} d {hours} h"
+    if hours:
+        return f"{sign}{hours} h {minutes} min"
+    if minutes:
+        return f"{sign}{minutes} min"
+    return f"{sign}{secs} s"
+
+
+# ---- restore-point validation (safety rule 8) --------------------------------------------------------
+
+RULE_NOT_IN_FUTURE = "not-in-future"
+RULE_INSIDE_RETENTION = "inside-retention"
+RULE_NOT_BEFORE_EARLIEST = "not-before-earliest-restore-point"
+
+
+@dataclass(frozen=True)
+class RestoreWindow:
+    """What the source server can be restored to, observed at ``now``."""
+
+    now: datetime
+    earliest_restore_point: datetime | None
+    retention_days: int
+
+
+@dataclass(frozen=True)
+class RestorePointCheck:
+    """The outcome of validating a restore point; ``rule`` names the rule that failed (None when valid)."""
+
+    valid: bool
+    rule: str | None
+    reason: str
+
+
+def validate_restore_point(point: datetime, window: RestoreWindow) -> RestorePointCheck:
+    """Check a requested restore point: not in the future, inside retention, not before the earliest point.
+
+    The first failing rule is reported (a point 40 days back fails retention, not the earliest point).
+    """
+    if point > window.now:
+        ahead = describe_duration(point - window.now)
+        text = f"restore point {_iso(point)} is {ahead} in the future"
+        return RestorePointCheck(False, RULE_NOT_IN_FUTURE, text)
+    retention_start = window.now - timedelta(days=window.retention_days)
+    if point < retention_start:
+        return RestorePointCheck(
+            False,
+            RULE_INSIDE_RETENTION,
+            f"restore point {_iso(point)} is outside the {window.retention_days}-day backup retention "
+            f"(oldest allowed {_iso(retention_start)})",
+        )
+    earliest = window.earliest_restore_point
+    if earliest is None:
+        text = "the source server has no restore point yet"
+        return RestorePointCheck(False, RULE_NOT_BEFORE_EARLIEST, text)
+    if point < earliest:
+        return RestorePointCheck(
+            False,
+            RULE_NOT_BEFORE_EARLIEST,
+            f"restore point {_iso(point)} is before the earliest restore point {_iso(earliest)}",
+        )
+    return RestorePointCheck(True, None, f"restore point {_iso(point)} is inside the restorable window")
+
+
+# ---- backup watch: checks ----------------------------------------------------------------------------
+
+CHECK_BACKUP_AGE = "backup-age"
+CHECK_RETENTION = "backup-retention"
+CHECK_EARLIEST_RESTORE_POINT = "earliest-restore-point"
+CHECK_GEO_REDUNDANT_BACKUP = "geo-redundant-backup"
+CHECK_REPLICA = "replica"
+CHECK_STORAGE_GEO_SYNC = "storage-geo-sync"
+CHECK_WATCH_PROBE = "backup-watch-probe"
+
+HEALTHY_REPLICA_STATES = frozenset({"active", "catchup", "replicating"})
+
+
+@dataclass(frozen=True)
+class BackupObservation:
+    """One snapshot of the protected estate's backup posture (None = the value was not reported)."""
+
+    now: datetime
+    latest_backup_at: datetime | None
+    earliest_restore_point: datetime | None
+    retention_days: int | None
+    geo_redundant_backup: bool | None
+    replica_state: str | None
+    replica_lag_seconds: float | None
+    storage_geo_available: bool
+    storage_last_sync_at: datetime | None
+
+
+@dataclass(frozen=True)
+class BackupObjectives:
+    """The thresholds the backup watch holds the estate to (DESIGN.md section 1)."""
+
+    backup_age_alert_hours: float = 4.0
+    retention_days: int = 30
+    rpo_seconds: float = 900.0
+    require_geo_redundant_backup: bool = True
+    expect_replica: bool = True
+
+
+@dataclass(frozen=True)
+class WatchCheck:
+    """One check of the backup watch. ``available`` is False when the estate cannot report the value."""
+
+    name: str
+    ok: bool
+    reason: str
+    available: bool = True
+
+
+def assess_backups(obs: BackupObservation, objectives: BackupObjectives) -> tuple[WatchCheck, ...]:
+    """Every backup-watch check for one observation, in a fixed order, each with its reason."""
+    return (
+        _check_backup_age(obs, objectives),
+        _check_retention(obs, objectives),
+        _check_earliest(obs),
+        _check_geo_backup(obs, objectives),
+        _check_replica(obs, objectives),
+        _check_storage_geo(obs, objectives),
+    )
+
+
+def _check_backup_age(obs: BackupObservation, objectives: BackupObjectives) -> WatchCheck:
+    limit = timedelta(hours=objectives.backup_age_alert_hours)
+    if obs.latest_backup_at is None:
+        return WatchCheck(CHECK_BACKUP_AGE, False, "no completed backup is listed for the primary server")
+    age = obs.now - obs.latest_backup_at
+    text = f"latest backup is {describe_duration(age)} old (alert threshold {describe_duration(limit)})"
+    return WatchCheck(CHECK_BACKUP_AGE, age <= limit, text)
+
+
+def _check_retention(obs: BackupObservation, objectives: BackupObjectives) -> WatchCheck:
+    if obs.retention_days is None:
+        return WatchCheck(CHECK_RETENTION, False, "backup retention is not reported by the primary server")
+    ok = obs.retention_days >= objectives.retention_days
+    text = f"backup retention is {obs.retention_days} days (required {objectives.retention_days})"
+    return WatchCheck(CHECK_RETENTION, ok, text)
+
+
+def _check_earliest(obs: BackupObservation) -> WatchCheck:
+    if obs.earliest_restore_point is None:
+        text = "the primary server has no earliest restore point"
+        return WatchCheck(CHECK_EARLIEST_RESTORE_POINT, False, text)
+    span = describe_duration(obs.now - obs.earliest_restore_point)
+    text = f"earliest restore point {_iso(obs.earliest_restore_point)} ({span} of history)"
+    return WatchCheck(CHECK_EARLIEST_RESTORE_POINT, True, text)
+
+
+def _check_geo_backup(obs: BackupObservation, objectives: BackupObjectives) -> WatchCheck:
+    if not objectives.require_geo_redundant_backup:
+        return WatchCheck(CHECK_GEO_REDUNDANT_BACKUP, True, "geo-redundant backup is not required")
+    if obs.geo_redundant_backup is None:
+        return WatchCheck(CHECK_GEO_REDUNDANT_BACKUP, False, "geo-redundant backup setting is not reported")
+    if obs.geo_redundant_backup:
+        return WatchCheck(CHECK_GEO_REDUNDANT_BACKUP, True, "geo-redundant backup is enabled")
+    return WatchCheck(CHECK_GEO_REDUNDANT_BACKUP, False, "geo-redundant backup is disabled")
+
+
+def _check_replica(obs: BackupObservation, objectives: BackupObjectives) -> WatchCheck:
+    if obs.replica_state is None:
+        if objectives.expect_replica:
+            return WatchCheck(CHECK_REPLICA, False, "the primary server has no read replica")
+        return WatchCheck(CHECK_REPLICA, True, "no read replica is expected")
+    if obs.replica_state.lower() not in HEALTHY_REPLICA_STATES:
+        return WatchCheck(CHECK_REPLICA, False, f"replica state is {obs.replica_state}")
+    if obs.replica_lag_seconds is None:
+        return WatchCheck(CHECK_REPLICA, True, f"replica state is {obs.replica_state}; lag not reported")
+    lag = obs.replica_lag_seconds
+    ok = lag <= objectives.rpo_seconds
+    text = f"replica state is {obs.replica_state}, lag {lag:.0f} s (RPO {objectives.rpo_seconds:.0f} s)"
+    return WatchCheck(CHECK_REPLICA, ok, text)
+
+
+def _check_storage_geo(obs: BackupObservation, objectives: BackupObjectives) -> WatchCheck:
+    if not obs.storage_geo_available:
+        text = "storage geo-replication last sync time: not available (the account has no secondary)"
+        return WatchCheck(CHECK_STORAGE_GEO_SYNC, True, text, available=False)
+    if obs.storage_last_sync_at is None:
+        return WatchCheck(CHECK_STORAGE_GEO_SYNC, False, "storage geo-replication has not synced yet")
+    behind = obs.now - obs.storage_last_sync_at
+    ok = behind.total_seconds() <= objectives.rpo_seconds
+    text = f"storage last geo-sync {describe_duration(behind)} ago (RPO {objectives.rpo_seconds:.0f} s)"
+    return WatchCheck(CHECK_STORAGE_GEO_SYNC, ok, text)
+
+
+def probe_failed_check(error: str) -> WatchCheck:
+    """The check recorded when the watch could not observe the estate at all."""
+    return WatchCheck(CHECK_WATCH_PROBE, False, f"backup watch could not read the estate: {error}")
+
+
+# ---- backup watch: breach state machine --------------------------------------------------------------
+
+BREACHED = "breached"
+RESOLVED = "resolved"
+
+
+@dataclass(frozen=True)
+class BreachEvent:
+    """A state change to notify: a check became breached, or an open breach cleared."""
+
+    check: str
+    kind: str
+    reason: str
+    since: str
+
+
+@dataclass(frozen=True)
+class WatchTransition:
+    """The open breaches after a tick (check name -> ISO time it was first seen) and what to notify."""
+
+    open_breaches: dict[str, str]
+    events: tuple[BreachEvent, ...]
+
+
+def next_breach_state(
+    open_breaches: Mapping[str, str], checks: Iterable[WatchCheck], now: datetime
+) -> WatchTransition:
+    """Notify once per breach, resolve when cleared.
+
+    A failing check that is not open opens a breach (one 'breached' event); a failing check that is
+    already open stays open silently; a passing check that was open resolves (one 'resolved' event).
+    A check absent from this tick keeps its state: missing data never resolves a breach.
+    """
+    state = dict(open_breaches)
+    events: list[BreachEvent] = []
+    for check in checks:
+        since = state.get(check.name)
+        if not check.ok and since is None:
+            state[check.name] = _iso(now)
+            events.append(BreachEvent(check.name, BREACHED, check.reason, _iso(now)))
+        elif check.ok and since is not None:
+            del state[check.name]
+            lasted = describe_duration(now - datetime.fromisoformat(since))
+            reason = f"{check.reason}; breach since {since} cleared after {lasted}"
+            events.append(BreachEvent(check.name, RESOLVED, reason, since))
+    return WatchTransition(state, tuple(events))
+
+
+# ---- pre-deployment backup gate ----------------------------------------------------------------------
+
+GATE_PROCEED = "proceed"
+GATE_TAKE_BACKUP = "take-backup"
+GATE_WAIT = "wait"
+GATE_REFUSE = "refuse"
+
+
+@dataclass(frozen=True)
+class BackupGateState:
+    """What the gate knows at one step: the latest backup and, once asked for, the on-demand backup."""
+
+    now: datetime
+    latest_backup_at: datetime | None
+    max_age_hours: float = 6.0
+    on_demand_allowed: bool = True
+    on_demand_started_at: datetime | None = None
+    on_demand_status: str | None = None
+    wait_limit_seconds: float = 1800.0
+
+
+@dataclass(frozen=True)
+class GateDecision:
+    """``action`` is one of proceed, take-backup, wait, refuse; ``reason`` is the sentence to report."""
+
+    action: str
+    reason: str
+
+
+def decide_backup_gate(state: BackupGateState) -> GateDecision:
+    """Deploy only with a backup younger than the gate; otherwise take one and wait, or refuse and say why."""
+    limit = timedelta(hours=state.max_age_hours)
+    fresh, age_text = _backup_freshness(state.latest_backup_at, state.now, limit)
+    if fresh:
+        return GateDecision(GATE_PROCEED, f"{age_text}, within the {describe_duration(limit)} gate")
+    if state.on_demand_started_at is None:
+        if not state.on_demand_allowed:
+            return GateDecision(GATE_REFUSE, f"{age_text} and on-demand backups are not allowed")
+        return GateDecision(GATE_TAKE_BACKUP, f"{age_text}; taking an on-demand backup")
+    status = (state.on_demand_status or "").lower()
+    if status == "failed":
+        return GateDecision(GATE_REFUSE, f"{age_text} and the on-demand backup failed")
+    if status == "succeeded":
+        return GateDecision(GATE_REFUSE, f"the on-demand backup reported success but {age_text}")
+    waited = state.now - state.on_demand_started_at
+    if waited.total_seconds() > state.wait_limit_seconds:
+        text = f"the on-demand backup is still running after {describe_duration(waited)}"
+        return GateDecision(GATE_REFUSE, text)
+    return GateDecision(GATE_WAIT, f"waiting for the on-demand backup (running {describe_duration(waited)})")
+
+
+def _backup_freshness(latest: datetime | None, now: datetime, limit: timedelta) -> tuple[bool, str]:
+    if latest is None:
+        return False, "no completed backup exists"
+    age = now - latest
+    return age <= limit, f"latest backup is {describe_duration(age)} old"
+
+
+# ---- restore: the switch decision --------------------------------------------------------------------
+
+SWITCH_REFUSE = "refuse"
+SWITCH_KEEP = "keep-restored"
+SWITCH_AWAIT_APPROVAL = "await-approval"
+SWITCH_GO = "switch"
+
+
+@dataclass(frozen=True)
+class SwitchDecision:
+    """What the restore does after its integrity checks; ``reason`` goes to the report."""
+
+    action: str
+    reason: str
+
+
+def decide_restore_switch(
+    *,
+    checks_passed: bool,
+    failed_checks: tuple[str, ...],
+    switch_requested: bool,
+    approval_required: bool,
+    approval: str | None,
+) -> SwitchDecision:
+    """Switch the app to the restored server only when its checks pass, it was asked for and is approved.
+
+    ``approval`` is None (not yet answered), "approved" or "rejected".
+    """
+    if not checks_passed:
+        names = ", ".join(failed_checks) or "unknown"
+        text = f"integrity checks failed on the restored server ({names}); not switching"
+        return SwitchDecision(SWITCH_REFUSE, text)
+    if not switch_requested:
+        text = "checks passed; switch not requested, restored server kept for use"
+        return SwitchDecision(SWITCH_KEEP, text)
+    if approval_required and approval is None:
+        return SwitchDecision(SWITCH_AWAIT_APPROVAL, "checks passed; waiting for operator approval to switch")
+    if approval == "rejected":
+        text = "operator rejected the switch; restored server kept, app unchanged"
+        return SwitchDecision(SWITCH_KEEP, text)
+    why = "approved by operator" if approval == "approved" else "approval not required"
+    return SwitchDecision(SWITCH_GO, f"checks passed and {why}; switching the app to the restored server")
+
+
+# ---- restore test and drill verdicts -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    """One data check run against a restored server."""
+
+    name: str
+    passed: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class RestoreTestEvidence:
+    """What a restore test observed. None means the step did not run (and counts as not verified)."""
+
+    restore_error: str | None
+    checks: tuple[CheckOutcome, ...]
+    sentinel_before_present: bool | None
+    sentinel_after_absent: bool | None
+    teardown_verified: bool | None
+    restore_seconds: float | None = None
+    restore_objective_seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Pass or fail with every reason (failures, or one sentence saying what passed)."""
+
+    passed: bool
+    reasons: tuple[str, ...]
+
+
+def restore_test_verdict(evidence: RestoreTestEvidence) -> Verdict:
+    """A restore test passes only when the restore ran, every check and both sentinels hold, and the
+    scratch server is verified gone. Every failure is listed."""
+    failures: list[str] = []
+    if evidence.restore_error is not None:
+        failures.append(f"restore failed: {evidence.restore_error}")
+    failures.extend(f"check {c.name} failed: {c.detail}" for c in evidence.checks if not c.passed)
+    failures.extend(_sentinel_failures(evidence))
+    failures.extend(_time_failures(evidence.restore_seconds, evidence.restore_objective_seconds))
+    failures.extend(_teardown_failures(evidence.teardown_verified))
+    if failures:
+        return Verdict(False, tuple(failures))
+    summary = (
+        f"restore succeeded, {len(evidence.checks)} checks passed, sentinel before the point present, "
+        "sentinel after it absent, scratch server verified gone"
+    )
+    return Verdict(True, (summary,))
+
+
+def _sentinel_failures(evidence: RestoreTestEvidence) -> list[str]:
+    if evidence.restore_error is not None:
+        return []
+    out: list[str] = []
+    if evidence.sentinel_before_present is None:
+        out.append("the sentinel written before the restore point was not checked")
+    elif not evidence.sentinel_before_present:
+        out.append("the sentinel written before the restore point is missing: data was lost")
+    if evidence.sentinel_after_absent is None:
+        out.append("the sentinel written after the restore point was not checked")
+    elif not evidence.sentinel_after_absent:
+        out.append("the sentinel written after the restore point is present: the restore overshot its point")
+    return out
+
+
+def _time_failures(seconds: float | None, objective: float | None) -> list[str]:
+    if seconds is None or objective is None or seconds <= objective:
+        return []
+    took = describe_duration(timedelta(seconds=seconds))
+    return [f"restore took {took}, over the {describe_duration(timedelta(seconds=objective))} objective"]
+
+
+def _teardown_failures(verified: bool | None) -> list[str]:
+    if verified is None:
+        return ["teardown was not verified"]
+    if not verified:
+        return ["the scratch server still exists after deletion"]
+    return []
+
+
+@dataclass(frozen=True)
+class DrillEvidence:
+    """What a drill measured: failed steps, RTO and RPO against objectives, and the teardown."""
+
+    failed_steps: tuple[str, ...]
+    rto_seconds: float | None
+    rto_objective_seconds: float
+    rpo_seconds: float | None
+    rpo_objective_seconds: float
+    teardown_verified: bool | None
+
+
+def drill_verdict(evidence: DrillEvidence) -> Verdict:
+    """A drill passes when every step ran, RTO and RPO were measured inside objectives and nothing is left."""
+    failures = [f"step {step} failed" for step in evidence.failed_steps]
+    failures.extend(_objective_failures("RTO", evidence.rto_seconds, evidence.rto_objective_seconds))
+    failures.extend(_objective_failures("RPO", evidence.rpo_seconds, evidence.rpo_objective_seconds))
+    failures.extend(_drill_teardown_failures(evidence.teardown_verified))
+    if failures:
+        return Verdict(False, tuple(failures))
+    rto = describe_duration(timedelta(seconds=evidence.rto_seconds or 0))
+    rpo = describe_duration(timedelta(seconds=evidence.rpo_seconds or 0))
+    return Verdict(True, (f"all steps passed; RTO {rto} and RPO {rpo} inside objectives; teardown verified",))
+
+
+def _objective_failures(label: str, measured: float | None, objective: float) -> list[str]:
+    if measured is None:
+        return [f"{label} was not measured"]
+    if measured > objective:
+        took = describe_duration(timedelta(seconds=measured))
+        return [f"{label} {took} is over the {describe_duration(timedelta(seconds=objective))} objective"]
+    return []
+
+
+def _drill_teardown_failures(verified: bool | None) -> list[str]:
+    if verified is None:
+        return ["drill teardown was not verified"]
+    if not verified:
+        return ["drill resources are left behind"]
+    return []
+
+
+def restore_test_point(before_written_at: datetime, after_written_at: datetime) -> datetime:
+    """The restore point of a restore test: midway between the two sentinels, so one is before, one after."""
+    return before_written_at + (after_written_at - before_written_at) / 2
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat()
