@@ -1,0 +1,1 @@
+"""The QLP stand-in workload: the app each sandbox container group runs as a local process."""

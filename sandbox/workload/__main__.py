@@ -1,0 +1,75 @@
+"""Entry point of a workload process: `python -m sandbox.workload` (configured by its environment).
+
+Environment: PORT, IMAGE (its tag decides behaviour), CONTAINER_GROUP, REGION, MAINTENANCE_MODE,
+KEY_VAULT_URL + DATABASE_SECRET_NAME (default `database-url`) + SANDBOX_TOKEN + SANDBOX_CA_BUNDLE to read
+the database URL at start (or DATABASE_URL directly), WORKLOAD_SLOW_MS.
+A migration image runs its migration, prints the outcome and exits 0 (or 1 on failure).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Mapping
+
+from aiohttp import web
+
+from sandbox.workload.app import WorkloadConfig, build_app
+from sandbox.workload.behaviour import DEFAULT_SLOW_MS, Behaviour, behaviour_for
+
+
+def database_url(env: Mapping[str, str]) -> str:
+    """The database URL: from Key Vault when KEY_VAULT_URL is set, else DATABASE_URL."""
+    if env.get("KEY_VAULT_URL"):
+        from sandbox.workload.secrets import read_secret
+
+        return read_secret(
+            env["KEY_VAULT_URL"],
+            env.get("DATABASE_SECRET_NAME", "database-url"),
+            token=env.get("SANDBOX_TOKEN", "sandbox"),
+            ca_bundle=env.get("SANDBOX_CA_BUNDLE") or None,
+        )
+    if env.get("DATABASE_URL"):
+        return env["DATABASE_URL"]
+    raise SystemExit("workload: set KEY_VAULT_URL (and SANDBOX_TOKEN, SANDBOX_CA_BUNDLE) or DATABASE_URL")
+
+
+def run_migration(behaviour: Behaviour, url: str) -> int:
+    from sandbox.workload.store import migrate
+
+    if behaviour.migrate_fails:
+        print(f"migration {behaviour.tag}: failed (the image is marked to fail)", flush=True)
+        return 1
+    try:
+        before, after = asyncio.run(migrate(url, behaviour.migrate_to))
+    except Exception as exc:
+        print(f"migration {behaviour.tag}: failed: {type(exc).__name__}", flush=True)
+        return 1
+    print(f"migration {behaviour.tag}: schema_version {before} -> {after}", flush=True)
+    return 0
+
+
+def main(env: Mapping[str, str]) -> int:
+    behaviour = behaviour_for(
+        env.get("IMAGE", "qlp-app:latest"), slow_ms=int(env.get("WORKLOAD_SLOW_MS", DEFAULT_SLOW_MS))
+    )
+    url = database_url(env)
+    print(f"workload {env.get('CONTAINER_GROUP', '')} image {behaviour.image}: database URL read", flush=True)
+    if behaviour.migrate:
+        return run_migration(behaviour, url)
+    cfg = WorkloadConfig(
+        behaviour=behaviour,
+        database_url=url,
+        container_group=env.get("CONTAINER_GROUP", ""),
+        region=env.get("REGION", ""),
+        maintenance_mode=env.get("MAINTENANCE_MODE", "").lower() == "true",
+    )
+    port = int(env["PORT"])
+    print(f"workload serving on 127.0.0.1:{port}", flush=True)
+    web.run_app(build_app(cfg), host="127.0.0.1", port=port, print=None, access_log=None, handle_signals=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(os.environ))
