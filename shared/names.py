@@ -26,3 +26,121 @@ DRILL_ORCHESTRATOR = "drill_orchestrator"
 BLUE_GREEN_ORCHESTRATOR = "blue_green_orchestrator"
 ROLLBACK_ORCHESTRATOR = "rollback_orchestrator"
 MIGRATION_ORCHESTRATOR = "migration_orchestrator"
+
+# ---- activities -------------------------------------------------------------------------------------
+# Each comment: input keys -> output keys. Optional inputs in [brackets]. Every activity takes and returns
+# one JSON dict, is idempotent, and raises TransientError / PreconditionFailed / PermanentError (shared/
+# errors.py) whose message starts with "transient:", "precondition:" or "permanent:". "resource_group",
+# when omitted, defaults from settings (the replica server and standby group live in the secondary group,
+# everything else in the primary). Resources created by Continuity carry tags created-by=continuity and
+# continuity-run=<run_id>.
+
+# database (PostgreSQL flexible servers)
+# {server, [resource_group]} -> {name, resource_group, exists, state, role: primary|replica|standalone,
+#   replication_role, replication_state, source_server, fqdn, location, tags, created_by_continuity,
+#   earliest_restore_point, backup_retention_days, geo_redundant_backup, version}
+DATABASE_GET_SERVER = "database_get_server"
+# {server, [resource_group]} -> {server, backups: [{name, type, completed_at}], latest_completed_at,
+#   latest_age_seconds, earliest_restore_point, backup_retention_days, geo_redundant_backup}
+DATABASE_LIST_BACKUPS = "database_list_backups"
+# {server, [resource_group], [name]} -> {server, name, completed_at, created}   (on-demand backup)
+DATABASE_CREATE_BACKUP = "database_create_backup"
+# {server, [resource_group]} -> {server, replicas: [{name, resource_group, location, state,
+#   replication_state, fqdn}]}
+DATABASE_LIST_REPLICAS = "database_list_replicas"
+# {server (the replica), [resource_group]} -> {server, lag_seconds: float|None, source: metric|database|
+#   unavailable, measured_at}
+DATABASE_GET_REPLICATION_LAG = "database_get_replication_lag"
+# {server (the replica), mode: planned|forced, [operation: standalone|switchover], [resource_group]}
+#   -> {server, promoted, already_primary, mode, operation, role, message}
+DATABASE_PROMOTE_REPLICA = "database_promote_replica"
+# {source, target, run_id, [location], [resource_group], [source_resource_group]}
+#   -> {server, created, state, fqdn, location, message}
+DATABASE_CREATE_REPLICA = "database_create_replica"
+# {source, target, point_in_time (ISO 8601), run_id, [geo: bool], [location], [resource_group],
+#   [source_resource_group]} -> {server, created, state, fqdn, point_in_time, message}
+DATABASE_RESTORE_SERVER = "database_restore_server"
+# {server, [resource_group]} -> {server, state, changed, message}
+DATABASE_START_SERVER = "database_start_server"
+# {server, [resource_group]} -> {server, state, changed, message}   (fencing: stops, never deletes)
+DATABASE_STOP_SERVER = "database_stop_server"
+# {server, [resource_group]} -> {server, deleted, already_gone, message}
+#   refuses (precondition:) servers not tagged created-by=continuity
+DATABASE_DELETE_SERVER = "database_delete_server"
+# {server, [resource_group], [checks: {critical_tables: [..], sentinels_present: [..],
+#   sentinels_absent: [..], sql: [{name, sql}]}]} -> {server, passed, counts: {table: n},
+#   checks: [{name, passed, detail}]}   (defaults from settings; SQL assertion passes when its first
+#   column of its first row is true)
+DATABASE_RUN_CHECKS = "database_run_checks"
+# {name, [server], [resource_group]} -> {server, name, written_at, created}   (server defaults to primary)
+DATABASE_WRITE_SENTINEL = "database_write_sentinel"
+
+# containers (Azure Container Instances)
+# {group, image, run_id, [environment: {k: v}], [port], [cpu], [memory_gb], [location], [resource_group],
+#   [command: [..]]} -> {group, created, changed, state, address, url}
+CONTAINERS_ENSURE_GROUP = "containers_ensure_group"
+# {group, [resource_group]} -> {group, state, changed, address, url, message}
+CONTAINERS_START_GROUP = "containers_start_group"
+# {group, [resource_group]} -> {group, state, changed, message}
+CONTAINERS_STOP_GROUP = "containers_stop_group"
+# {group, [resource_group]} -> {group, state, changed, address, url, message}   (always restarts)
+CONTAINERS_RESTART_GROUP = "containers_restart_group"
+# {group, [resource_group]} -> {group, exists, state, provisioning_state, image, address, url,
+#   restart_count, containers: [{name, state, exit_code, restart_count}], tags, created_by_continuity}
+CONTAINERS_GET_GROUP = "containers_get_group"
+# {group, [container], [tail], [resource_group]} -> {group, container, logs}
+CONTAINERS_GET_LOGS = "containers_get_logs"
+# {group, [resource_group]} -> {group, deleted, already_gone, message}
+#   refuses (precondition:) groups not tagged created-by=continuity
+CONTAINERS_DELETE_GROUP = "containers_delete_group"
+# {group, image, run_id, [command], [environment], [timeout_seconds], [resource_group], [location]}
+#   -> {group, exit_code, succeeded, logs, state}   (runs to completion; restart policy Never)
+CONTAINERS_RUN_JOB = "containers_run_job"
+
+# traffic (Front Door Standard/Premium or classic, chosen by settings; "origin group" = backend pool)
+# {} -> {kind, route, origin_group, endpoint_url, deployment_status}
+TRAFFIC_GET_ROUTE = "traffic_get_route"
+# {origin_group} -> {origin_group, origins: [{name, host, port, enabled, priority, weight, healthy}],
+#   healthy: [names], healthy_count}   (healthy = enabled and its health probe answers 2xx)
+TRAFFIC_LIST_HEALTHY_ORIGINS = "traffic_list_healthy_origins"
+# {origin_group} -> {route, origin_group, previous_origin_group, changed, message}
+TRAFFIC_SWITCH_ROUTE = "traffic_switch_route"
+# {origin_group, origin, enabled: bool} -> {origin_group, origin, enabled, changed}
+TRAFFIC_SET_ORIGIN_STATE = "traffic_set_origin_state"
+
+# secrets (Key Vault; the database URL never leaves the activity)
+# {server, [resource_group]} -> {secret, host, changed, version, message}   (same host twice: no new version)
+SECRETS_POINT_DATABASE_URL = "secrets_point_database_url"
+# {} -> {secret, host, database, version}   (where the secret points; never the password)
+SECRETS_GET_DATABASE_HOST = "secrets_get_database_host"
+
+# metrics (Azure Monitor)
+# {target: frontdoor|container_group|server, [name], [resource_group], [minutes], [baseline_minutes]}
+#   -> {target, resource_id, window: {start, end, cpu_percent, error_5xx_percent, latency_ms,
+#   request_count}, baseline: {same keys} | None}   (a metric with no data is None)
+METRICS_GET_WINDOW = "metrics_get_window"
+
+# storage (blob reports container)
+# {run_id, report: {..}, [markdown], [kind], [retain_years]} -> {json_blob, markdown_blob, url}
+STORAGE_WRITE_REPORT = "storage_write_report"
+# {run_id, event: {..}} -> {blob, appended}
+STORAGE_APPEND_EVENT = "storage_append_event"
+# {run_id} -> {run_id, found, report, events: [..]}
+STORAGE_READ_REPORT = "storage_read_report"
+# {} -> {available, last_sync_time, status, reason}   (available false where there is no secondary)
+STORAGE_GET_GEO_SYNC = "storage_get_geo_sync"
+
+# events (Event Grid topic, CloudEvents)
+# {type, subject, data: {..}, [id]} -> {published, id, reason}   (published false when no topic is set)
+EVENTS_PUBLISH = "events_publish"
+
+# notify (Slack, Teams, PagerDuty Events v2, generic webhook; one message shape)
+# {title, text, [severity: info|warning|error|critical], [event], [run_id], [dedup_key],
+#   [action: trigger|resolve], [fields: {k: v}], [link], [page: bool]} -> {sent: [targets],
+#   failed: [{target, error}], skipped: [targets]}   (PagerDuty only when page or action=resolve)
+NOTIFY_SEND = "notify_send"
+
+# probe (HTTP)
+# {url, [method], [json], [expect_status], [body_contains], [timeout_seconds]} -> {url, ok, status,
+#   latency_ms, body_matched, error}   (never raises for an unhealthy target: ok=false with the reason)
+PROBE_HTTP = "probe_http"
