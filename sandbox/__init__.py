@@ -1,0 +1,1 @@
+"""sandbox: a local Azure region pair (ARM-compatible API over real PostgreSQL, processes and a router)."""

@@ -1,0 +1,57 @@
+"""`python -m sandbox up / status / fault / down` as separate processes, as `make run` uses them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sandbox.cli import _session_members
+from sandbox.client import SandboxClient, SandboxError
+from tests.fixtures.sandbox import ROOT, start_sandbox, stop_sandbox
+
+
+def sandbox_cmd(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "sandbox", *args], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_up_status_fault_down_leaves_no_process() -> None:
+    client = start_sandbox(components=[])
+    state = client.state_dir
+    try:
+        endpoints = json.loads((state / "endpoints.json").read_text())
+        for key in ("arm_endpoint", "ca_bundle", "subscription_id", "resource_groups", "servers"):
+            assert key in endpoints
+        pid = int(json.loads((state / "serve.pid").read_text())["pid"])
+        assert _session_members(pid)
+
+        status = sandbox_cmd("status", "--state-dir", str(state))
+        assert status.returncode == 0, status.stderr
+        assert "running" in status.stdout
+
+        fault = sandbox_cmd("fault", "arm-faults", "0.25", "--state-dir", str(state))
+        assert fault.returncode == 0, fault.stderr
+        assert client.status()["arm_fault_rate"] == 0.25
+        refused = sandbox_cmd("fault", "arm-faults", "7", "--state-dir", str(state))
+        assert refused.returncode == 2
+        assert "between 0 and 1" in refused.stderr
+
+        again = sandbox_cmd("up", "--state-dir", str(state), "--components", "none")
+        assert again.returncode == 1
+        assert "already running" in again.stderr
+    finally:
+        down = sandbox_cmd("down", "--state-dir", str(state))
+    assert down.returncode == 0, down.stderr
+    assert _session_members(pid) == []
+    assert sandbox_cmd("status", "--state-dir", str(state)).returncode == 3
+    stop_sandbox(state)
+
+
+def test_client_without_sandbox_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(SandboxError, match="no running sandbox"):
+        SandboxClient(tmp_path)
