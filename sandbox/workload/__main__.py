@@ -51,10 +51,14 @@ def run_migration(behaviour: Behaviour, url: str) -> int:
 
 
 def main(env: Mapping[str, str]) -> int:
+    try:
+        url = database_url(env)
+    except Exception as exc:  # the process exits non-zero, as the real app does without its secret
+        print(f"workload: cannot read the database URL: {type(exc).__name__}: {exc}", flush=True)
+        return 1
     behaviour = behaviour_for(
         env.get("IMAGE", "qlp-app:latest"), slow_ms=int(env.get("WORKLOAD_SLOW_MS", DEFAULT_SLOW_MS))
     )
-    url = database_url(env)
     print(f"workload {env.get('CONTAINER_GROUP', '')} image {behaviour.image}: database URL read", flush=True)
     if behaviour.migrate:
         return run_migration(behaviour, url)
