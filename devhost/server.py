@@ -1,0 +1,230 @@
+"""The composition root of devhost: load the app, wire triggers, keys, timers and the durable engine.
+
+``DevHost.start()`` applies local.settings.json, imports the app module from the app directory,
+calls ``app.get_functions()`` once, binds 127.0.0.1:<port> (0 picks a free port), mounts the durable
+engine's routes (when ``devhost.durable`` is present), the admin API, the Event Grid webhook and the
+HTTP triggers, then starts the engine, the server and the timers, and prints where everything is.
+``stop()`` undoes it in reverse: timers, server, engine.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import socket
+import sys
+from collections.abc import MutableMapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from devhost.admin import AdminApi
+from devhost.eventgrid import EventGridWebhook
+from devhost.functions import FunctionInfo, Invoker, catalog
+from devhost.http_triggers import HttpTriggers, http_routes
+from devhost.keys import HostKeys, load_keys
+from devhost.timers import STATUS_FILE, TimerService, TimerStatusStore, timer_specs
+
+__all__ = ["DevHost", "HostError", "HostOptions", "apply_local_settings"]
+
+LOCAL_SETTINGS = "local.settings.json"
+DEFAULT_HUB = "TestHubName"
+
+
+class HostError(RuntimeError):
+    """The host cannot start; the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class HostOptions:
+    app: str = "function_app"
+    port: int = 7071
+    state_dir: Path = Path(".devhost")
+    app_dir: Path = Path(".")
+    address: str = "127.0.0.1"
+
+
+def apply_local_settings(app_dir: Path, env: MutableMapping[str, str]) -> list[str]:
+    """Put local.settings.json ``Values`` into ``env`` (what is already set wins); the names applied."""
+    path = app_dir / LOCAL_SETTINGS
+    if not path.exists():
+        return []
+    try:
+        document = json.loads(path.read_text())
+    except ValueError as exc:
+        raise HostError(f"{path} is not valid JSON: {exc}") from exc
+    if not isinstance(document, dict) or document.get("IsEncrypted") is True:
+        raise HostError(f"{path} must be a JSON object with unencrypted Values")
+    values = document.get("Values") or {}
+    if not isinstance(values, dict):
+        raise HostError(f"{path}: Values must be an object of app settings")
+    applied = [name for name in values if name not in env]
+    for name in applied:
+        value = values[name]
+        env[name] = value if isinstance(value, str) else json.dumps(value)
+    return applied
+
+
+def read_host_json(app_dir: Path) -> dict[str, Any]:
+    try:
+        data = json.loads((app_dir / "host.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def import_app(module_name: str, app_dir: Path) -> Any:
+    """The ``app`` attribute of the module, imported from the app directory."""
+    root = str(app_dir.resolve())
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    module = importlib.import_module(module_name)
+    app = getattr(module, "app", None)
+    if app is None or not hasattr(app, "get_functions"):
+        raise HostError(f"module '{module_name}' has no function app named 'app'")
+    return app
+
+
+def load_engine_class() -> Any:
+    """``devhost.durable.DurableEngine``, or None while that package does not exist."""
+    try:
+        module = importlib.import_module("devhost.durable")
+    except ModuleNotFoundError as exc:
+        if exc.name in ("devhost.durable",):
+            return None
+        raise
+    return getattr(module, "DurableEngine", None)
+
+
+def bind_socket(address: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((address, port))
+    except OSError as exc:
+        sock.close()
+        raise HostError(f"cannot listen on {address}:{port}: {exc.strerror}") from exc
+    sock.setblocking(False)
+    return sock
+
+
+class DevHost:
+    """One running host."""
+
+    def __init__(self, options: HostOptions) -> None:
+        self.options = options
+        self.base_url = ""
+        self.keys: HostKeys | None = None
+        self._runner: web.AppRunner | None = None
+        self._engine: Any = None
+        self._timers: TimerService | None = None
+        self._admin: AdminApi | None = None
+        self._invoker: Invoker | None = None
+
+    async def start(self) -> None:
+        options = self.options
+        options.state_dir.mkdir(parents=True, exist_ok=True)
+        apply_local_settings(options.app_dir, os.environ)
+        raw_functions = list(import_app(options.app, options.app_dir).get_functions())  # once
+        functions = catalog(raw_functions)
+        self.keys = load_keys(options.state_dir, os.environ)
+        sock = bind_socket(options.address, options.port)
+        self.base_url = f"http://{options.address}:{sock.getsockname()[1]}"
+        self._engine = self._make_engine(raw_functions, functions)
+        app = self._build(functions, self.keys)
+        if self._engine is not None:
+            await self._engine.start()
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        await web.SockSite(self._runner, sock).start()
+        assert self._timers is not None
+        await self._timers.start()
+        self._print_banner(functions)
+
+    async def stop(self) -> None:
+        if self._timers is not None:
+            await self._timers.stop()
+        if self._admin is not None:
+            await self._admin.drain()
+        if self._runner is not None:
+            await self._runner.cleanup()
+        if self._engine is not None:
+            await self._engine.stop()
+        if self._invoker is not None:
+            self._invoker.close()
+
+    def busy(self) -> bool:
+        return self._invoker is not None and self._invoker.busy()
+
+    def _make_engine(self, raw_functions: list[Any], functions: dict[str, FunctionInfo]) -> Any:
+        engine_class = load_engine_class()
+        durable = [f.name for f in functions.values() if f.trigger_type in _DURABLE_TRIGGERS]
+        if engine_class is None:
+            if durable:
+                print(
+                    f"[devhost] durable engine not available: {', '.join(durable)} will not run", flush=True
+                )
+            return None
+        durable_settings = read_host_json(self.options.app_dir).get("extensions", {}).get("durableTask", {})
+        return engine_class(
+            raw_functions,
+            self.options.state_dir,
+            base_url=self.base_url,
+            hub_name=str(durable_settings.get("hubName") or DEFAULT_HUB),
+        )
+
+    def _build(self, functions: dict[str, FunctionInfo], keys: HostKeys) -> web.Application:
+        client_binding = self._engine.client_binding if self._engine is not None else None
+        self._invoker = Invoker(
+            client_binding=client_binding, app_directory=str(self.options.app_dir.resolve())
+        )
+        store = TimerStatusStore(self.options.state_dir / STATUS_FILE)
+        self._timers = TimerService(timer_specs(functions, os.environ), self._invoker, store)
+        self._admin = AdminApi(functions, self._invoker, self._timers, keys)
+        prefix = read_host_json(self.options.app_dir).get("extensions", {}).get("http", {}).get("routePrefix")
+        http = HttpTriggers(http_routes(functions), self._invoker, keys, "api" if prefix is None else prefix)
+        app = web.Application(client_max_size=100 * 1024 * 1024)
+        if self._engine is not None:
+            app.add_routes(self._engine.routes())
+        app.add_routes(self._admin.routes())
+        app.add_routes(EventGridWebhook(functions, self._invoker, keys).routes())
+        app.router.add_route("*", http.aiohttp_path(), http.handle)
+        self._http = http
+        return app
+
+    def _print_banner(self, functions: dict[str, FunctionInfo]) -> None:
+        assert self.keys is not None
+        print(f"[devhost] app '{self.options.app}': {len(functions)} functions", flush=True)
+        for fn in functions.values():
+            print(f"[devhost]   {fn.name}: {self._describe(fn)}", flush=True)
+        where = (
+            "environment"
+            if os.environ.get("DEVHOST_FUNCTION_KEY")
+            else str(self.options.state_dir / "keys.json")
+        )
+        print(f"[devhost] function key: {self.keys.function_key}  (from {where})", flush=True)
+        print(f"[devhost] master key: {self.keys.master_key}", flush=True)
+        print(f"[devhost] listening on {self.base_url}", flush=True)
+
+    def _describe(self, fn: FunctionInfo) -> str:
+        kind = fn.trigger_type
+        if kind == "httpTrigger":
+            methods = ",".join(fn.trigger.get("methods") or ["*"])
+            route = fn.trigger.get("route") or fn.name
+            return f"[{methods}] {self.base_url}/{self._http_prefix()}{route}"
+        if kind == "timerTrigger":
+            return f"timer '{fn.trigger.get('schedule')}'"
+        if kind == "eventGridTrigger":
+            return f"Event Grid {self.base_url}/runtime/webhooks/eventgrid?functionName={fn.name}"
+        return kind
+
+    def _http_prefix(self) -> str:
+        prefix = read_host_json(self.options.app_dir).get("extensions", {}).get("http", {}).get("routePrefix")
+        prefix = "api" if prefix is None else prefix.strip("/")
+        return f"{prefix}/" if prefix else ""
+
+
+_DURABLE_TRIGGERS = ("orchestrationTrigger", "activityTrigger", "entityTrigger")
