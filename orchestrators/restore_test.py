@@ -1,7 +1,137 @@
-"""The restore-test plan as a Durable orchestration: a deterministic generator deciding with shared.policy."""
+"""The restore test as a Durable orchestration: restore to a scratch server, check the data, tear down.
+
+Two sentinel rows bracket the restore point: the one written before it must be in the restored data,
+the one written after it must not. Row counts of the critical tables and the configured SQL assertions
+run too; time-to-restore and the achieved point are recorded; the scratch server is deleted and
+verified gone. A failed check or a leftover server fails the test and notifies.
+"""
 
 from __future__ import annotations
 
+from datetime import timedelta
+from typing import Any
+
 import azure.durable_functions as df
 
+from shared import names, policy
+from shared.backups import Gen, Json, RunRecord, derived_server_name, iso, seconds_between, stamp, teardown
+from shared.config import Settings
+from shared.models import parse_time
+
 bp = df.Blueprint()
+
+SENTINEL_GAP_SECONDS = 2.0
+
+
+@bp.function_name(names.RESTORE_TEST_ORCHESTRATOR)
+@bp.orchestration_trigger(context_name="context")
+def restore_test_orchestrator(context: df.DurableOrchestrationContext) -> Gen:
+    """The registered orchestrator: runs :func:`restore_test_plan`."""
+    return (yield from restore_test_plan(context))
+
+
+def restore_test_plan(context: Any) -> Gen:
+    """Input: {run_id, settings, trigger, [scratch_server]}. Returns the report with its verdict."""
+    inp: Json = context.get_input() or {}
+    settings = Settings.from_dict(inp["settings"])
+    rec = RunRecord(context, run_id=inp["run_id"], operation="restore-test", trigger=inp.get("trigger", {}))
+    scratch = inp.get("scratch_server") or derived_server_name(
+        settings.primary_server, "rt", context.current_utc_datetime
+    )
+    yield from rec.save()
+    verdict = yield from run_restore_test(context, rec, settings, scratch)
+    return (yield from finish_restore_test(rec, verdict))
+
+
+def finish_restore_test(rec: RunRecord, verdict: policy.Verdict) -> Gen:
+    """Record the verdict; notify (and page) on failure."""
+    rec.report["verdict"] = {"passed": verdict.passed, "reasons": list(verdict.reasons)}
+    summary = "; ".join(verdict.reasons)
+    if not verdict.passed:
+        yield from rec.notify("failed", f"restore test failed: {summary}", severity="error", page=True)
+        return (yield from rec.finish("failed", summary))
+    yield from rec.notify("completed", f"restore test passed: {summary}")
+    return (yield from rec.finish("succeeded", summary))
+
+
+def run_restore_test(context: Any, rec: RunRecord, settings: Settings, scratch: str) -> Gen:
+    """Every step of a restore test, recorded on ``rec``; returns the policy verdict. Always tears down."""
+    rec.resource(source_server=settings.primary_server, scratch_server=scratch)
+    evidence: Json = {
+        "restore_error": None,
+        "checks": [],
+        "before": None,
+        "after_absent": None,
+        "teardown": None,
+    }
+    try:
+        yield from _restore_and_check(context, rec, settings, scratch, evidence)
+    except Exception as exc:
+        evidence["restore_error"] = evidence["restore_error"] or str(exc)[:300]
+    evidence["teardown"] = yield from teardown(context, rec, "server", scratch, step="scratch")
+    verdict = policy.restore_test_verdict(_evidence(evidence, rec, settings))
+    rec.decide("verdict", "pass" if verdict.passed else "fail", "; ".join(verdict.reasons))
+    return verdict
+
+
+def _restore_and_check(context: Any, rec: RunRecord, settings: Settings, scratch: str, evidence: Json) -> Gen:
+    run, tag = rec.run_id, stamp(context.current_utc_datetime)
+    before_name, after_name = f"restore-test-{tag}-before", f"restore-test-{tag}-after"
+    before = yield from rec.step("sentinel-before", names.DATABASE_WRITE_SENTINEL, {"name": before_name})
+    yield context.create_timer(context.current_utc_datetime + timedelta(seconds=SENTINEL_GAP_SECONDS))
+    after = yield from rec.step("sentinel-after", names.DATABASE_WRITE_SENTINEL, {"name": after_name})
+    point = policy.restore_test_point(parse_time(before["written_at"]), parse_time(after["written_at"]))
+    rec.decide("restore-point", "restore", f"restoring to {iso(point)}, between the two sentinels")
+    payload = {
+        "source": settings.primary_server,
+        "target": scratch,
+        "point_in_time": iso(point),
+        "run_id": run,
+    }
+    try:
+        restored = yield from rec.step("restore", names.DATABASE_RESTORE_SERVER, payload)
+    except Exception as exc:
+        evidence["restore_error"] = str(exc)[:300]
+        return
+    step = rec.report["steps"][-1]
+    rec.measure(
+        restore_seconds=seconds_between(step["started_at"], step["ended_at"]),
+        requested_restore_point=iso(point),
+        achieved_restore_point=restored.get("point_in_time") or iso(point),
+    )
+    checks = {
+        "critical_tables": list(settings.critical_tables),
+        "sentinels_present": [before_name],
+        "sentinels_absent": [after_name],
+        "sql": list(settings.verify_sql),
+    }
+    result = yield from rec.step(
+        "data-checks", names.DATABASE_RUN_CHECKS, {"server": scratch, "checks": checks}
+    )
+    evidence["checks"] = result.get("checks", [])
+    evidence["before"] = _sentinel_result(evidence["checks"], before_name)
+    evidence["after_absent"] = _sentinel_result(evidence["checks"], after_name)
+    rec.report["checks"] = evidence["checks"]
+    rec.measure(row_counts=result.get("counts", {}))
+
+
+def _sentinel_result(checks: list[Json], sentinel: str) -> bool | None:
+    """The outcome of the check that names this sentinel, or None when no check did."""
+    found = [c for c in checks if sentinel in str(c.get("name", "")) or sentinel in str(c.get("detail", ""))]
+    return all(bool(c.get("passed")) for c in found) if found else None
+
+
+def _evidence(raw: Json, rec: RunRecord, settings: Settings) -> policy.RestoreTestEvidence:
+    outcomes = tuple(
+        policy.CheckOutcome(str(c.get("name", "")), bool(c.get("passed")), str(c.get("detail", "")))
+        for c in raw["checks"]
+    )
+    return policy.RestoreTestEvidence(
+        restore_error=raw["restore_error"],
+        checks=outcomes,
+        sentinel_before_present=raw["before"],
+        sentinel_after_absent=raw["after_absent"],
+        teardown_verified=raw["teardown"],
+        restore_seconds=rec.report["measurements"].get("restore_seconds"),
+        restore_objective_seconds=settings.rto_tier1_minutes * 60.0,
+    )

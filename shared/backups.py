@@ -1,0 +1,251 @@
+"""Orchestration glue for the backup plans: activity calls with transient retries, and a run record.
+
+Nothing here decides (decisions live in shared.policy) and nothing does I/O itself: the generators yield
+Durable tasks and are driven with ``yield from`` inside restore, restore-test, drill and watch
+orchestrators. The run record is plain JSON shaped like ``shared.models.RunReport.to_dict()``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Generator, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from shared import names
+from shared.errors import is_transient
+
+Json = dict[str, Any]
+Gen = Generator[Any, Any, Any]
+
+TRANSIENT_ATTEMPTS = 4
+TRANSIENT_DELAY_SECONDS = 5.0
+TEARDOWN_POLLS = 10
+TEARDOWN_INTERVAL_SECONDS = 3.0
+
+# kind -> (delete activity, get activity, input key)
+_TEARDOWN = {
+    "server": (names.DATABASE_DELETE_SERVER, names.DATABASE_GET_SERVER, "server"),
+    "group": (names.CONTAINERS_DELETE_GROUP, names.CONTAINERS_GET_GROUP, "group"),
+}
+
+
+def stamp(moment: datetime) -> str:
+    """A compact UTC timestamp for names of resources and sentinels a run creates: 20261129t120000."""
+    return moment.strftime("%Y%m%dt%H%M%S")
+
+
+def derived_server_name(source: str, purpose: str, moment: datetime) -> str:
+    """The name of a server a run creates from ``source`` (at most 63 characters, as Azure allows)."""
+    suffix = f"-{purpose}-{stamp(moment)}"
+    return source[: 63 - len(suffix)] + suffix
+
+
+def iso(moment: datetime) -> str:
+    """A timestamp as it travels in reports and activity inputs."""
+    return moment.isoformat()
+
+
+def call(context: Any, name: str, payload: Mapping[str, Any], *, attempts: int = TRANSIENT_ATTEMPTS) -> Gen:
+    """Call an activity; retry it (after a durable timer) only while its failure is transient."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return (yield context.call_activity(name, dict(payload)))
+        except Exception as exc:
+            if attempt == attempts or not is_transient(str(exc)):
+                raise
+            delay = timedelta(seconds=TRANSIENT_DELAY_SECONDS * attempt)
+            yield context.create_timer(context.current_utc_datetime + delay)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+class RunRecord:
+    """The evidence of one run as it goes: steps, decisions, measurements; saved after each change."""
+
+    def __init__(self, context: Any, *, run_id: str, operation: str, trigger: Mapping[str, Any]) -> None:
+        self._context = context
+        self.report: Json = {
+            "run_id": run_id,
+            "operation": operation,
+            "trigger": dict(trigger),
+            "started_at": iso(context.current_utc_datetime),
+            "status": "running",
+            "steps": [],
+            "decisions": [],
+            "measurements": {},
+            "resources": {},
+            "ended_at": "",
+            "summary": "",
+        }
+        self.retain_years: int | None = None
+
+    @property
+    def run_id(self) -> str:
+        return str(self.report["run_id"])
+
+    def now(self) -> str:
+        return iso(self._context.current_utc_datetime)
+
+    def status(self, step: str, reason: str) -> None:
+        """Custom status: the current step and the reason for the last decision."""
+        self._context.set_custom_status({"step": step, "reason": reason, "run_id": self.run_id})
+
+    def decide(self, step: str, action: str, reason: str) -> None:
+        self.report["decisions"].append({"step": step, "action": action, "reason": reason, "at": self.now()})
+        self.status(step, reason)
+
+    def step(self, name: str, activity: str, payload: Mapping[str, Any], **kwargs: Any) -> Gen:
+        """Run one activity as a named step; record start, end and outcome; save; re-raise failures."""
+        record = {"name": name, "started_at": self.now(), "ended_at": "", "outcome": "running", "detail": ""}
+        self.report["steps"].append(record)
+        self.status(name, f"running {name}")
+        try:
+            result = yield from call(self._context, activity, payload, **kwargs)
+        except Exception as exc:
+            record.update(ended_at=self.now(), outcome="failed", detail=str(exc)[:500])
+            yield from self.save()
+            raise
+        record.update(ended_at=self.now(), outcome="succeeded", detail=_summary(result))
+        return result
+
+    def poll(
+        self, name: str, activity: str, payload: Mapping[str, Any], *, attempts: int, interval: float
+    ) -> Gen:
+        """Call an activity until its result says ``ok`` (durable timers between calls); one recorded step.
+
+        Returns the last result; the step fails when no call said ok within ``attempts``.
+        """
+        record = {"name": name, "started_at": self.now(), "ended_at": "", "outcome": "running", "detail": ""}
+        self.report["steps"].append(record)
+        self.status(name, f"running {name}")
+        result: Json = {}
+        for attempt in range(1, attempts + 1):
+            result = yield from call(self._context, activity, payload)
+            if result.get("ok"):
+                break
+            if attempt < attempts:
+                yield self._context.create_timer(
+                    self._context.current_utc_datetime + timedelta(seconds=interval)
+                )
+        ok = bool(result.get("ok"))
+        detail = f"ok after {attempt} call(s)" if ok else f"not ok after {attempts} calls: {_brief(result)}"
+        record.update(ended_at=self.now(), outcome="succeeded" if ok else "failed", detail=detail)
+        return result
+
+    def skip(self, name: str, reason: str) -> None:
+        now = self.now()
+        self.report["steps"].append(
+            {"name": name, "started_at": now, "ended_at": now, "outcome": "skipped", "detail": reason}
+        )
+
+    def measure(self, **values: Any) -> None:
+        self.report["measurements"].update(values)
+
+    def resource(self, **values: Any) -> None:
+        self.report["resources"].update(values)
+
+    def save(self) -> Gen:
+        """Write the report (JSON and Markdown) to blob storage; a failed save never fails the run."""
+        payload: Json = {
+            "run_id": self.run_id,
+            "report": self.report,
+            "markdown": render_markdown(self.report),
+        }
+        payload["kind"] = self.report["operation"]
+        if self.retain_years is not None:
+            payload["retain_years"] = self.retain_years
+        try:
+            yield from call(self._context, names.STORAGE_WRITE_REPORT, payload, attempts=2)
+        except Exception:  # the report is evidence, not a step: keep going
+            self.report.setdefault("warnings", []).append("report could not be saved at " + self.now())
+
+    def notify(self, event: str, text: str, *, severity: str = "info", page: bool = False) -> Gen:
+        """Notify every configured target; a failed notification is recorded, never fatal."""
+        title = f"{self.report['operation']} {self.run_id}: {event}"
+        payload: Json = {
+            "title": title,
+            "text": text,
+            "severity": severity,
+            "event": event,
+            "run_id": self.run_id,
+        }
+        if page:
+            payload["page"] = True
+            payload["dedup_key"] = self.run_id
+        try:
+            result = yield from call(self._context, names.NOTIFY_SEND, payload, attempts=2)
+        except Exception as exc:
+            result = {"failed": [{"target": "all", "error": str(exc)[:200]}]}
+        self.report.setdefault("notifications", []).append(
+            {"event": event, "at": self.now(), "result": result}
+        )
+
+    def finish(self, status: str, summary: str) -> Gen:
+        self.report.update(status=status, summary=summary, ended_at=self.now())
+        self.status("done", summary)
+        yield from self.save()
+        return self.report
+
+
+def teardown(context: Any, rec: RunRecord, kind: str, name: str, *, step: str) -> Gen:
+    """Delete a server or container group Continuity created, then poll until it is gone.
+
+    Returns True when verified gone, False when it still exists after the polls. Never raises.
+    """
+    delete, get, key = _TEARDOWN[kind]
+    with contextlib.suppress(Exception):  # whether it is gone is what the polls below establish
+        yield from rec.step(f"delete-{step}", delete, {key: name})
+    for attempt in range(TEARDOWN_POLLS):
+        try:
+            state = yield from rec.step(f"verify-{step}-gone", get, {key: name})
+        except Exception:
+            state = {"exists": True}
+        if not state.get("exists", True):
+            rec.decide("teardown", "verified", f"{name} is gone")
+            return True
+        if attempt < TEARDOWN_POLLS - 1:
+            delay = timedelta(seconds=TEARDOWN_INTERVAL_SECONDS)
+            yield context.create_timer(context.current_utc_datetime + delay)
+    rec.decide("teardown", "leftover", f"{name} still exists after deletion")
+    return False
+
+
+def _summary(result: Any) -> str:
+    if isinstance(result, Mapping):
+        for key in ("message", "state", "server", "group"):
+            if result.get(key):
+                return str(result[key])[:300]
+    return ""
+
+
+def _brief(result: Mapping[str, Any]) -> str:
+    keys = ("status", "error", "state", "message")
+    return ", ".join(f"{k}={result[k]}" for k in keys if result.get(k) not in (None, ""))[:300]
+
+
+def seconds_between(start: str, end: str) -> float:
+    """Seconds from one report timestamp to another."""
+    return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
+
+
+def render_markdown(report: Mapping[str, Any]) -> str:
+    """The report as Markdown for people: header, verdict, measurements, steps, decisions."""
+    lines = [
+        f"# {report.get('operation', 'run')} {report.get('run_id', '')}",
+        "",
+        f"- status: **{report.get('status', '')}**",
+        f"- started: {report.get('started_at', '')}",
+        f"- ended: {report.get('ended_at', '') or '(running)'}",
+        f"- summary: {report.get('summary', '')}",
+    ]
+    for reason in report.get("verdict", {}).get("reasons", []):
+        lines.append(f"- verdict: {reason}")
+    lines += ["", "## Measurements", ""]
+    lines += [f"- {k}: {v}" for k, v in report.get("measurements", {}).items()]
+    lines += ["", "## Steps", "", "| step | started | ended | outcome | detail |", "|---|---|---|---|---|"]
+    for s in report.get("steps", []):
+        detail = str(s.get("detail", "")).replace("|", "/")
+        lines.append(f"| {s['name']} | {s['started_at']} | {s['ended_at']} | {s['outcome']} | {detail} |")
+    lines += ["", "## Decisions", ""]
+    lines += [f"- {d['at']} {d['step']}: {d['action']} — {d['reason']}" for d in report.get("decisions", [])]
+    return "\n".join(lines) + "\n"

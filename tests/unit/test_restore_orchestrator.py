@@ -1,0 +1,205 @@
+"""The restore plan driven with fake activities: every branch from validation to the switch."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from orchestrators import restore
+from shared import names, policy
+from tests.unit.backup_fakes import NOW, FakeContext, drive, fails, returns, sequence, settings_dict
+
+POINT = NOW - timedelta(minutes=30)
+CHECKS_OK = {
+    "server": "x",
+    "passed": True,
+    "counts": {"intents": 120},
+    "checks": [{"name": "row-count:intents", "passed": True, "detail": "120 rows"}],
+}
+CHECKS_BAD = {
+    "server": "x",
+    "passed": False,
+    "counts": {"intents": 0},
+    "checks": [{"name": "row-count:intents", "passed": False, "detail": "0 rows"}],
+}
+
+
+def _activities(**overrides: Any) -> dict[str, Any]:
+    groups = {"qlp-blue": "Running", "qlp-green": "Stopped", "qlp-standby": "Stopped"}
+    base = {
+        names.STORAGE_WRITE_REPORT: returns({"url": "https://reports/x.json"}),
+        names.NOTIFY_SEND: returns({"sent": ["webhook"], "failed": [], "skipped": []}),
+        names.DATABASE_GET_SERVER: returns(
+            {
+                "exists": True,
+                "earliest_restore_point": (NOW - timedelta(days=10)).isoformat(),
+                "backup_retention_days": 30,
+            }
+        ),
+        names.DATABASE_RESTORE_SERVER: lambda p: {
+            "server": p["target"],
+            "created": True,
+            "state": "Ready",
+            "fqdn": "127.0.0.1:6000",
+            "point_in_time": p["point_in_time"],
+        },
+        names.DATABASE_RUN_CHECKS: returns(CHECKS_OK),
+        names.SECRETS_POINT_DATABASE_URL: returns({"changed": True, "message": "pointed"}),
+        names.CONTAINERS_GET_GROUP: lambda p: {"group": p["group"], "state": groups[p["group"]]},
+        names.CONTAINERS_RESTART_GROUP: lambda p: {"group": p["group"], "state": "Running"},
+        names.PROBE_HTTP: lambda p: {"url": p["url"], "ok": True, "status": 200},
+        names.DATABASE_STOP_SERVER: lambda p: {"server": p["server"], "state": "Stopped", "changed": True},
+    }
+    base.update(overrides)
+    return base
+
+
+def _run(point: Any = POINT, *, switch: bool = False, approval: bool = False, **kwargs: Any) -> FakeContext:
+    events = kwargs.pop("events", None)
+    inp = {
+        "run_id": "restore-qlp",
+        "settings": settings_dict(restore_requires_approval="true" if approval else "false"),
+        "restore_point": point.isoformat(),
+        "reason": "corruption at 11:30",
+        "switch": switch,
+        "requested_at": NOW.isoformat(),
+        "trigger": {"kind": "operator", "reason": "corruption"},
+    }
+    ctx = FakeContext(inp, _activities(**kwargs), events=events)
+    ctx.result = drive(restore.restore_plan, ctx)  # type: ignore[attr-defined]
+    return ctx
+
+
+def _report(ctx: FakeContext) -> dict[str, Any]:
+    return ctx.result  # type: ignore[attr-defined, no-any-return]
+
+
+def _events(ctx: FakeContext) -> list[str]:
+    return [p["event"] for p in ctx.payloads(names.NOTIFY_SEND)]
+
+
+def test_restore_without_switch_restores_into_a_new_server_and_checks_it() -> None:
+    ctx = _run()
+    report = _report(ctx)
+    assert report["status"] == "succeeded"
+    restore_call = ctx.payloads(names.DATABASE_RESTORE_SERVER)[0]
+    assert restore_call["source"] == "qlp-db-uksouth"
+    assert restore_call["target"] != restore_call["source"]
+    assert restore_call["target"].startswith("qlp-db-uksouth-pitr-")
+    assert restore_call["point_in_time"] == POINT.isoformat()
+    assert ctx.payloads(names.DATABASE_RUN_CHECKS) == [{"server": restore_call["target"]}]
+    assert names.SECRETS_POINT_DATABASE_URL not in ctx.names()
+    assert names.DATABASE_STOP_SERVER not in ctx.names()
+    assert report["measurements"]["data_loss_window_seconds"] == 1800.0
+    assert "data-loss window 30 min" in report["summary"]
+    assert "checked: row-count:intents" in report["summary"]
+    assert _events(ctx) == ["started", "completed"]
+
+
+def test_a_point_in_the_future_is_refused_and_nothing_is_restored() -> None:
+    ctx = _run(NOW + timedelta(minutes=5))
+    report = _report(ctx)
+    assert report["status"] == "refused"
+    assert names.DATABASE_RESTORE_SERVER not in ctx.names()
+    decision = report["decisions"][-1]
+    assert decision["action"] == f"refuse:{policy.RULE_NOT_IN_FUTURE}"
+    assert _events(ctx) == ["started", "refused"]
+
+
+def test_a_point_before_the_earliest_restore_point_is_refused_naming_the_rule() -> None:
+    ctx = _run(NOW - timedelta(days=11))
+    assert _report(ctx)["decisions"][-1]["action"] == f"refuse:{policy.RULE_NOT_BEFORE_EARLIEST}"
+    assert names.DATABASE_RESTORE_SERVER not in ctx.names()
+
+
+def test_switch_points_the_secret_restarts_running_groups_verifies_and_stops_the_old_server() -> None:
+    ctx = _run(switch=True)
+    report = _report(ctx)
+    assert report["status"] == "succeeded", report
+    target = ctx.payloads(names.DATABASE_RESTORE_SERVER)[0]["target"]
+    assert ctx.payloads(names.SECRETS_POINT_DATABASE_URL) == [{"server": target}]
+    assert ctx.payloads(names.CONTAINERS_RESTART_GROUP) == [{"group": "qlp-blue"}]
+    urls = [p["url"] for p in ctx.payloads(names.PROBE_HTTP)]
+    assert urls == ["https://qlp.example/health", "https://qlp.example/api/v1/health/database"]
+    assert ctx.payloads(names.DATABASE_STOP_SERVER) == [{"server": "qlp-db-uksouth"}]
+    assert names.DATABASE_DELETE_SERVER not in ctx.names()
+    order = ctx.names()
+    assert order.index(names.SECRETS_POINT_DATABASE_URL) < order.index(names.CONTAINERS_RESTART_GROUP)
+    assert order.index(names.PROBE_HTTP) < order.index(names.DATABASE_STOP_SERVER)
+    assert report["summary"].startswith(f"switched to {target}")
+
+
+def test_switch_waits_for_approval_and_goes_once_approved() -> None:
+    ctx = _run(switch=True, approval=True, events={restore.APPROVAL_EVENT: {"answer": "approve"}})
+    report = _report(ctx)
+    assert [d["action"] for d in report["decisions"]][-2:] == [policy.SWITCH_AWAIT_APPROVAL, policy.SWITCH_GO]
+    assert names.SECRETS_POINT_DATABASE_URL in ctx.names()
+    assert "awaiting approval" in _events(ctx)
+
+
+def test_a_rejected_switch_keeps_the_app_where_it_is() -> None:
+    ctx = _run(switch=True, approval=True, events={restore.APPROVAL_EVENT: {"answer": "reject"}})
+    assert _report(ctx)["decisions"][-1]["action"] == policy.SWITCH_KEEP
+    assert names.SECRETS_POINT_DATABASE_URL not in ctx.names()
+
+
+def test_no_answer_before_the_approval_timeout_changes_nothing() -> None:
+    ctx = _run(switch=True, approval=True)
+    assert ctx.timers == [ctx.timers[0]] and ctx.timers[0] > NOW + timedelta(minutes=29)
+    assert names.SECRETS_POINT_DATABASE_URL not in ctx.names()
+    assert _report(ctx)["status"] == "succeeded"
+
+
+def test_failed_integrity_checks_refuse_the_switch_and_fail_the_run() -> None:
+    ctx = _run(switch=True, **{names.DATABASE_RUN_CHECKS: returns(CHECKS_BAD)})
+    report = _report(ctx)
+    assert report["status"] == "failed"
+    assert report["decisions"][-1]["action"] == policy.SWITCH_REFUSE
+    assert "row-count:intents" in report["decisions"][-1]["reason"]
+    assert names.SECRETS_POINT_DATABASE_URL not in ctx.names()
+    assert "refused" in _events(ctx)
+
+
+def test_a_permanent_restore_failure_fails_the_run_pages_and_is_not_retried() -> None:
+    ctx = _run(**{names.DATABASE_RESTORE_SERVER: fails("permanent: restore qlp-db-uksouth: quota exceeded")})
+    report = _report(ctx)
+    assert report["status"] == "failed" and "quota exceeded" in report["summary"]
+    assert ctx.names().count(names.DATABASE_RESTORE_SERVER) == 1
+    step = next(s for s in report["steps"] if s["name"] == "restore")
+    assert step["outcome"] == "failed"
+    paged = [p for p in ctx.payloads(names.NOTIFY_SEND) if p.get("page")]
+    assert len(paged) == 1 and paged[0]["event"] == "step failed"
+
+
+def test_a_transient_restore_failure_is_retried_after_a_durable_timer() -> None:
+    flaky = sequence(
+        RuntimeError("transient: restore qlp-db-uksouth: 503"),
+        {"server": "t", "state": "Ready", "fqdn": "127.0.0.1:6000"},
+    )
+    ctx = _run(**{names.DATABASE_RESTORE_SERVER: flaky})
+    assert _report(ctx)["status"] == "succeeded"
+    assert ctx.names().count(names.DATABASE_RESTORE_SERVER) == 2
+    assert len(ctx.timers) == 1
+
+
+def test_a_public_endpoint_that_never_answers_fails_the_switch_and_keeps_the_old_server_running() -> None:
+    down = returns({"ok": False, "status": 502, "error": "bad gateway"})
+    ctx = _run(switch=True, **{names.PROBE_HTTP: down})
+    report = _report(ctx)
+    assert report["status"] == "failed"
+    assert ctx.names().count(names.PROBE_HTTP) == restore.VERIFY_ATTEMPTS
+    assert names.DATABASE_STOP_SERVER not in ctx.names()
+
+
+def test_a_report_is_saved_as_the_run_goes() -> None:
+    ctx = _run()
+    saved = ctx.payloads(names.STORAGE_WRITE_REPORT)
+    assert len(saved) >= 2
+    assert saved[0]["report"]["status"] == "running"
+    assert saved[-1]["report"]["status"] == "succeeded"
+    assert "# restore restore-qlp" in saved[-1]["markdown"]
+
+
+def test_custom_status_names_the_step_and_the_reason() -> None:
+    ctx = _run(NOW + timedelta(minutes=5))
+    assert any(s.get("step") == "validate" and "future" in s["reason"] for s in ctx.statuses)

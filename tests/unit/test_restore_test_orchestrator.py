@@ -1,0 +1,173 @@
+"""The restore-test plan driven with fake activities: sentinels, checks, timing, teardown, verdict."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from orchestrators import restore_test
+from shared import names
+from shared.backups import TEARDOWN_POLLS
+from tests.unit.backup_fakes import NOW, FakeContext, drive, fails, returns, sequence, settings_dict
+
+
+class FakeEstate:
+    """Sentinels written at the fake clock; the scratch server exists between restore and delete."""
+
+    def __init__(self, ctx_now: Any) -> None:
+        self.now = ctx_now
+        self.sentinels: dict[str, Any] = {}
+        self.servers: set[str] = set()
+        self.delete_works = True
+
+    def write_sentinel(self, p: dict[str, Any]) -> dict[str, Any]:
+        at = self.now()
+        self.sentinels[p["name"]] = at
+        return {"server": "qlp-db-uksouth", "name": p["name"], "written_at": at.isoformat(), "created": True}
+
+    def restore(self, p: dict[str, Any]) -> dict[str, Any]:
+        self.servers.add(p["target"])
+        return {"server": p["target"], "created": True, "state": "Ready", "point_in_time": p["point_in_time"]}
+
+    def run_checks(self, p: dict[str, Any]) -> dict[str, Any]:
+        present, absent = p["checks"]["sentinels_present"], p["checks"]["sentinels_absent"]
+        checks = [{"name": "row-count:intents", "passed": True, "detail": "intents: 5 rows"}]
+        checks += [{"name": f"sentinel-present:{n}", "passed": True, "detail": "present"} for n in present]
+        checks += [{"name": f"sentinel-absent:{n}", "passed": True, "detail": "absent"} for n in absent]
+        return {"server": p["server"], "passed": True, "counts": {"intents": 5}, "checks": checks}
+
+    def delete(self, p: dict[str, Any]) -> dict[str, Any]:
+        if self.delete_works:
+            self.servers.discard(p["server"])
+        return {"server": p["server"], "deleted": True}
+
+    def get(self, p: dict[str, Any]) -> dict[str, Any]:
+        return {"name": p["server"], "exists": p["server"] in self.servers}
+
+
+def _run(**overrides: Any) -> tuple[FakeContext, FakeEstate, dict[str, Any]]:
+    inp = {"run_id": "restore-test-qlp", "settings": settings_dict(), "trigger": {"kind": "timer"}}
+    ctx = FakeContext(inp, {})
+    estate = FakeEstate(lambda: ctx.current_utc_datetime)
+    estate.delete_works = overrides.pop("delete_works", True)
+    ctx.activities.update(
+        {
+            names.STORAGE_WRITE_REPORT: returns({"url": "u"}),
+            names.NOTIFY_SEND: returns({"sent": []}),
+            names.DATABASE_WRITE_SENTINEL: estate.write_sentinel,
+            names.DATABASE_RESTORE_SERVER: estate.restore,
+            names.DATABASE_RUN_CHECKS: estate.run_checks,
+            names.DATABASE_DELETE_SERVER: estate.delete,
+            names.DATABASE_GET_SERVER: estate.get,
+        }
+    )
+    ctx.activities.update(overrides)
+    report = drive(restore_test.restore_test_plan, ctx)
+    return ctx, estate, report
+
+
+def test_a_healthy_estate_passes_and_the_scratch_server_is_gone() -> None:
+    ctx, estate, report = _run()
+    assert report["status"] == "succeeded", report["summary"]
+    assert report["verdict"]["passed"]
+    assert estate.servers == set()
+    restore_call = ctx.payloads(names.DATABASE_RESTORE_SERVER)[0]
+    scratch = restore_call["target"]
+    assert scratch.startswith("qlp-db-uksouth-rt-") and scratch != "qlp-db-uksouth"
+    assert ctx.payloads(names.DATABASE_DELETE_SERVER) == [{"server": scratch}]
+    notified = ctx.payloads(names.NOTIFY_SEND)
+    assert [p["event"] for p in notified] == ["completed"]
+
+
+def test_the_restore_point_lies_between_the_two_sentinels() -> None:
+    ctx, estate, _ = _run()
+    before, after = sorted(estate.sentinels.items(), key=lambda kv: kv[1])
+    assert before[0].endswith("-before") and after[0].endswith("-after")
+    point = ctx.payloads(names.DATABASE_RESTORE_SERVER)[0]["point_in_time"]
+    assert before[1].isoformat() < point < after[1].isoformat()
+    checks = ctx.payloads(names.DATABASE_RUN_CHECKS)[0]["checks"]
+    assert checks["sentinels_present"] == [before[0]] and checks["sentinels_absent"] == [after[0]]
+    assert checks["critical_tables"] == ["intents"]
+
+
+def test_time_to_restore_and_achieved_point_are_recorded() -> None:
+    _, _, report = _run()
+    m = report["measurements"]
+    assert m["restore_seconds"] == 1.0
+    assert m["achieved_restore_point"] == m["requested_restore_point"]
+    assert m["row_counts"] == {"intents": 5}
+
+
+def test_a_sentinel_after_the_point_that_survived_fails_and_pages() -> None:
+    def overshoot(p: dict[str, Any]) -> dict[str, Any]:
+        (after,) = p["checks"]["sentinels_absent"]
+        return {
+            "passed": False,
+            "checks": [{"name": f"sentinel-absent:{after}", "passed": False, "detail": "present"}],
+        }
+
+    ctx, estate, report = _run(**{names.DATABASE_RUN_CHECKS: overshoot})
+    assert report["status"] == "failed"
+    assert any("overshot" in r for r in report["verdict"]["reasons"])
+    assert estate.servers == set()
+    paged = [p for p in ctx.payloads(names.NOTIFY_SEND) if p.get("page")]
+    assert [p["event"] for p in paged] == ["failed"]
+
+
+def test_a_failed_row_count_check_fails_the_test() -> None:
+    def empty(p: dict[str, Any]) -> dict[str, Any]:
+        result = FakeEstate(lambda: NOW).run_checks(p)
+        result["checks"][0] = {"name": "row-count:intents", "passed": False, "detail": "intents: 0 rows"}
+        return result
+
+    _, _, report = _run(**{names.DATABASE_RUN_CHECKS: empty})
+    assert report["verdict"]["reasons"] == ["check row-count:intents failed: intents: 0 rows"]
+
+
+def test_a_leftover_scratch_server_fails_the_test_after_polling() -> None:
+    ctx, _, report = _run(delete_works=False)
+    assert report["status"] == "failed"
+    assert report["verdict"]["reasons"] == ["the scratch server still exists after deletion"]
+    assert ctx.names().count(names.DATABASE_GET_SERVER) == TEARDOWN_POLLS
+
+
+def test_a_failed_restore_still_tears_down_and_fails() -> None:
+    ctx, _, report = _run(**{names.DATABASE_RESTORE_SERVER: fails("permanent: restore qlp-db-uksouth: boom")})
+    assert report["verdict"]["reasons"] == ["restore failed: permanent: restore qlp-db-uksouth: boom"]
+    assert names.DATABASE_DELETE_SERVER in ctx.names()
+    assert names.DATABASE_RUN_CHECKS not in ctx.names()
+
+
+def test_a_failed_sentinel_write_fails_the_test_and_tears_down() -> None:
+    ctx, _, report = _run(**{names.DATABASE_WRITE_SENTINEL: fails("permanent: write sentinel: denied")})
+    assert report["status"] == "failed"
+    assert "denied" in report["verdict"]["reasons"][0]
+    assert names.DATABASE_RESTORE_SERVER not in ctx.names()
+    assert names.DATABASE_GET_SERVER in ctx.names()
+
+
+def test_a_slow_restore_fails_against_the_objective() -> None:
+    def slow(p: dict[str, Any]) -> dict[str, Any]:
+        return {"server": p["target"], "state": "Ready"}
+
+    inp = {"run_id": "rt", "settings": settings_dict(rto_tier1_minutes="1"), "trigger": {}}
+    ctx = FakeContext(inp, {}, activity_seconds=90.0)
+    gone = sequence({"exists": False})
+    ctx.activities.update(
+        {
+            names.STORAGE_WRITE_REPORT: returns({}),
+            names.NOTIFY_SEND: returns({}),
+            names.DATABASE_WRITE_SENTINEL: lambda p: {"written_at": ctx.current_utc_datetime.isoformat()},
+            names.DATABASE_RESTORE_SERVER: slow,
+            names.DATABASE_RUN_CHECKS: lambda p: FakeEstate(lambda: NOW).run_checks(p),
+            names.DATABASE_DELETE_SERVER: returns({}),
+            names.DATABASE_GET_SERVER: gone,
+        }
+    )
+    report = drive(restore_test.restore_test_plan, ctx)
+    assert report["verdict"]["reasons"] == ["restore took 1 min, over the 1 min objective"]
+
+
+def test_the_sentinel_gap_is_a_durable_timer() -> None:
+    ctx, _, _ = _run()
+    assert ctx.timers and ctx.timers[0] - NOW <= timedelta(seconds=restore_test.SENTINEL_GAP_SECONDS + 2)
