@@ -1,7 +1,162 @@
-"""The drill plan as a Durable orchestration: a deterministic generator that decides with shared.policy."""
+"""Drills in practice mode as a Durable orchestration: database, region and complete, with evidence.
+
+Practice mode never moves production traffic: the database drill is a restore test; the region drill
+creates a drill-only replica, promotes it, brings up a drill-only container group, verifies it and tears
+both down; the complete drill runs both and checks Front Door (route and DR origin group) without
+switching. The evidence report (what ran, RTO and RPO against objectives, teardown verified) is kept
+under the compliance retention (7 years by default).
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 import azure.durable_functions as df
 
+from orchestrators.restore_test import run_restore_test
+from shared import names, policy
+from shared.backups import Gen, Json, RunRecord, derived_server_name, seconds_between, stamp, teardown
+from shared.config import Settings
+
 bp = df.Blueprint()
+
+SCENARIOS = ("restore", "database", "region", "complete")
+VERIFY_ATTEMPTS = 24
+
+
+@bp.function_name(names.DRILL_ORCHESTRATOR)
+@bp.orchestration_trigger(context_name="context")
+def drill_orchestrator(context: df.DurableOrchestrationContext) -> Gen:
+    """The registered orchestrator: runs :func:`drill_plan`."""
+    return (yield from drill_plan(context))
+
+
+def drill_plan(context: Any) -> Gen:
+    """Input: {run_id, settings, scenario, trigger}. Returns the evidence report."""
+    inp: Json = context.get_input() or {}
+    settings = Settings.from_dict(inp["settings"])
+    scenario = inp["scenario"]
+    rec = RunRecord(
+        context, run_id=inp["run_id"], operation=f"drill-{scenario}", trigger=inp.get("trigger", {})
+    )
+    rec.retain_years = settings.compliance_retention_years
+    rec.report["retention"] = f"{settings.compliance_retention_years} years (compliance record)"
+    yield from rec.save()
+    yield from rec.notify("started", f"{scenario} drill in practice mode; production traffic is not moved")
+    evidence: Json = {"rto": [], "rpo": [], "teardown": [], "failed": []}
+    if scenario in ("restore", "database", "complete"):
+        yield from _database_drill(context, rec, settings, evidence)
+    if scenario in ("region", "complete"):
+        yield from _region_drill(context, rec, settings, evidence)
+    if scenario == "complete":
+        yield from _frontdoor_check(rec, settings, evidence)
+    return (yield from _finish(rec, settings, evidence))
+
+
+def _database_drill(context: Any, rec: RunRecord, settings: Settings, evidence: Json) -> Gen:
+    scratch = derived_server_name(settings.primary_server, "drill", context.current_utc_datetime)
+    verdict = yield from run_restore_test(context, rec, settings, scratch)
+    if not verdict.passed:
+        evidence["failed"].append("database: " + "; ".join(verdict.reasons))
+    m = rec.report["measurements"]
+    restore_step = next((s for s in rec.report["steps"] if s["name"] == "restore"), None)
+    if "restore_seconds" in m and restore_step is not None:
+        evidence["rto"].append(m["restore_seconds"])
+        # data between the restore point and the moment the restore began would be lost
+        lost = seconds_between(m["requested_restore_point"], restore_step["started_at"])
+        evidence["rpo"].append(max(0.0, lost) if verdict.passed else None)
+    evidence["teardown"].append(bool(m.get("scratch_teardown_verified")))
+
+
+def _region_drill(context: Any, rec: RunRecord, settings: Settings, evidence: Json) -> Gen:
+    """Drill-only replica in the DR region, promoted; a drill-only container group on it; both removed."""
+    tag = stamp(context.current_utc_datetime)
+    replica = derived_server_name(settings.primary_server, "drill", context.current_utc_datetime) + "-r"
+    group = f"{settings.container_group_standby[:40]}-drill-{tag}"
+    where = {"resource_group": settings.secondary_resource_group}
+    rec.resource(drill_replica=replica, drill_group=group)
+    try:
+        yield from _bring_up_region(rec, settings, replica, group, where, evidence)
+    except Exception as exc:
+        evidence["failed"].append(f"region: {str(exc)[:300]}")
+    gone_group = yield from teardown(context, rec, "group", group, step="drill-group")
+    gone_server = yield from teardown(context, rec, "server", replica, step="drill-replica")
+    evidence["teardown"].append(gone_group and gone_server)
+
+
+def _bring_up_region(
+    rec: RunRecord, settings: Settings, replica: str, group: str, where: Json, evidence: Json
+) -> Gen:
+    create = {"source": settings.primary_server, "target": replica, "run_id": rec.run_id, **where}
+    create["location"] = settings.secondary_region
+    yield from rec.step("create-drill-replica", names.DATABASE_CREATE_REPLICA, create)
+    lag = yield from rec.step(
+        "drill-replica-lag", names.DATABASE_GET_REPLICATION_LAG, {"server": replica, **where}
+    )
+    started = rec.now()
+    promote = {"server": replica, "mode": "planned", "operation": "standalone", **where}
+    yield from rec.step("promote-drill-replica", names.DATABASE_PROMOTE_REPLICA, promote)
+    standby = yield from rec.step(
+        "observe-standby", names.CONTAINERS_GET_GROUP, {"group": settings.container_group_standby, **where}
+    )
+    ensure = {"group": group, "image": standby.get("image", ""), "run_id": rec.run_id, **where}
+    ensure.update(location=settings.secondary_region, port=settings.container_port)
+    up = yield from rec.step("drill-group", names.CONTAINERS_ENSURE_GROUP, ensure)
+    url = str(up.get("url") or "").rstrip("/") + settings.health_path
+    probe = yield from rec.poll(
+        "verify-drill-group", names.PROBE_HTTP, {"url": url}, attempts=VERIFY_ATTEMPTS, interval=5.0
+    )
+    if not probe.get("ok"):
+        raise RuntimeError(f"drill group {group} did not answer {settings.health_path}: {probe.get('error')}")
+    evidence["rto"].append(seconds_between(started, rec.now()))
+    evidence["rpo"].append(lag.get("lag_seconds"))
+
+
+def _frontdoor_check(rec: RunRecord, settings: Settings, evidence: Json) -> Gen:
+    """Front Door answers and the DR origin group is known, without switching any traffic."""
+    try:
+        route = yield from rec.step("frontdoor-route", names.TRAFFIC_GET_ROUTE, {})
+        dr = settings.frontdoor_origin_group_standby
+        origins = yield from rec.step(
+            "frontdoor-dr-origins", names.TRAFFIC_LIST_HEALTHY_ORIGINS, {"origin_group": dr}
+        )
+        probe = yield from rec.step(
+            "frontdoor-public", names.PROBE_HTTP, {"url": settings.public_url + settings.health_path}
+        )
+        rec.measure(
+            frontdoor_route_origin_group=route.get("origin_group"),
+            dr_healthy_origins=origins.get("healthy_count"),
+        )
+        if not probe.get("ok"):
+            evidence["failed"].append(f"frontdoor: public endpoint answered {probe.get('status')}")
+    except Exception as exc:
+        evidence["failed"].append(f"frontdoor: {str(exc)[:300]}")
+
+
+def _finish(rec: RunRecord, settings: Settings, evidence: Json) -> Gen:
+    rto = max((x for x in evidence["rto"] if x is not None), default=None)
+    rpos = evidence["rpo"]
+    rpo = None if not rpos or any(x is None for x in rpos) else max(rpos)
+    teardown_ok = all(evidence["teardown"]) if evidence["teardown"] else None
+    verdict = policy.drill_verdict(
+        policy.DrillEvidence(
+            failed_steps=tuple(evidence["failed"]),
+            rto_seconds=rto,
+            rto_objective_seconds=settings.rto_tier1_minutes * 60.0,
+            rpo_seconds=rpo,
+            rpo_objective_seconds=settings.rpo_minutes * 60.0,
+            teardown_verified=teardown_ok,
+        )
+    )
+    rec.measure(drill_rto_seconds=rto, drill_rpo_seconds=rpo, teardown_verified=teardown_ok)
+    rec.measure(
+        rto_objective_seconds=settings.rto_tier1_minutes * 60.0,
+        rpo_objective_seconds=settings.rpo_minutes * 60.0,
+    )
+    rec.report["verdict"] = {"passed": verdict.passed, "reasons": list(verdict.reasons)}
+    summary = "; ".join(verdict.reasons)
+    if verdict.passed:
+        yield from rec.notify("completed", f"drill passed: {summary}")
+        return (yield from rec.finish("succeeded", summary))
+    yield from rec.notify("failed", f"drill failed: {summary}", severity="error", page=True)
+    return (yield from rec.finish("failed", summary))

@@ -69,6 +69,7 @@ def run_restore_test(context: Any, rec: RunRecord, settings: Settings, scratch: 
     except Exception as exc:
         evidence["restore_error"] = evidence["restore_error"] or str(exc)[:300]
     evidence["teardown"] = yield from teardown(context, rec, "server", scratch, step="scratch")
+    rec.measure(scratch_teardown_verified=evidence["teardown"])
     verdict = policy.restore_test_verdict(_evidence(evidence, rec, settings))
     rec.decide("verdict", "pass" if verdict.passed else "fail", "; ".join(verdict.reasons))
     return verdict
