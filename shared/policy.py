@@ -629,11 +629,14 @@ def approval(*, trigger_kind: str, failover_mode: str, promote: Decision, lag: D
 
 
 def approval_timeout(*, on_timeout: str, waited_seconds: float) -> Decision:
-    """After waiting ``waited_seconds`` without an answer: ``stop``, or ``wait`` again after paging."""
+    """After ``waited_seconds`` without an answer, per ``on_timeout``: ``stop``, ``wait`` or ``escalate``
+    (page, then keep waiting)."""
     waited = _duration(waited_seconds)
     if on_timeout == "stop":
         return Decision("stop", f"no approval after {waited}: stopped, nothing changed")
-    return Decision("wait", f"no approval after {waited}: escalated by page, still waiting")
+    if on_timeout == "wait":
+        return Decision("wait", f"no approval after {waited}: still waiting")
+    return Decision("escalate", f"no approval after {waited}: escalated by page, still waiting")
 
 
 def approval_answer(answer: str, *, by: str = "", note: str = "") -> Decision:

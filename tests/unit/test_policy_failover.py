@@ -183,8 +183,10 @@ def test_operator_answers(answer: str, action: str, reason: str) -> None:
 def test_approval_timeout_stops_or_escalates() -> None:
     stop = policy.approval_timeout(on_timeout="stop", waited_seconds=1800)
     assert stop == Decision("stop", "no approval after 30 min: stopped, nothing changed")
-    wait = policy.approval_timeout(on_timeout="escalate", waited_seconds=1800)
-    assert wait == Decision("wait", "no approval after 30 min: escalated by page, still waiting")
+    page = policy.approval_timeout(on_timeout="escalate", waited_seconds=1800)
+    assert page == Decision("escalate", "no approval after 30 min: escalated by page, still waiting")
+    wait = policy.approval_timeout(on_timeout="wait", waited_seconds=1800)
+    assert wait == Decision("wait", "no approval after 30 min: still waiting")
 
 
 # ---- grace period ----------------------------------------------------------------------------------

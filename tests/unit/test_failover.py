@@ -1,0 +1,495 @@
+"""The failover orchestrator driven with fake activities: every branch and every safety-rule refusal."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from shared import names
+from shared.config import load_settings
+from tests.unit.fake_durable import T0, Event, FakeContext, Runtime, drive, orchestrator
+
+ENV = {
+    "CONTINUITY_SUBSCRIPTION_ID": "sub",
+    "CONTINUITY_PRIMARY_RESOURCE_GROUP": "rg-south",
+    "CONTINUITY_SECONDARY_RESOURCE_GROUP": "rg-west",
+    "CONTINUITY_PRIMARY_SERVER": "pg-south",
+    "CONTINUITY_REPLICA_SERVER": "pg-west",
+    "CONTINUITY_CONTAINER_GROUP_BLUE": "aci-blue",
+    "CONTINUITY_CONTAINER_GROUP_GREEN": "aci-green",
+    "CONTINUITY_CONTAINER_GROUP_STANDBY": "aci-standby",
+    "CONTINUITY_FRONTDOOR_RESOURCE_GROUP": "rg-fd",
+    "CONTINUITY_FRONTDOOR_PROFILE": "fd",
+    "CONTINUITY_FRONTDOOR_ENDPOINT": "ep",
+    "CONTINUITY_FRONTDOOR_ROUTE": "route",
+    "CONTINUITY_FRONTDOOR_ORIGIN_GROUP_BLUE": "og-blue",
+    "CONTINUITY_FRONTDOOR_ORIGIN_GROUP_GREEN": "og-green",
+    "CONTINUITY_FRONTDOOR_ORIGIN_GROUP_STANDBY": "og-standby",
+    "CONTINUITY_KEY_VAULT_URL": "https://kv.example",
+    "CONTINUITY_PUBLIC_URL": "https://app.example",
+    "CONTINUITY_REPORTS_ACCOUNT_URL": "https://blob.example",
+    "CONTINUITY_GRACE_PERIOD_SECONDS": "600",
+    "CONTINUITY_CONFIRM_INTERVAL_SECONDS": "10",
+}
+
+
+def settings(**overrides: str) -> dict[str, Any]:
+    env = dict(ENV)
+    env.update({f"CONTINUITY_{k.upper()}": v for k, v in overrides.items()})
+    return load_settings(env).to_dict()
+
+
+class Estate:
+    """Fake activity results for a UK South outage; flip attributes to change the world."""
+
+    def __init__(self) -> None:
+        self.primary_up = False
+        self.primary_state = "Ready"
+        self.lag: float | None = 3.0
+        self.promote_error = ""
+        self.healthy_origins = 1
+        self.standby_ok = True
+        self.public_ok = True
+        self.counts_old: dict[str, int] | None = None
+        self.counts_new = {"intents": 10}
+        self.route = "og-blue"
+        self.reports: list[dict[str, Any]] = []
+        self.notes: list[dict[str, Any]] = []
+        self.cloud_events: list[dict[str, Any]] = []
+
+    def activities(self) -> dict[str, Any]:
+        return {
+            names.TRAFFIC_GET_ROUTE: lambda i: {"origin_group": self.route, "route": "route"},
+            names.CONTAINERS_GET_GROUP: lambda i: {"group": i["group"], "url": f"http://{i['group']}"},
+            names.PROBE_HTTP: self.probe,
+            names.DATABASE_GET_REPLICATION_LAG: lambda i: {"lag_seconds": self.lag, "source": "metric"},
+            names.DATABASE_GET_SERVER: lambda i: {
+                "name": i["server"],
+                "state": self.primary_state,
+                "role": "primary",
+            },
+            names.CONTAINERS_START_GROUP: lambda i: {"group": i["group"], "state": "Running"},
+            names.DATABASE_PROMOTE_REPLICA: self.promote,
+            names.DATABASE_RUN_CHECKS: self.checks,
+            names.SECRETS_POINT_DATABASE_URL: lambda i: {
+                "changed": True,
+                "message": "secret points at pg-west",
+            },
+            names.CONTAINERS_RESTART_GROUP: lambda i: {"group": i["group"], "url": "http://aci-standby"},
+            names.TRAFFIC_LIST_HEALTHY_ORIGINS: lambda i: {
+                "healthy_count": self.healthy_origins,
+                "origins": [{}],
+            },
+            names.TRAFFIC_SWITCH_ROUTE: self.switch,
+            names.DATABASE_STOP_SERVER: lambda i: {"state": "Stopped", "message": f"{i['server']} stopped"},
+            names.STORAGE_WRITE_REPORT: self.write_report,
+            names.NOTIFY_SEND: lambda i: self.notes.append(i) or {"sent": ["webhook"]},
+            names.EVENTS_PUBLISH: lambda i: self.cloud_events.append(i) or {"published": True},
+        }
+
+    def probe(self, i: dict[str, Any]) -> dict[str, Any]:
+        url = i["url"]
+        ok = (
+            self.primary_up
+            if "aci-blue" in url
+            else self.standby_ok
+            if "aci-standby" in url
+            else self.public_ok and self.route == "og-standby"
+        )
+        return {"url": url, "ok": ok, "status": 200 if ok else 503, "error": "" if ok else "unavailable"}
+
+    def promote(self, i: dict[str, Any]) -> dict[str, Any]:
+        if self.promote_error:
+            raise RuntimeError(self.promote_error)
+        return {"server": i["server"], "promoted": True, "role": "primary", "mode": i["mode"]}
+
+    def checks(self, i: dict[str, Any]) -> dict[str, Any]:
+        if i["server"] == "pg-south":
+            if self.counts_old is None:
+                raise RuntimeError("transient: run checks pg-south: connection refused")
+            return {"counts": self.counts_old}
+        return {"counts": self.counts_new}
+
+    def switch(self, i: dict[str, Any]) -> dict[str, Any]:
+        self.route = i["origin_group"]
+        return {"changed": True, "origin_group": self.route, "message": f"route now serves {self.route}"}
+
+    def write_report(self, i: dict[str, Any]) -> dict[str, Any]:
+        self.reports.append(i)
+        return {"url": f"http://blob/{i['run_id']}.json"}
+
+
+def alert_input(**overrides: Any) -> dict[str, Any]:
+    signal = {
+        "source": "monitor-webhook",
+        "state": "fired",
+        "resource_ids": ["/x/pg-south"],
+        "observed_at": T0.isoformat(),
+    }
+    data = {
+        "settings": settings(),
+        "trigger": {
+            "kind": "alert",
+            "reason": "primary down",
+            "signal": signal,
+            "first_signal_at": T0.isoformat(),
+        },
+        "mode": "auto",
+        "poll_attempts": 5,
+        "poll_interval_seconds": 1,
+    }
+    data.update(overrides)
+    return data
+
+
+def operator_input(mode: str = "forced", **overrides: Any) -> dict[str, Any]:
+    return alert_input(trigger={"kind": "operator", "reason": "drill by ops"}, mode=mode, **overrides)
+
+
+def run(estate: Estate, payload: dict[str, Any], events: list[Event] | None = None) -> tuple[Any, Runtime]:
+    runtime = Runtime(FakeContext(payload), estate.activities(), list(events or []))
+    out = drive(orchestrator(names.FAILOVER_ORCHESTRATOR), runtime)
+    return out, runtime
+
+
+def last_report(estate: Estate) -> dict[str, Any]:
+    return estate.reports[-1]["report"]
+
+
+def reasons(estate: Estate) -> list[str]:
+    return [d["reason"] for d in last_report(estate)["decisions"]]
+
+
+def approve(at_minutes: float = 1, answer: str = "approve") -> Event:
+    return Event("approval", {"answer": answer, "by": "ops"}, T0 + timedelta(minutes=at_minutes))
+
+
+# ---- the happy path ------------------------------------------------------------------------------------
+def test_alert_outage_fails_over_after_confirmation_and_grace() -> None:
+    estate = Estate()
+    out, rt = run(estate, alert_input())
+    assert out["status"] == "succeeded"
+    assert estate.route == "og-standby"
+    report = last_report(estate)
+    steps = [s["name"] for s in report["steps"]]
+    assert steps == [
+        "observe", "confirm", "prepare", "grace", "promote", "count_rows", "point_secret",
+        "restart_standby", "verify_standby", "check_pool", "switch_traffic", "verify_public", "fence",
+    ]  # fmt: skip
+    assert all(s["outcome"] == "succeeded" for s in report["steps"])
+    assert "the primary failed 3 consecutive probes: outage confirmed" in reasons(estate)
+    assert "the primary is still down after the grace period: failing over" in reasons(estate)
+    assert rt.called(names.DATABASE_PROMOTE_REPLICA) == [
+        {"server": "pg-west", "mode": "forced", "operation": "standalone"}
+    ]
+    assert rt.called(names.DATABASE_STOP_SERVER) == [{"server": "pg-south"}]  # rule 5: fenced, never deleted
+    assert not rt.called(names.DATABASE_DELETE_SERVER)
+    m = report["measurements"]
+    assert m["rto_seconds"] > 600  # from the first signal, through a 10 min grace period
+    assert m["rpo_seconds"] == 3.0
+    assert m["rows_missing"] is None
+    assert report["decisions"][-1]["action"] == "met"
+    assert [n["event"] for n in estate.notes] == ["started", "completed"]
+    assert estate.cloud_events[-1]["type"] == "continuity.failover.completed"
+
+
+def test_traffic_moves_only_after_the_standby_is_verified() -> None:
+    estate = Estate()
+    _, rt = run(estate, alert_input())
+    order = [n for n, _ in rt.calls]
+    promote = order.index(names.DATABASE_PROMOTE_REPLICA)
+    secret = order.index(names.SECRETS_POINT_DATABASE_URL)
+    restart = order.index(names.CONTAINERS_RESTART_GROUP)
+    switch = order.index(names.TRAFFIC_SWITCH_ROUTE)
+    assert promote < secret < restart < switch
+    write = [i for i in rt.called(names.PROBE_HTTP) if i.get("method") == "POST"]
+    assert write and "aci-standby" in write[0]["url"]
+
+
+def test_custom_status_shows_step_and_last_reason() -> None:
+    estate = Estate()
+    _, rt = run(estate, alert_input())
+    grace = [s for s in rt.context.statuses if s["step"] == "grace" and s["reason"]]
+    assert any("waiting 10 min for the primary to recover" in s["reason"] for s in grace)
+    assert rt.context.custom_status["status"] == "succeeded"
+    assert rt.context.custom_status["report"] == "http://blob/failover-qlp.json"
+
+
+def test_report_is_written_as_the_run_goes() -> None:
+    estate = Estate()
+    run(estate, alert_input())
+    assert len(estate.reports) >= 10
+    assert estate.reports[0]["report"]["status"] == "running"
+    assert "# failover run failover-qlp" in estate.reports[-1]["markdown"]
+
+
+# ---- confirmation and grace: no failover ---------------------------------------------------------------
+def test_resolved_alert_during_confirmation_stands_down() -> None:
+    estate = Estate()
+    resolved = Event(
+        "signal", {"source": "monitor-webhook", "state": "resolved", "resource_ids": [], "observed_at": ""}
+    )
+    out, rt = run(estate, alert_input(), [resolved])
+    assert out["status"] == "stood-down"
+    assert out["summary"] == "the alert resolved during confirmation: recovered, no failover"
+    assert not rt.called(names.DATABASE_PROMOTE_REPLICA)
+    assert not rt.called(names.CONTAINERS_START_GROUP)
+
+
+def test_a_primary_that_answers_is_not_failed_over() -> None:
+    estate = Estate()
+    estate.primary_up = True
+    out, rt = run(estate, alert_input())
+    assert out["summary"] == "the primary answered 3 consecutive probes: recovered, no failover"
+    assert not rt.called(names.TRAFFIC_SWITCH_ROUTE)
+
+
+def test_primary_recovering_during_grace_stands_down() -> None:
+    estate = Estate()
+
+    def probe(i: dict[str, Any]) -> dict[str, Any]:
+        # down for confirmation, back by the end of the grace period
+        up = "aci-blue" in i["url"] and rt_clock() > T0 + timedelta(minutes=5)
+        return {"url": i["url"], "ok": up, "status": 200 if up else 503}
+
+    payload = alert_input()
+    runtime = Runtime(FakeContext(payload), {**estate.activities(), names.PROBE_HTTP: probe})
+
+    def rt_clock() -> Any:
+        return runtime.context.current_utc_datetime
+
+    out = drive(orchestrator(names.FAILOVER_ORCHESTRATOR), runtime)
+    assert out["status"] == "stood-down"
+    assert out["summary"] == "the primary answers again after the grace period: recovered, no failover"
+    assert not runtime.called(names.DATABASE_PROMOTE_REPLICA)
+
+
+def test_approval_during_grace_fails_over_at_once() -> None:
+    estate = Estate()
+    out, _ = run(estate, alert_input(), [approve(at_minutes=2)])
+    assert out["status"] == "succeeded"
+    assert "approved during the grace period: failing over now" in reasons(estate)
+    assert out["measurements"]["rto_seconds"] < 600
+
+
+def test_traffic_already_in_the_dr_region_stands_down() -> None:
+    estate = Estate()
+    estate.route = "og-standby"
+    out, rt = run(estate, alert_input())
+    assert out["summary"] == "traffic already serves from the DR region: nothing to fail over"
+    assert not rt.called(names.PROBE_HTTP)
+
+
+# ---- rule 7 ------------------------------------------------------------------------------------------
+def test_rule7_refuses_too_many_automatic_failovers_and_pages() -> None:
+    estate = Estate()
+    out, rt = run(estate, alert_input(recent_automatic_failovers=[(T0 - timedelta(hours=3)).isoformat()]))
+    assert out["status"] == "refused"
+    assert out["summary"].startswith("automatic failover refused: 1 already ran in the last 1 d 0 h")
+    assert estate.notes[-1]["page"] is True
+    assert not rt.called(names.CONTAINERS_START_GROUP)
+
+
+# ---- rule 3: lag gate and approvals --------------------------------------------------------------------
+def test_rule3_lag_over_rpo_waits_for_approval_then_proceeds() -> None:
+    estate = Estate()
+    estate.lag = 1800.0
+    out, rt = run(estate, alert_input(), [approve(at_minutes=3)])
+    assert out["status"] == "succeeded"
+    gate = [d for d in last_report(estate)["decisions"] if d.get("rule") == "rule 3"]
+    assert gate and "no automatic forced promote" in gate[0]["reason"]
+    assert "approved by ops" in reasons(estate)
+    assert [n["event"] for n in estate.notes][:2] == ["started", "awaiting-approval"]
+    awaiting = [s for s in rt.context.statuses if s["awaiting"] == "approval"]
+    assert awaiting and "over the RPO" in awaiting[0]["reason"]
+
+
+def test_rule3_unknown_lag_also_waits() -> None:
+    estate = Estate()
+    estate.lag = None
+    out, _ = run(estate, alert_input(), [approve(answer="reject")])
+    assert out["status"] == "rejected"
+    assert out["summary"] == "rejected by ops: stopped, nothing changed"
+    assert estate.route == "og-blue"
+
+
+def test_manual_mode_reject_changes_nothing() -> None:
+    estate = Estate()
+    out, rt = run(estate, alert_input(settings=settings(failover_mode="manual")), [approve(answer="reject")])
+    assert out["status"] == "rejected"
+    assert "failover mode is manual: waiting for operator approval" in reasons(estate)
+    assert not rt.called(names.DATABASE_PROMOTE_REPLICA)
+    assert not rt.called(names.TRAFFIC_SWITCH_ROUTE)
+
+
+def test_manual_mode_cancel() -> None:
+    estate = Estate()
+    out, _ = run(estate, alert_input(settings=settings(failover_mode="manual")), [approve(answer="cancel")])
+    assert out["status"] == "cancelled"
+
+
+def test_approval_timeout_stops_when_configured() -> None:
+    estate = Estate()
+    payload = alert_input(settings=settings(failover_mode="manual", approval_timeout_action="stop"))
+    out, rt = run(estate, payload)
+    assert out["status"] == "stopped"
+    assert out["summary"] == "no approval after 30 min: stopped, nothing changed"
+    assert not rt.called(names.DATABASE_PROMOTE_REPLICA)
+
+
+def test_approval_timeout_escalates_then_keeps_waiting() -> None:
+    estate = Estate()
+    payload = alert_input(settings=settings(failover_mode="manual"))
+    out, _ = run(estate, payload, [approve(at_minutes=45)])
+    assert out["status"] == "succeeded"
+    pages = [n for n in estate.notes if n["event"] == "awaiting-approval" and n["page"]]
+    assert pages and pages[0]["text"] == "no approval after 30 min: escalated by page, still waiting"
+
+
+# ---- rule 4: planned vs forced ---------------------------------------------------------------------------
+def test_rule4_operator_planned_switchover_with_the_primary_up() -> None:
+    estate = Estate()
+    estate.primary_up = True
+    estate.counts_old = {"intents": 10}
+    out, rt = run(estate, operator_input(mode="planned"))
+    assert out["status"] == "succeeded"
+    assert rt.called(names.DATABASE_PROMOTE_REPLICA)[0]["operation"] == "switchover"
+    assert out["measurements"]["rows_missing"] == 0
+    assert out["measurements"]["rpo_seconds"] == 0.0
+    assert "switchover made the old primary a read-only replica: no fence needed" in reasons(estate)
+    assert not rt.called(names.DATABASE_STOP_SERVER)
+    assert "confirm" not in [s["name"] for s in last_report(estate)["steps"]]
+
+
+def test_rule4_forced_request_with_the_primary_up_becomes_planned() -> None:
+    estate = Estate()
+    estate.primary_up = True
+    _, rt = run(estate, operator_input(mode="forced"))
+    assert rt.called(names.DATABASE_PROMOTE_REPLICA)[0]["mode"] == "planned"
+    assert "forced was requested but the primary answers: planned switchover instead" in reasons(estate)
+
+
+def test_rule4_planned_request_with_the_primary_down_is_refused() -> None:
+    estate = Estate()
+    out, rt = run(estate, operator_input(mode="planned"))
+    assert out["status"] == "refused"
+    assert "start a forced failover instead" in out["summary"]
+    assert not rt.called(names.DATABASE_PROMOTE_REPLICA)
+
+
+def test_operator_forced_failover_skips_confirmation_and_grace() -> None:
+    estate = Estate()
+    out, _ = run(estate, operator_input())
+    assert out["status"] == "succeeded"
+    steps = [s["name"] for s in last_report(estate)["steps"]]
+    assert "confirm" not in steps
+    assert "started by an operator: no grace period" in reasons(estate)
+
+
+# ---- failures: before and after traffic moved ------------------------------------------------------------
+def test_promote_failure_leaves_traffic_and_pages() -> None:
+    estate = Estate()
+    estate.promote_error = "permanent: promote pg-west: conflict"
+    out, rt = run(estate, operator_input())
+    assert out["status"] == "failed"
+    assert estate.route == "og-blue"
+    assert not rt.called(names.TRAFFIC_SWITCH_ROUTE)
+    assert out["summary"].startswith("promote failed before anything changed (")
+    assert "traffic left where it was" in out["summary"]
+    assert "Steps that ran: observe, prepare, grace." in out["summary"]
+    assert last_report(estate)["resources"]["route"]["origin_group"] == "og-blue"
+    assert estate.notes[-1]["event"] == "step-failed" and estate.notes[-1]["page"] is True
+
+
+def test_transient_promote_failure_is_retried() -> None:
+    estate = Estate()
+    attempts: list[int] = []
+
+    def flaky(i: dict[str, Any]) -> dict[str, Any]:
+        attempts.append(1)
+        if len(attempts) < 3:
+            raise RuntimeError("transient: promote pg-west: 503 Service Unavailable")
+        return {"promoted": True, "role": "primary"}
+
+    runtime = Runtime(
+        FakeContext(operator_input()), {**estate.activities(), names.DATABASE_PROMOTE_REPLICA: flaky}
+    )
+    out = drive(orchestrator(names.FAILOVER_ORCHESTRATOR), runtime)
+    assert out["status"] == "succeeded"
+    assert len(attempts) == 3
+
+
+def test_rule2_no_healthy_origin_refuses_the_switch() -> None:
+    estate = Estate()
+    estate.healthy_origins = 0
+    out, rt = run(estate, operator_input())
+    assert out["status"] == "failed"
+    assert not rt.called(names.TRAFFIC_SWITCH_ROUTE)
+    refusal = [d for d in last_report(estate)["decisions"] if d.get("rule") == "rule 2"]
+    assert (
+        refusal[0]["reason"]
+        == "traffic switch refused: origin group og-standby has no healthy origin (0 of 1)"
+    )
+    assert "the promotion is not undone" in out["summary"]
+
+
+def test_standby_that_never_gets_healthy_keeps_traffic() -> None:
+    estate = Estate()
+    estate.standby_ok = False
+    out, rt = run(estate, operator_input())
+    assert out["status"] == "failed"
+    assert "verify_standby failed after the promote but before traffic moved" in out["summary"]
+    assert not rt.called(names.TRAFFIC_SWITCH_ROUTE)
+
+
+def test_failure_after_traffic_moved_pages_and_never_undoes() -> None:
+    estate = Estate()
+    estate.public_ok = False
+    out, rt = run(estate, operator_input())
+    assert out["status"] == "failed"
+    assert "verify_public failed after traffic moved" in out["summary"]
+    assert "never undone" in out["summary"]
+    assert len(rt.called(names.TRAFFIC_SWITCH_ROUTE)) == 1
+    assert len(rt.called(names.DATABASE_PROMOTE_REPLICA)) == 1
+
+
+def test_fence_failure_is_a_warning_that_pages() -> None:
+    estate = Estate()
+    acts = estate.activities()
+
+    def stop(i: dict[str, Any]) -> dict[str, Any]:
+        raise RuntimeError("permanent: stop pg-south: region unavailable")
+
+    runtime = Runtime(FakeContext(operator_input()), {**acts, names.DATABASE_STOP_SERVER: stop})
+    out = drive(orchestrator(names.FAILOVER_ORCHESTRATOR), runtime)
+    assert out["status"] == "succeeded-with-warnings"
+    assert "fence failed: pg-south could not be stopped" in out["summary"]
+    assert estate.notes[-1]["page"] is True
+
+
+# ---- dry run -----------------------------------------------------------------------------------------
+def test_dry_run_decides_without_acting() -> None:
+    estate = Estate()
+    out, rt = run(estate, operator_input(dry_run=True))
+    assert out["dry_run"] is True
+    assert out["plan"][0] == "promote replica (forced) || start standby"
+    assert [d["action"] for d in out["decisions"]] == ["forced", "within", "proceed"]
+    acting = {
+        names.CONTAINERS_START_GROUP,
+        names.DATABASE_PROMOTE_REPLICA,
+        names.SECRETS_POINT_DATABASE_URL,
+        names.TRAFFIC_SWITCH_ROUTE,
+        names.DATABASE_STOP_SERVER,
+    }
+    assert not acting & {n for n, _ in rt.calls}
+
+
+@pytest.mark.parametrize("secret", ["postgresql://qlp_app:s3cret@host/db", "https://x?sig=s3cret"])
+def test_reports_never_hold_a_secret(secret: str) -> None:
+    estate = Estate()
+    estate.promote_error = f"permanent: promote pg-west: failed for {secret}"
+    run(estate, operator_input())
+    assert all("s3cret" not in str(r) for r in estate.reports)
+    assert all("s3cret" not in str(n) for n in estate.notes)
