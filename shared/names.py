@@ -144,3 +144,11 @@ NOTIFY_SEND = "notify_send"
 # {url, [method], [json], [expect_status], [body_contains], [timeout_seconds]} -> {url, ok, status,
 #   latency_ms, body_matched, error}   (never raises for an unhealthy target: ok=false with the reason)
 PROBE_HTTP = "probe_http"
+
+# ---- backups, restore, restore tests, drills --------------------------------------------------------
+BACKUP_WATCH_ORCHESTRATOR = "backup_watch_orchestrator"
+TIMER_BACKUP_WATCH = "timer_backup_watch"
+TIMER_RESTORE_TEST = "timer_restore_test"
+TIMER_DRILL = "timer_drill"
+HTTP_RESTORE = "http_restore"
+HTTP_DRILLS = "http_drills"
