@@ -1,7 +1,119 @@
-"""Activities for containers: thin, idempotent steps over one adapter in shared/azure/."""
+"""Activities for container groups: thin, idempotent steps over shared/azure/containers.py.
+
+Contracts (input -> output keys) are in shared/names.py. ``resource_group`` is optional and defaults
+from settings (the standby group lives in the DR resource group).
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 import azure.durable_functions as df
 
+from activities._params import Params, done
+from shared import names
+from shared.azure import runtime
+from shared.config import current_settings
+
 bp = df.Blueprint()
+
+
+def _group(p: Params) -> tuple[str, str]:
+    name = p.text("group")
+    return name, p.opt_text("resource_group") or current_settings().group_resource_group(name)
+
+
+def _spec(p: Params) -> dict[str, Any]:
+    spec: dict[str, Any] = {"image": p.text("image"), "environment": p.mapping("environment")}
+    for key in ("port", "cpu", "memory_gb"):
+        if key in p.data:
+            spec[key] = p.number(key, 0)
+    command = p.opt_list("command")
+    if command is not None:
+        spec["command"] = [str(part) for part in command]
+    return spec
+
+
+def _location(p: Params, rg: str) -> str:
+    return p.opt_text("location") or current_settings().region_of_resource_group(rg)
+
+
+@bp.function_name(names.CONTAINERS_ENSURE_GROUP)
+@bp.activity_trigger(input_name="params")
+def containers_ensure_group(params: dict[str, Any]) -> dict[str, Any]:
+    """Create or update a group to run ``image`` with ``environment``; the same spec twice changes nothing."""
+    p = Params(names.CONTAINERS_ENSURE_GROUP, params)
+    name, rg = _group(p)
+    result = runtime.containers().ensure(
+        name, rg, _spec(p), location=_location(p, rg), run_id=p.text("run_id")
+    )
+    return done(
+        p.activity, {**result, "message": f"{name} {'updated' if result['changed'] else 'unchanged'}"}
+    )
+
+
+@bp.function_name(names.CONTAINERS_START_GROUP)
+@bp.activity_trigger(input_name="params")
+def containers_start_group(params: dict[str, Any]) -> dict[str, Any]:
+    """Start a group; already running is success (``changed: false``)."""
+    p = Params(names.CONTAINERS_START_GROUP, params)
+    return done(p.activity, runtime.containers().start(*_group(p)))
+
+
+@bp.function_name(names.CONTAINERS_STOP_GROUP)
+@bp.activity_trigger(input_name="params")
+def containers_stop_group(params: dict[str, Any]) -> dict[str, Any]:
+    """Stop a group; already stopped is success."""
+    p = Params(names.CONTAINERS_STOP_GROUP, params)
+    return done(p.activity, runtime.containers().stop(*_group(p)))
+
+
+@bp.function_name(names.CONTAINERS_RESTART_GROUP)
+@bp.activity_trigger(input_name="params")
+def containers_restart_group(params: dict[str, Any]) -> dict[str, Any]:
+    """Restart a group so it re-reads its configuration (a stopped group is started)."""
+    p = Params(names.CONTAINERS_RESTART_GROUP, params)
+    return done(p.activity, runtime.containers().restart(*_group(p)))
+
+
+@bp.function_name(names.CONTAINERS_GET_GROUP)
+@bp.activity_trigger(input_name="params")
+def containers_get_group(params: dict[str, Any]) -> dict[str, Any]:
+    """State, address and containers of a group; ``exists: false`` when there is none."""
+    name, rg = _group(Params(names.CONTAINERS_GET_GROUP, params))
+    return runtime.containers().find(name, rg) or {
+        "group": name,
+        "resource_group": rg,
+        "exists": False,
+        "state": None,
+    }
+
+
+@bp.function_name(names.CONTAINERS_GET_LOGS)
+@bp.activity_trigger(input_name="params")
+def containers_get_logs(params: dict[str, Any]) -> dict[str, Any]:
+    p = Params(names.CONTAINERS_GET_LOGS, params)
+    name, rg = _group(p)
+    tail = int(p.number("tail", 0)) or None
+    return runtime.containers().logs(name, rg, p.opt_text("container"), tail)
+
+
+@bp.function_name(names.CONTAINERS_DELETE_GROUP)
+@bp.activity_trigger(input_name="params")
+def containers_delete_group(params: dict[str, Any]) -> dict[str, Any]:
+    """Delete a group Continuity created; already gone is success; others are refused."""
+    p = Params(names.CONTAINERS_DELETE_GROUP, params)
+    return done(p.activity, runtime.containers().delete(*_group(p)))
+
+
+@bp.function_name(names.CONTAINERS_RUN_JOB)
+@bp.activity_trigger(input_name="params")
+def containers_run_job(params: dict[str, Any]) -> dict[str, Any]:
+    """Run a job container to completion (restart policy Never); returns exit code and logs."""
+    p = Params(names.CONTAINERS_RUN_JOB, params)
+    name, rg = _group(p)
+    timeout = p.number("timeout_seconds", 600)
+    result = runtime.containers().run_job(
+        name, rg, _spec(p), location=_location(p, rg), run_id=p.text("run_id"), timeout=timeout
+    )
+    return done(p.activity, {**result, "message": f"job {name} exited with {result['exit_code']}"})

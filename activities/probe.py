@@ -1,7 +1,32 @@
-"""Activities for probe: thin, idempotent steps over one adapter in shared/azure/."""
+"""Activity probing one URL (status, latency, body check, timeout). Contract in shared/names.py."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import azure.durable_functions as df
 
+from activities._params import Params
+from shared import names
+from shared.azure.probe import probe
+from shared.config import current_settings
+
 bp = df.Blueprint()
+
+
+@bp.function_name(names.PROBE_HTTP)
+@bp.activity_trigger(input_name="params")
+def probe_http(params: dict[str, Any]) -> dict[str, Any]:
+    """Probe ``url``; never raises for an unhealthy target (``ok: false`` with the reason). Read-only
+    unless the caller asks for another ``method`` with a ``json`` body (e.g. a test write)."""
+    p = Params(names.PROBE_HTTP, params)
+    settings = current_settings()
+    return probe(
+        p.text("url"),
+        method=p.opt_text("method") or "GET",
+        json_body=p.data.get("json"),
+        expect_status=int(p.number("expect_status", 200)),
+        body_contains=p.opt_text("body_contains"),
+        timeout=p.number("timeout_seconds", settings.probe_timeout_seconds),
+        ca_bundle=settings.ca_bundle,
+    )

@@ -1,7 +1,44 @@
-"""Activities for secrets: thin, idempotent steps over one adapter in shared/azure/."""
+"""Activities for the Key Vault database secret. The secret's value never crosses the activity boundary:
+only the host it points at does. Contracts (input -> output keys) are in shared/names.py.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 import azure.durable_functions as df
 
+from activities._params import Params, done
+from shared import names
+from shared.azure import runtime
+from shared.config import current_settings
+from shared.errors import PreconditionFailed
+
 bp = df.Blueprint()
+
+
+@bp.function_name(names.SECRETS_POINT_DATABASE_URL)
+@bp.activity_trigger(input_name="params")
+def secrets_point_database_url(params: dict[str, Any]) -> dict[str, Any]:
+    """Point the database URL secret at ``server``'s FQDN, keeping user, password and database.
+
+    Idempotent: already pointing there writes nothing (no new secret version). Refuses a server that does
+    not exist or has no FQDN (precondition).
+    """
+    p = Params(names.SECRETS_POINT_DATABASE_URL, params)
+    server = p.text("server")
+    rg = p.opt_text("resource_group") or current_settings().server_resource_group(server)
+    snapshot = runtime.database().find(server, rg)
+    if snapshot is None or not snapshot["fqdn"]:
+        raise PreconditionFailed(
+            "point database secret at", server, "the server does not exist or has no address"
+        )
+    return done(p.activity, {"server": server, **runtime.secrets().point_database_url(snapshot["fqdn"])})
+
+
+@bp.function_name(names.SECRETS_GET_DATABASE_HOST)
+@bp.activity_trigger(input_name="params")
+def secrets_get_database_host(params: dict[str, Any]) -> dict[str, Any]:
+    """Where the database secret points (host, database, version); never the password."""
+    Params(names.SECRETS_GET_DATABASE_HOST, params or {})
+    return runtime.secrets().database_host()

@@ -1,7 +1,52 @@
-"""Activities for traffic: thin, idempotent steps over one adapter in shared/azure/."""
+"""Activities for Front Door (Standard/Premium or classic, chosen by settings): thin, idempotent steps
+over shared/azure/traffic.py. Contracts (input -> output keys) are in shared/names.py.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 import azure.durable_functions as df
 
+from activities._params import Params, done
+from shared import names
+from shared.azure import runtime
+
 bp = df.Blueprint()
+
+
+@bp.function_name(names.TRAFFIC_GET_ROUTE)
+@bp.activity_trigger(input_name="params")
+def traffic_get_route(params: dict[str, Any]) -> dict[str, Any]:
+    """The origin group (backend pool) the route sends traffic to, and the public endpoint."""
+    Params(names.TRAFFIC_GET_ROUTE, params or {})
+    return runtime.traffic().get_route()
+
+
+@bp.function_name(names.TRAFFIC_LIST_HEALTHY_ORIGINS)
+@bp.activity_trigger(input_name="params")
+def traffic_list_healthy_origins(params: dict[str, Any]) -> dict[str, Any]:
+    """Origins of a group with ``healthy`` = enabled and answering the group's health probe path."""
+    p = Params(names.TRAFFIC_LIST_HEALTHY_ORIGINS, params)
+    return runtime.traffic().list_origins(p.text("origin_group"))
+
+
+@bp.function_name(names.TRAFFIC_SWITCH_ROUTE)
+@bp.activity_trigger(input_name="params")
+def traffic_switch_route(params: dict[str, Any]) -> dict[str, Any]:
+    """Point the route at ``origin_group``; already pointing there is success (``changed: false``).
+
+    Does not check origin health: the orchestrator checks first (safety rule 2).
+    """
+    p = Params(names.TRAFFIC_SWITCH_ROUTE, params)
+    return done(p.activity, runtime.traffic().switch_route(p.text("origin_group")))
+
+
+@bp.function_name(names.TRAFFIC_SET_ORIGIN_STATE)
+@bp.activity_trigger(input_name="params")
+def traffic_set_origin_state(params: dict[str, Any]) -> dict[str, Any]:
+    """Enable or disable one origin (classic: backend ``<address>:<httpPort>``); converges."""
+    p = Params(names.TRAFFIC_SET_ORIGIN_STATE, params)
+    origin_group, origin = p.text("origin_group"), p.text("origin")
+    result = runtime.traffic().set_origin_state(origin_group, origin, p.flag("enabled", True))
+    return done(p.activity, {**result, "message": f"origin {origin} enabled={result['enabled']}"})

@@ -1,0 +1,246 @@
+"""Container groups (azure-mgmt-containerinstance): ensure, start, stop, restart, state, logs, delete of
+Continuity's own groups, and job containers run to completion.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from shared.azure.clients import Clients
+from shared.azure.errors import is_not_found, translated
+from shared.config import TAG_CREATED_BY, TAG_CREATED_BY_VALUE, TAG_RUN
+from shared.errors import PermanentError, PreconditionFailed, TransientError
+
+_TERMINAL = ("succeeded", "failed", "stopped", "terminated")
+JOB_POLL_SECONDS = 1.0
+
+
+def view_of(group: Any, resource_group: str) -> dict[str, Any]:
+    """The JSON view of a ContainerGroup model."""
+    ip = group.ip_address
+    port = ip.ports[0].port if ip is not None and ip.ports else None
+    address = f"{ip.ip}:{port}" if ip is not None and ip.ip and port else None
+    containers = [_container_view(c) for c in group.containers or []]
+    tags = group.tags or {}
+    return {
+        "group": group.name,
+        "resource_group": resource_group,
+        "exists": True,
+        "state": group.instance_view.state if group.instance_view is not None else None,
+        "provisioning_state": group.provisioning_state,
+        "image": containers[0]["image"] if containers else None,
+        "address": address,
+        "url": f"http://{address}" if address else None,
+        "restart_count": sum(c["restart_count"] or 0 for c in containers),
+        "containers": containers,
+        "tags": tags,
+        "created_by_continuity": tags.get(TAG_CREATED_BY) == TAG_CREATED_BY_VALUE,
+    }
+
+
+def _container_view(container: Any) -> dict[str, Any]:
+    view = container.instance_view
+    current = view.current_state if view is not None else None
+    return {
+        "name": container.name,
+        "image": container.image,
+        "state": current.state if current is not None else None,
+        "exit_code": current.exit_code if current is not None else None,
+        "restart_count": view.restart_count if view is not None else None,
+    }
+
+
+def _env_of(group: Any) -> dict[str, str | None]:
+    first = (group.containers or [None])[0]
+    return {e.name: e.value for e in (first.environment_variables or [])} if first is not None else {}
+
+
+class ContainersAdapter:
+    """Container groups of one subscription."""
+
+    def __init__(self, clients: Clients) -> None:
+        self._clients = clients
+        self._settings = clients.settings
+
+    @property
+    def _groups(self) -> Any:
+        return self._clients.containers().container_groups
+
+    def _raw(self, name: str, resource_group: str) -> Any | None:
+        try:
+            with translated("get container group", name):
+                return self._groups.get(resource_group, name)
+        except PermanentError as exc:
+            if is_not_found(exc.__cause__ or exc):
+                return None
+            raise
+
+    def find(self, name: str, resource_group: str) -> dict[str, Any] | None:
+        raw = self._raw(name, resource_group)
+        return view_of(raw, resource_group) if raw is not None else None
+
+    def get(self, name: str, resource_group: str) -> dict[str, Any]:
+        found = self.find(name, resource_group)
+        if found is None:
+            raise PermanentError("get container group", name, f"not found in resource group {resource_group}")
+        return found
+
+    def _model(self, spec: dict[str, Any], location: str, tags: dict[str, str]) -> Any:
+        from azure.mgmt.containerinstance import models as m
+
+        port = int(spec.get("port") or self._settings.container_port)
+        env = [
+            m.EnvironmentVariable(name=k, value=str(v)) for k, v in (spec.get("environment") or {}).items()
+        ]
+        container = m.Container(
+            name=str(spec.get("container") or "app"),
+            image=spec["image"],
+            command=spec.get("command"),
+            ports=[m.ContainerPort(port=port)],
+            environment_variables=env,
+            resources=m.ResourceRequirements(
+                requests=m.ResourceRequests(
+                    cpu=float(spec.get("cpu") or 1), memory_in_gb=float(spec.get("memory_gb") or 1.5)
+                )
+            ),
+        )
+        return m.ContainerGroup(
+            location=location,
+            containers=[container],
+            os_type="Linux",
+            restart_policy=spec.get("restart_policy") or "Always",
+            ip_address=m.IpAddress(type="Public", ports=[m.Port(port=port, protocol="TCP")]),
+            tags=tags,
+        )
+
+    def ensure(
+        self, name: str, resource_group: str, spec: dict[str, Any], *, location: str, run_id: str
+    ) -> dict[str, Any]:
+        """Create or update the group to run ``spec['image']`` with ``spec['environment']``; converges."""
+        existing = self._raw(name, resource_group)
+        wanted_env = {k: str(v) for k, v in (spec.get("environment") or {}).items()}
+        if existing is not None and _matches(existing, spec["image"], wanted_env, spec.get("command")):
+            return {**view_of(existing, resource_group), "created": False, "changed": False}
+        tags = (
+            dict(existing.tags or {})
+            if existing is not None
+            else {TAG_CREATED_BY: TAG_CREATED_BY_VALUE, TAG_RUN: run_id}
+        )
+        with translated("create or update container group", name):
+            self._groups.begin_create_or_update(
+                resource_group, name, self._model(spec, location, tags)
+            ).result()
+        return {**self.get(name, resource_group), "created": existing is None, "changed": True}
+
+    def start(self, name: str, resource_group: str) -> dict[str, Any]:
+        before = self.get(name, resource_group)
+        if (before["state"] or "").lower() == "running":
+            return {**_brief(before), "changed": False, "message": f"{name} already running"}
+        with translated("start container group", name):
+            self._groups.begin_start(resource_group, name).result()
+        after = self.get(name, resource_group)
+        return {**_brief(after), "changed": True, "message": f"started {name}"}
+
+    def stop(self, name: str, resource_group: str) -> dict[str, Any]:
+        before = self.get(name, resource_group)
+        if (before["state"] or "").lower() in ("stopped", "succeeded", "failed", "terminated"):
+            return {**_brief(before), "changed": False, "message": f"{name} already stopped"}
+        with translated("stop container group", name):
+            self._groups.stop(resource_group, name)
+        return {**_brief(self.get(name, resource_group)), "changed": True, "message": f"stopped {name}"}
+
+    def restart(self, name: str, resource_group: str) -> dict[str, Any]:
+        """Restart (a stopped group is started): its containers re-read their configuration."""
+        before = self.get(name, resource_group)
+        if (before["state"] or "").lower() != "running":
+            return {**self.start(name, resource_group), "message": f"{name} was not running: started it"}
+        with translated("restart container group", name):
+            self._groups.begin_restart(resource_group, name).result()
+        return {**_brief(self.get(name, resource_group)), "changed": True, "message": f"restarted {name}"}
+
+    def logs(self, name: str, resource_group: str, container: str | None, tail: int | None) -> dict[str, Any]:
+        view = self.get(name, resource_group)
+        container_name = container or (view["containers"][0]["name"] if view["containers"] else "app")
+        with translated("read logs of container group", name):
+            result = self._clients.containers().containers.list_logs(
+                resource_group, name, container_name, tail=tail
+            )
+        return {"group": name, "container": container_name, "logs": result.content or ""}
+
+    def delete(self, name: str, resource_group: str) -> dict[str, Any]:
+        """Delete a group Continuity created; already gone is success; any other group is refused."""
+        found = self.find(name, resource_group)
+        if found is None:
+            return {
+                "group": name,
+                "deleted": False,
+                "already_gone": True,
+                "message": f"{name} is already gone",
+            }
+        if not found["created_by_continuity"]:
+            raise PreconditionFailed(
+                "delete container group", name, "refused: not created by Continuity (no created-by tag)"
+            )
+        with translated("delete container group", name):
+            self._groups.begin_delete(resource_group, name).result()
+        return {"group": name, "deleted": True, "already_gone": False, "message": f"deleted {name}"}
+
+    def run_job(
+        self,
+        name: str,
+        resource_group: str,
+        spec: dict[str, Any],
+        *,
+        location: str,
+        run_id: str,
+        timeout: float,
+    ) -> dict[str, Any]:
+        """Run a job container (restart policy Never) to completion; returns its exit code and logs.
+
+        A group already created for the same run is not started again: its outcome is returned.
+        """
+        existing = self.find(name, resource_group)
+        if existing is not None and existing["tags"].get(TAG_RUN) != run_id:
+            raise PreconditionFailed(
+                "run job in container group", name, "a group of that name exists for another run"
+            )
+        if existing is None:
+            self.ensure(
+                name, resource_group, {**spec, "restart_policy": "Never"}, location=location, run_id=run_id
+            )
+        view = self._wait_terminal(name, resource_group, timeout)
+        first = view["containers"][0] if view["containers"] else {}
+        logs = self.logs(name, resource_group, first.get("name"), None)["logs"]
+        exit_code = first.get("exit_code")
+        return {
+            "group": name,
+            "exit_code": exit_code,
+            "succeeded": exit_code == 0,
+            "logs": logs,
+            "state": view["state"],
+        }
+
+    def _wait_terminal(self, name: str, resource_group: str, timeout: float) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            view = self.get(name, resource_group)
+            states = [str(c["state"] or "").lower() for c in view["containers"]]
+            if states and all(s in _TERMINAL for s in states):
+                return view
+            if time.monotonic() > deadline:
+                raise TransientError(
+                    "run job in container group", name, f"still {view['state']} after {timeout:.0f}s"
+                )
+            time.sleep(JOB_POLL_SECONDS)
+
+
+def _brief(view: dict[str, Any]) -> dict[str, Any]:
+    return {k: view[k] for k in ("group", "state", "address", "url")}
+
+
+def _matches(group: Any, image: str, env: dict[str, str], command: list[str] | None) -> bool:
+    first = (group.containers or [None])[0]
+    if first is None or first.image != image or (command is not None and first.command != command):
+        return False
+    return _env_of(group) == env

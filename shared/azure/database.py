@@ -1,0 +1,331 @@
+"""PostgreSQL flexible servers (azure-mgmt-postgresqlflexibleservers): snapshots, backups, replicas, promote,
+restore, start/stop, delete of Continuity's own servers. The SQL side (checks, sentinels, lag) is in
+shared/azure/sql.py.
+
+Every method makes SDK calls inside ``translated(...)``; idempotent methods report what they found
+("already primary", "already gone", "already stopped") instead of failing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from shared.azure.clients import Clients
+from shared.azure.errors import is_not_found, translated
+from shared.config import TAG_CREATED_BY, TAG_CREATED_BY_VALUE, TAG_RUN
+from shared.errors import PermanentError, PreconditionFailed
+
+_REPLICA_ROLES = ("asyncreplica", "geoasyncreplica")
+LAG_METRIC = "physical_replication_delay_in_seconds"
+
+
+def _iso(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).isoformat()
+    return str(value)
+
+
+def parse_time(value: str) -> dt.datetime:
+    """An ISO 8601 timestamp as an aware datetime (naive means UTC)."""
+    parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def role_of(replication_role: str | None) -> str:
+    """primary (has replicas), replica, or standalone."""
+    role = (replication_role or "None").lower()
+    if role in _REPLICA_ROLES:
+        return "replica"
+    return "primary" if role == "primary" else "standalone"
+
+
+def snapshot_of(server: dict[str, Any], resource_group: str) -> dict[str, Any]:
+    """The JSON snapshot of a server resource (REST shape in, activity contract out)."""
+    props = server.get("properties") or {}
+    backup = props.get("backup") or {}
+    replica = props.get("replica") or {}
+    tags = server.get("tags") or {}
+    replication_role = replica.get("role") or props.get("replicationRole")
+    source_id = props.get("sourceServerResourceId") or ""
+    return {
+        "name": server.get("name"),
+        "resource_group": resource_group,
+        "exists": True,
+        "id": server.get("id"),
+        "state": props.get("state"),
+        "role": role_of(replication_role),
+        "replication_role": replication_role,
+        "replication_state": replica.get("replicationState"),
+        "source_server": source_id.rsplit("/", 1)[-1] or None,
+        "fqdn": props.get("fullyQualifiedDomainName"),
+        "location": server.get("location"),
+        "tags": tags,
+        "created_by_continuity": tags.get(TAG_CREATED_BY) == TAG_CREATED_BY_VALUE,
+        "earliest_restore_point": backup.get("earliestRestoreDate"),
+        "backup_retention_days": backup.get("backupRetentionDays"),
+        "geo_redundant_backup": backup.get("geoRedundantBackup"),
+        "version": props.get("version"),
+    }
+
+
+def missing_snapshot(name: str, resource_group: str) -> dict[str, Any]:
+    return {"name": name, "resource_group": resource_group, "exists": False, "state": None, "role": None}
+
+
+class DatabaseAdapter:
+    """Flexible-server operations for one subscription."""
+
+    def __init__(self, clients: Clients) -> None:
+        self._clients = clients
+        self._settings = clients.settings
+
+    @property
+    def _servers(self) -> Any:
+        return self._clients.postgres().servers
+
+    def server_id(self, name: str, resource_group: str) -> str:
+        return (
+            f"/subscriptions/{self._settings.subscription_id}/resourceGroups/{resource_group}"
+            f"/providers/Microsoft.DBforPostgreSQL/flexibleServers/{name}"
+        )
+
+    # ---- observe -------------------------------------------------------------------------------------
+    def find(self, name: str, resource_group: str) -> dict[str, Any] | None:
+        """The server's snapshot, or None when it does not exist."""
+        try:
+            with translated("get server", name):
+                return snapshot_of(self._servers.get(resource_group, name).as_dict(), resource_group)
+        except PermanentError as exc:
+            if is_not_found(exc.__cause__ or exc):
+                return None
+            raise
+
+    def get(self, name: str, resource_group: str) -> dict[str, Any]:
+        """The server's snapshot; raises PermanentError when it does not exist."""
+        found = self.find(name, resource_group)
+        if found is None:
+            raise PermanentError("get server", name, f"not found in resource group {resource_group}")
+        return found
+
+    def list_backups(self, name: str, resource_group: str) -> dict[str, Any]:
+        """Automatic and on-demand backups, newest first, with the latest one's age."""
+        snapshot = self.get(name, resource_group)
+        with translated("list backups of server", name):
+            pages = self._clients.postgres().backups_automatic_and_on_demand.list_by_server(
+                resource_group, name
+            )
+            backups = [_backup_of(b.as_dict()) for b in pages]
+        backups.sort(key=lambda b: b["completed_at"] or "", reverse=True)
+        latest = next((b["completed_at"] for b in backups if b["completed_at"]), None)
+        age = (dt.datetime.now(dt.UTC) - parse_time(latest)).total_seconds() if latest else None
+        return {
+            "server": name,
+            "backups": backups,
+            "latest_completed_at": latest,
+            "latest_age_seconds": age,
+            "earliest_restore_point": snapshot["earliest_restore_point"],
+            "backup_retention_days": snapshot["backup_retention_days"],
+            "geo_redundant_backup": snapshot["geo_redundant_backup"],
+        }
+
+    def create_backup(self, name: str, resource_group: str, backup_name: str) -> dict[str, Any]:
+        """Take an on-demand backup called ``backup_name``; an existing one of that name is reused."""
+        ops = self._clients.postgres().backups_automatic_and_on_demand
+        try:
+            with translated("get backup of server", name):
+                existing = _backup_of(ops.get(resource_group, name, backup_name).as_dict())
+            return {"server": name, **existing, "created": False}
+        except PermanentError as exc:
+            if not is_not_found(exc.__cause__ or exc):
+                raise
+        with translated("create on-demand backup of server", name):
+            result = ops.begin_create(resource_group, name, backup_name).result()
+        backup = _backup_of(result.as_dict()) if result is not None else {"name": backup_name}
+        return {"server": name, "completed_at": None, **backup, "created": True}
+
+    def list_replicas(self, name: str, resource_group: str) -> list[dict[str, Any]]:
+        with translated("list replicas of server", name):
+            pages = self._clients.postgres().replicas.list_by_server(resource_group, name)
+            replicas = [s.as_dict() for s in pages]
+        out = []
+        for server in replicas:
+            rg = _resource_group_of(server.get("id") or "") or resource_group
+            snap = snapshot_of(server, rg)
+            keys = ("name", "resource_group", "location", "state", "replication_state", "fqdn")
+            out.append({k: snap[k] for k in keys})
+        return out
+
+    def metric_lag_seconds(self, name: str, resource_group: str) -> float | None:
+        """The latest replication-delay metric of a replica, or None when Monitor has no value."""
+        end = dt.datetime.now(dt.UTC)
+        timespan = f"{(end - dt.timedelta(minutes=5)).isoformat()}/{end.isoformat()}"
+        with translated("read replication lag metric of server", name):
+            result = self._clients.monitor().metrics.list(
+                self.server_id(name, resource_group),
+                timespan=timespan,
+                interval="PT1M",
+                metricnames=LAG_METRIC,
+                aggregation="Maximum",
+            )
+        values = [
+            point.maximum
+            for metric in result.value or []
+            for series in metric.timeseries or []
+            for point in series.data or []
+            if point.maximum is not None
+        ]
+        return float(values[-1]) if values else None
+
+    # ---- act -----------------------------------------------------------------------------------------
+    def promote(self, name: str, resource_group: str, *, mode: str, operation: str) -> dict[str, Any]:
+        """Promote a read replica (planned waits for it to catch up; forced does not). Idempotent."""
+        before = self.get(name, resource_group)
+        base = {"server": name, "mode": mode, "operation": operation}
+        if before["role"] != "replica":
+            message = f"{name} is already {before['role']}: nothing to promote"
+            return {
+                **base,
+                "promoted": False,
+                "already_primary": True,
+                "role": before["role"],
+                "message": message,
+            }
+        body = {
+            "properties": {
+                "replica": {"promoteMode": operation.capitalize(), "promoteOption": mode.capitalize()}
+            }
+        }
+        with translated(f"promote ({mode}, {operation}) replica", name):
+            self._servers.begin_update(resource_group, name, body).result()
+        after = self.get(name, resource_group)
+        message = f"promoted {name} ({mode}, {operation}); it is now {after['role']}"
+        return {**base, "promoted": True, "already_primary": False, "role": after["role"], "message": message}
+
+    def create_from(
+        self, target: str, resource_group: str, body: dict[str, Any], *, source: str, run_id: str, action: str
+    ) -> dict[str, Any]:
+        """Create ``target`` (replica or restore) unless Continuity already did; never touch others."""
+        if target == source:
+            raise PreconditionFailed(action, target, "the target must be a new server, not the source")
+        existing = self.find(target, resource_group)
+        if existing is not None:
+            if not existing["created_by_continuity"]:
+                raise PreconditionFailed(
+                    action, target, "a server of that name exists and was not created by Continuity"
+                )
+            message = f"{target} already exists (created by run {existing['tags'].get(TAG_RUN)})"
+            return {**_created_view(existing), "created": False, "message": message}
+        body["tags"] = {TAG_CREATED_BY: TAG_CREATED_BY_VALUE, TAG_RUN: run_id}
+        with translated(action, target):
+            self._servers.begin_create_or_update(resource_group, target, body).result()
+        created = self.get(target, resource_group)
+        return {**_created_view(created), "created": True, "message": f"{action}: created {target}"}
+
+    def create_replica(
+        self, source: str, source_rg: str, target: str, resource_group: str, *, location: str, run_id: str
+    ) -> dict[str, Any]:
+        body = {
+            "location": location,
+            "properties": {
+                "createMode": "Replica",
+                "sourceServerResourceId": self.server_id(source, source_rg),
+            },
+        }
+        return self.create_from(
+            target, resource_group, body, source=source, run_id=run_id, action="create replica"
+        )
+
+    def restore(
+        self,
+        source: str,
+        source_rg: str,
+        target: str,
+        resource_group: str,
+        *,
+        point_in_time: str,
+        geo: bool,
+        location: str,
+        run_id: str,
+    ) -> dict[str, Any]:
+        """Restore ``source`` at ``point_in_time`` into the new server ``target`` (never over the source)."""
+        when = parse_time(point_in_time)
+        properties = {
+            "createMode": "GeoRestore" if geo else "PointInTimeRestore",
+            "sourceServerResourceId": self.server_id(source, source_rg),
+            "pointInTimeUTC": when.isoformat().replace("+00:00", "Z"),
+        }
+        body = {"location": location, "properties": properties}
+        result = self.create_from(
+            target, resource_group, body, source=source, run_id=run_id, action="restore server"
+        )
+        return {**result, "point_in_time": properties["pointInTimeUTC"]}
+
+    def start(self, name: str, resource_group: str) -> dict[str, Any]:
+        return self._power(name, resource_group, "start", "Ready")
+
+    def stop(self, name: str, resource_group: str) -> dict[str, Any]:
+        return self._power(name, resource_group, "stop", "Stopped")
+
+    def _power(self, name: str, resource_group: str, verb: str, target_state: str) -> dict[str, Any]:
+        before = self.get(name, resource_group)
+        if (before["state"] or "").lower() == target_state.lower():
+            return {
+                "server": name,
+                "state": before["state"],
+                "changed": False,
+                "message": f"{name} already {target_state}",
+            }
+        with translated(f"{verb} server", name):
+            getattr(self._servers, f"begin_{verb}")(resource_group, name).result()
+        after = self.get(name, resource_group)
+        return {
+            "server": name,
+            "state": after["state"],
+            "changed": True,
+            "message": f"{verb}: {name} is {after['state']}",
+        }
+
+    def delete(self, name: str, resource_group: str) -> dict[str, Any]:
+        """Delete a server Continuity created; already gone is success; any other server is refused."""
+        found = self.find(name, resource_group)
+        if found is None:
+            return {
+                "server": name,
+                "deleted": False,
+                "already_gone": True,
+                "message": f"{name} is already gone",
+            }
+        if not found["created_by_continuity"]:
+            raise PreconditionFailed(
+                "delete server", name, "refused: not created by Continuity (no created-by tag)"
+            )
+        with translated("delete server", name):
+            self._servers.begin_delete(resource_group, name).result()
+        if self.find(name, resource_group) is not None:
+            raise PermanentError("delete server", name, "the server still exists after delete")
+        return {"server": name, "deleted": True, "already_gone": False, "message": f"deleted {name}"}
+
+
+def _backup_of(backup: dict[str, Any]) -> dict[str, Any]:
+    props = backup.get("properties") or {}
+    return {
+        "name": backup.get("name"),
+        "type": props.get("backupType"),
+        "completed_at": _iso(props.get("completedTime")),
+    }
+
+
+def _created_view(snapshot: dict[str, Any]) -> dict[str, Any]:
+    return {k: snapshot[k] for k in ("state", "fqdn", "location")} | {"server": snapshot["name"]}
+
+
+def _resource_group_of(resource_id: str) -> str | None:
+    parts = resource_id.split("/")
+    lowered = [p.lower() for p in parts]
+    if "resourcegroups" in lowered:
+        index = lowered.index("resourcegroups") + 1
+        return parts[index] if index < len(parts) else None
+    return None

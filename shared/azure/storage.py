@@ -1,0 +1,156 @@
+"""Blob storage (azure-storage-blob): run reports (JSON and Markdown) and run events in the reports
+container, and the account's geo-replication last sync time.
+
+Layout: ``runs/<run_id>/report.json``, ``runs/<run_id>/report.md``, ``runs/<run_id>/events.jsonl`` (an
+append blob, one JSON object per line). Writes overwrite (a report is rewritten as the run goes), so a
+retried write converges; an event carrying an ``id`` already in the blob is not appended again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from typing import Any
+
+from shared.azure.clients import Clients
+from shared.azure.errors import is_not_found, translated
+from shared.errors import PermanentError
+
+_RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:\-]{0,200}")
+
+
+def run_prefix(run_id: str) -> str:
+    if not _RUN_ID.fullmatch(run_id):
+        raise PermanentError("write report", run_id, "run_id must be letters, digits, . _ : -")
+    return f"runs/{run_id}"
+
+
+class StorageAdapter:
+    """The reports container and the storage account behind it."""
+
+    def __init__(self, clients: Clients) -> None:
+        self._clients = clients
+        self._container_name = clients.settings.reports_container
+        self._ready = False
+
+    def _container(self) -> Any:
+        container = self._clients.blobs().get_container_client(self._container_name)
+        if not self._ready:
+            with translated("create reports container", self._container_name):
+                if not container.exists():
+                    try:
+                        container.create_container()
+                    except Exception as exc:  # created meanwhile by another worker
+                        if getattr(exc, "status_code", None) != 409:
+                            raise
+            self._ready = True
+        return container
+
+    def write_report(
+        self, run_id: str, report: dict[str, Any], markdown: str | None, retain_years: int | None
+    ) -> dict[str, Any]:
+        """Write (overwrite) the run's JSON report and, when given, its Markdown rendering."""
+        from azure.storage.blob import ContentSettings
+
+        prefix = run_prefix(run_id)
+        container = self._container()
+        metadata = {"run_id": run_id}
+        if retain_years:
+            until = dt.datetime.now(dt.UTC) + dt.timedelta(days=365 * retain_years + retain_years // 4)
+            metadata["retain_until"] = until.date().isoformat()
+        json_blob = f"{prefix}/report.json"
+        with translated("write report", json_blob):
+            body = json.dumps(report, indent=2, sort_keys=True, default=str)
+            settings = ContentSettings(content_type="application/json")
+            container.upload_blob(
+                json_blob, body, overwrite=True, content_settings=settings, metadata=metadata
+            )
+            md_blob = None
+            if markdown is not None:
+                md_blob = f"{prefix}/report.md"
+                settings = ContentSettings(content_type="text/markdown; charset=utf-8")
+                container.upload_blob(
+                    md_blob, markdown, overwrite=True, content_settings=settings, metadata=metadata
+                )
+        url = container.get_blob_client(json_blob).url
+        return {
+            "json_blob": json_blob,
+            "markdown_blob": md_blob,
+            "url": url,
+            "retain_until": metadata.get("retain_until"),
+        }
+
+    def append_event(self, run_id: str, event: dict[str, Any]) -> dict[str, Any]:
+        """Append one event line; an event whose ``id`` is already there is not appended twice."""
+        blob_name = f"{run_prefix(run_id)}/events.jsonl"
+        blob = self._container().get_blob_client(blob_name)
+        line = json.dumps(event, sort_keys=True, default=str)
+        with translated("append event to", blob_name):
+            if not blob.exists():
+                try:
+                    blob.create_append_blob(if_none_match="*")
+                except Exception as exc:  # created meanwhile: fine
+                    if getattr(exc, "status_code", None) not in (409, 412):
+                        raise
+            elif event.get("id") is not None and _has_id(blob.download_blob().readall(), event["id"]):
+                return {"blob": blob_name, "appended": False}
+            blob.append_block((line + "\n").encode())
+        return {"blob": blob_name, "appended": True}
+
+    def read_report(self, run_id: str) -> dict[str, Any]:
+        prefix = run_prefix(run_id)
+        container = self._container()
+        report = self._read_json(container, f"{prefix}/report.json")
+        raw_events = self._read_bytes(container, f"{prefix}/events.jsonl") or b""
+        events = [json.loads(line) for line in raw_events.decode().splitlines() if line.strip()]
+        return {"run_id": run_id, "found": report is not None, "report": report, "events": events}
+
+    def _read_bytes(self, container: Any, name: str) -> bytes | None:
+        try:
+            with translated("read blob", name):
+                return bytes(container.get_blob_client(name).download_blob().readall())
+        except PermanentError as exc:
+            if is_not_found(exc.__cause__ or exc):
+                return None
+            raise
+
+    def _read_json(self, container: Any, name: str) -> Any:
+        raw = self._read_bytes(container, name)
+        return json.loads(raw) if raw is not None else None
+
+    def geo_sync(self) -> dict[str, Any]:
+        """Last geo-replication sync time; "not available" when the account has no readable secondary."""
+        try:
+            with translated(
+                "read geo-replication stats of storage account", self._clients.blobs().account_name or ""
+            ):
+                stats = self._clients.blobs().get_service_stats()
+        except PermanentError as exc:
+            reason = f"not available: the account has no readable secondary ({exc.detail})"
+            return {"available": False, "last_sync_time": None, "status": None, "reason": reason[:300]}
+        geo = stats.get("geo_replication") if isinstance(stats, dict) else None
+        if not geo or not geo.get("last_sync_time"):
+            return {
+                "available": False,
+                "last_sync_time": None,
+                "status": None,
+                "reason": "not available: no secondary",
+            }
+        last = geo["last_sync_time"]
+        return {
+            "available": True,
+            "last_sync_time": last.isoformat() if isinstance(last, dt.datetime) else str(last),
+            "status": geo.get("status"),
+            "reason": "",
+        }
+
+
+def _has_id(raw: bytes, event_id: Any) -> bool:
+    for line in raw.decode().splitlines():
+        try:
+            if json.loads(line).get("id") == event_id:
+                return True
+        except json.JSONDecodeError:
+            continue
+    return False
