@@ -1,0 +1,1 @@
+"""A small Durable Functions app that exercises every feature of devhost's durable engine."""

@@ -1,0 +1,83 @@
+"""Serve devhost's durable engine in-process for tests: engine + aiohttp server + the SDK's own client."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from azure.durable_functions import DurableOrchestrationClient
+from azure.durable_functions.models.DurableOrchestrationStatus import DurableOrchestrationStatus
+from azure.durable_functions.models.utils import http_utils
+
+from devhost.durable import DurableEngine
+from tests.devhost.durable_app.function_app import app
+
+_FUNCTIONS: list[Any] = []
+FINISHED = ("Completed", "Failed", "Terminated")
+
+
+def functions() -> list[Any]:
+    """`app.get_functions()` may run only once per app object: cache it."""
+    if not _FUNCTIONS:
+        _FUNCTIONS.extend(app.get_functions())
+    return _FUNCTIONS
+
+
+class Harness:
+    """`async with Harness(tmp_path) as h:` gives `h.engine`, `h.client`, `h.base_url` and `h.logs`."""
+
+    def __init__(self, state_dir: Path, *, workers: int = 4) -> None:
+        self.state_dir = state_dir
+        self.workers = workers
+        self.logs: list[str] = []
+        self._runner: web.AppRunner | None = None
+
+    async def __aenter__(self) -> Harness:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind(("127.0.0.1", 0))
+        self.base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        self.engine = DurableEngine(
+            functions(),
+            self.state_dir,
+            base_url=self.base_url,
+            hub_name="TestHub",
+            workers=self.workers,
+            log=self.logs.append,
+        )
+        await self.engine.start()
+        application = web.Application()
+        application.add_routes(self.engine.routes())
+        self._runner = web.AppRunner(application, access_log=None)
+        await self._runner.setup()
+        await web.SockSite(self._runner, sock).start()
+        self.client = DurableOrchestrationClient(self.engine.client_binding())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await http_utils._close_session()
+        if self._runner is not None:
+            await self._runner.cleanup()
+        await self.engine.stop()
+
+    async def wait(
+        self, instance_id: str, statuses: tuple[str, ...] = FINISHED, timeout: float = 20.0, **options: bool
+    ) -> DurableOrchestrationStatus:
+        """Poll the status (through the SDK client) until it is one of `statuses`."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            status = await self.client.get_status(instance_id, **options)
+            if status and status.runtime_status is not None and status.runtime_status.value in statuses:
+                return status
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"{instance_id} still {status.runtime_status} after {timeout}s")
+            await asyncio.sleep(0.02)
+
+    async def wait_for(self, predicate: Any, timeout: float = 20.0) -> None:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not await predicate():
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError("condition not reached in time")
+            await asyncio.sleep(0.02)
