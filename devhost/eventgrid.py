@@ -30,6 +30,7 @@ __all__ = ["EventGridWebhook", "PayloadError", "parse_events", "to_binding_value
 PATH = "/runtime/webhooks/eventgrid"
 _EVENTGRID_REQUIRED = ("id", "eventType", "subject", "eventTime")
 _CLOUDEVENT_REQUIRED = ("id", "source", "type", "specversion")
+_NON_EMPTY = ("id", "eventType", "source", "type", "specversion")  # a subject may be ""
 
 
 class PayloadError(ValueError):
@@ -58,9 +59,10 @@ def _check_event(event: Any, index: int) -> None:
     if not isinstance(event, dict):
         raise PayloadError(f"event {index} is not a JSON object")
     required = _CLOUDEVENT_REQUIRED if "specversion" in event else _EVENTGRID_REQUIRED
-    missing = [key for key in required if not isinstance(event.get(key), str) or not event[key]]
-    if missing:
-        raise PayloadError(f"event {index} lacks {', '.join(missing)}")
+    missing = [key for key in required if not isinstance(event.get(key), str)]
+    empty = [key for key in required if key in _NON_EMPTY and event.get(key) == ""]
+    if missing or empty:
+        raise PayloadError(f"event {index} lacks {', '.join(missing + empty)}")
     moment = event.get("time") if "specversion" in event else event.get("eventTime")
     if moment is not None and not _is_timestamp(moment):
         raise PayloadError(f"event {index} has a time that is not ISO 8601: {moment!r}")

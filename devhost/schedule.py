@@ -32,7 +32,7 @@ __all__ = [
 
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 _DAYS = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
-_HORIZON_YEARS = 30  # a schedule with no occurrence this far ahead never fires
+_HORIZON_YEARS = 50  # a schedule with no occurrence this far ahead never fires
 _TIMESPAN = re.compile(r"^(?:(?P<d>\d+)\.)?(?P<h>\d{1,2}):(?P<m>\d{2})(?::(?P<s>\d{2}))?$")
 _SETTING = re.compile(r"^%(?P<name>[^%]+)%$")
 

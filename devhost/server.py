@@ -81,7 +81,14 @@ def import_app(module_name: str, app_dir: Path) -> Any:
     root = str(app_dir.resolve())
     if root not in sys.path:
         sys.path.insert(0, root)
-    module = importlib.import_module(module_name)
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name != module_name.split(".")[0]:
+            raise
+        raise HostError(
+            f"no module '{module_name}' in {root} (use --app and run from the app directory)"
+        ) from exc
     app = getattr(module, "app", None)
     if app is None or not hasattr(app, "get_functions"):
         raise HostError(f"module '{module_name}' has no function app named 'app'")
