@@ -1,0 +1,120 @@
+"""The backup watch plan over ticks: notify once per breach, resolve once, store the latest result."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from orchestrators import backup_watch
+from shared import names, policy
+from tests.unit.backup_fakes import NOW, FakeContext, drive, fails, returns, settings_dict
+
+
+class Blob:
+    """The stored watch result, carried from one tick to the next as blob storage would."""
+
+    def __init__(self) -> None:
+        self.report: dict[str, Any] | None = None
+
+    def read(self, p: dict[str, Any]) -> dict[str, Any]:
+        assert p == {"run_id": backup_watch.WATCH_RUN_ID}
+        return {"found": self.report is not None, "report": self.report, "events": []}
+
+    def write(self, p: dict[str, Any]) -> dict[str, Any]:
+        self.report = p["report"]
+        return {"url": "u"}
+
+
+def _backups(age_hours: float, now: Any = NOW) -> dict[str, Any]:
+    return {
+        "latest_completed_at": (now - timedelta(hours=age_hours)).isoformat(),
+        "earliest_restore_point": (now - timedelta(days=30)).isoformat(),
+        "backup_retention_days": 30,
+        "geo_redundant_backup": "Enabled",
+    }
+
+
+def _tick(blob: Blob, *, age_hours: float = 1.0, now: Any = NOW, **overrides: Any) -> FakeContext:
+    activities = {
+        names.STORAGE_READ_REPORT: blob.read,
+        names.STORAGE_WRITE_REPORT: blob.write,
+        names.DATABASE_LIST_BACKUPS: returns(_backups(age_hours, now)),
+        names.DATABASE_LIST_REPLICAS: returns(
+            {"replicas": [{"name": "qlp-db-ukwest", "replication_state": "Active"}]}
+        ),
+        names.DATABASE_GET_REPLICATION_LAG: returns({"lag_seconds": 1.5, "source": "database"}),
+        names.STORAGE_GET_GEO_SYNC: returns(
+            {"available": True, "last_sync_time": (now - timedelta(minutes=1)).isoformat()}
+        ),
+        names.DATABASE_WRITE_SENTINEL: lambda p: {"name": p["name"], "written_at": now.isoformat()},
+        names.NOTIFY_SEND: returns({"sent": ["webhook"]}),
+    }
+    activities.update(overrides)
+    ctx = FakeContext({"settings": settings_dict()}, activities, now=now)
+    drive(backup_watch.backup_watch_plan, ctx)
+    return ctx
+
+
+def test_a_healthy_estate_notifies_nothing_and_stores_a_healthy_result() -> None:
+    blob = Blob()
+    ctx = _tick(blob)
+    assert names.NOTIFY_SEND not in ctx.names()
+    assert blob.report is not None and blob.report["healthy"] is True
+    assert blob.report["latest_backup_age_seconds"] == 3600.0
+    assert blob.report["open_breaches"] == {}
+    assert ctx.payloads(names.DATABASE_GET_REPLICATION_LAG) == [{"server": "qlp-db-ukwest"}]
+    assert ctx.payloads(names.DATABASE_WRITE_SENTINEL)[0]["name"].startswith("watch-")
+
+
+def test_an_old_backup_notifies_once_then_stays_quiet_then_resolves_once() -> None:
+    blob = Blob()
+    first = _tick(blob, age_hours=5)
+    sent = first.payloads(names.NOTIFY_SEND)
+    assert [(p["event"], p["action"]) for p in sent] == [("backup-breached", "trigger")]
+    assert "5 h 0 min old" in sent[0]["text"]
+    assert policy.CHECK_BACKUP_AGE in (blob.report or {})["open_breaches"]
+
+    later = NOW + timedelta(minutes=15)
+    second = _tick(blob, age_hours=5.25, now=later)
+    assert names.NOTIFY_SEND not in second.names()
+
+    cleared = NOW + timedelta(minutes=30)
+    third = _tick(blob, age_hours=0.1, now=cleared)
+    resolved = third.payloads(names.NOTIFY_SEND)
+    assert [(p["event"], p["action"]) for p in resolved] == [("backup-resolved", "resolve")]
+    assert resolved[0]["dedup_key"] == sent[0]["dedup_key"]
+    assert (blob.report or {})["open_breaches"] == {}
+
+    fourth = _tick(blob, age_hours=0.2, now=cleared + timedelta(minutes=15))
+    assert names.NOTIFY_SEND not in fourth.names()
+
+
+def test_a_lagging_replica_is_its_own_breach() -> None:
+    blob = Blob()
+    ctx = _tick(blob, **{names.DATABASE_GET_REPLICATION_LAG: returns({"lag_seconds": 1200.0})})
+    sent = ctx.payloads(names.NOTIFY_SEND)
+    assert [p["fields"]["check"] for p in sent] == [policy.CHECK_REPLICA]
+
+
+def test_an_unreadable_backup_list_is_a_watch_breach_not_a_crash() -> None:
+    blob = Blob()
+    ctx = _tick(blob, **{names.DATABASE_LIST_BACKUPS: fails("permanent: list backups qlp-db-uksouth: 403")})
+    sent = ctx.payloads(names.NOTIFY_SEND)
+    assert [p["fields"]["check"] for p in sent] == [policy.CHECK_WATCH_PROBE]
+    assert "403" in sent[0]["text"]
+    assert blob.report is not None and blob.report["healthy"] is False
+
+
+def test_storage_without_a_secondary_is_reported_not_available() -> None:
+    blob = Blob()
+    ctx = _tick(blob, **{names.STORAGE_GET_GEO_SYNC: returns({"available": False, "reason": "LRS"})})
+    assert names.NOTIFY_SEND not in ctx.names()
+    geo = next(c for c in (blob.report or {})["checks"] if c["name"] == policy.CHECK_STORAGE_GEO_SYNC)
+    assert geo["available"] is False and "not available" in geo["reason"]
+
+
+def test_a_failed_sentinel_write_is_reported_as_a_breach() -> None:
+    blob = Blob()
+    ctx = _tick(blob, **{names.DATABASE_WRITE_SENTINEL: fails("transient: write sentinel: timeout")})
+    assert ctx.names().count(names.DATABASE_WRITE_SENTINEL) == 4
+    assert (blob.report or {})["open_breaches"].keys() == {policy.CHECK_WATCH_PROBE}
