@@ -366,6 +366,10 @@ class ArmApi:
                 return self.json(await self.ctx.fire_fault(kind, **args))
             except (ValueError, TypeError) as exc:
                 raise ArmError(400, "InvalidFault", str(exc)) from exc
+        for route in self._routes:  # admin routes components registered (e.g. /sandbox/eventgrid/...)
+            m = route.regex.match(request.path)
+            if m is not None and route.method == request.method and route.pattern.startswith("/sandbox/"):
+                return await route.handler(request, m.groupdict())  # type: ignore[return-value]
         raise ArmError(404, "NotFound", f"No sandbox admin route '{request.method} {request.path}'.")
 
     def status(self) -> dict[str, Any]:
