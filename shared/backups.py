@@ -14,6 +14,7 @@ from typing import Any
 
 from shared import names
 from shared.errors import is_transient
+from shared.reports import redact, render_markdown
 
 Json = dict[str, Any]
 Gen = Generator[Any, Any, Any]
@@ -88,7 +89,15 @@ class RunRecord:
 
     def status(self, step: str, reason: str) -> None:
         """Custom status: the current step and the reason for the last decision."""
-        self._context.set_custom_status({"step": step, "reason": reason, "run_id": self.run_id})
+        self._context.set_custom_status(
+            {
+                "operation": self.report["operation"],
+                "status": self.report["status"],
+                "step": step,
+                "reason": reason,
+                "run_id": self.run_id,
+            }
+        )
 
     def decide(self, step: str, action: str, reason: str) -> None:
         self.report["decisions"].append({"step": step, "action": action, "reason": reason, "at": self.now()})
@@ -145,12 +154,9 @@ class RunRecord:
         self.report["resources"].update(values)
 
     def save(self) -> Gen:
-        """Write the report (JSON and Markdown) to blob storage; a failed save never fails the run."""
-        payload: Json = {
-            "run_id": self.run_id,
-            "report": self.report,
-            "markdown": render_markdown(self.report),
-        }
+        """Write the report (JSON and Markdown, secrets redacted); a failed save never fails the run."""
+        body = redact(self.report)
+        payload: Json = {"run_id": self.run_id, "report": body, "markdown": render_markdown(body)}
         payload["kind"] = self.report["operation"]
         if self.retain_years is not None:
             payload["retain_years"] = self.retain_years
@@ -160,25 +166,26 @@ class RunRecord:
             self.report.setdefault("warnings", []).append("report could not be saved at " + self.now())
 
     def notify(self, event: str, text: str, *, severity: str = "info", page: bool = False) -> Gen:
-        """Notify every configured target; a failed notification is recorded, never fatal."""
-        title = f"{self.report['operation']} {self.run_id}: {event}"
-        payload: Json = {
-            "title": title,
-            "text": text,
-            "severity": severity,
-            "event": event,
-            "run_id": self.run_id,
+        """Notify every configured target and publish a CloudEvent; a failure is recorded, never fatal."""
+        operation, text = self.report["operation"], redact(text)
+        message: Json = {"title": f"{operation} {self.run_id}: {event}", "text": text, "severity": severity}
+        message.update(event=event, run_id=self.run_id, dedup_key=self.run_id, page=page)
+        cloud_event = {
+            "type": f"continuity.{operation}.{event.replace(' ', '-')}",
+            "subject": self.run_id,
+            "data": {"run_id": self.run_id, "operation": operation, "event": event, "text": text},
         }
-        if page:
-            payload["page"] = True
-            payload["dedup_key"] = self.run_id
+        outcome: Json = {"event": event, "at": self.now()}
         try:
-            result = yield from call(self._context, names.NOTIFY_SEND, payload, attempts=2)
+            yield self._context.task_all(
+                [
+                    self._context.call_activity(names.NOTIFY_SEND, message),
+                    self._context.call_activity(names.EVENTS_PUBLISH, cloud_event),
+                ]
+            )
         except Exception as exc:
-            result = {"failed": [{"target": "all", "error": str(exc)[:200]}]}
-        self.report.setdefault("notifications", []).append(
-            {"event": event, "at": self.now(), "result": result}
-        )
+            outcome["error"] = str(exc)[:200]
+        self.report.setdefault("notifications", []).append(outcome)
 
     def finish(self, status: str, summary: str) -> Gen:
         self.report.update(status=status, summary=summary, ended_at=self.now())
@@ -226,26 +233,3 @@ def _brief(result: Mapping[str, Any]) -> str:
 def seconds_between(start: str, end: str) -> float:
     """Seconds from one report timestamp to another."""
     return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
-
-
-def render_markdown(report: Mapping[str, Any]) -> str:
-    """The report as Markdown for people: header, verdict, measurements, steps, decisions."""
-    lines = [
-        f"# {report.get('operation', 'run')} {report.get('run_id', '')}",
-        "",
-        f"- status: **{report.get('status', '')}**",
-        f"- started: {report.get('started_at', '')}",
-        f"- ended: {report.get('ended_at', '') or '(running)'}",
-        f"- summary: {report.get('summary', '')}",
-    ]
-    for reason in report.get("verdict", {}).get("reasons", []):
-        lines.append(f"- verdict: {reason}")
-    lines += ["", "## Measurements", ""]
-    lines += [f"- {k}: {v}" for k, v in report.get("measurements", {}).items()]
-    lines += ["", "## Steps", "", "| step | started | ended | outcome | detail |", "|---|---|---|---|---|"]
-    for s in report.get("steps", []):
-        detail = str(s.get("detail", "")).replace("|", "/")
-        lines.append(f"| {s['name']} | {s['started_at']} | {s['ended_at']} | {s['outcome']} | {detail} |")
-    lines += ["", "## Decisions", ""]
-    lines += [f"- {d['at']} {d['step']}: {d['action']} — {d['reason']}" for d in report.get("decisions", [])]
-    return "\n".join(lines) + "\n"

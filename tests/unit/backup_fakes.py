@@ -11,6 +11,7 @@ from collections.abc import Callable, Generator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from shared import names
 from shared.config import load_settings
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
@@ -69,7 +70,8 @@ class FakeContext:
         activity_seconds: float = 1.0,
     ) -> None:
         self._input = input_
-        self.activities = dict(activities)
+        self.activities: dict[str, Activity] = {names.EVENTS_PUBLISH: lambda p: {"published": False}}
+        self.activities.update(activities)
         self.events = dict(events or {})
         self.current_utc_datetime = now
         self.activity_seconds = activity_seconds

@@ -197,9 +197,24 @@ def test_a_report_is_saved_as_the_run_goes() -> None:
     assert len(saved) >= 2
     assert saved[0]["report"]["status"] == "running"
     assert saved[-1]["report"]["status"] == "succeeded"
-    assert "# restore restore-qlp" in saved[-1]["markdown"]
+    assert "# restore run restore-qlp" in saved[-1]["markdown"]
+
+
+def test_every_notification_is_also_a_cloud_event() -> None:
+    ctx = _run()
+    published = ctx.payloads(names.EVENTS_PUBLISH)
+    assert [p["type"] for p in published] == ["continuity.restore.started", "continuity.restore.completed"]
 
 
 def test_custom_status_names_the_step_and_the_reason() -> None:
     ctx = _run(NOW + timedelta(minutes=5))
     assert any(s.get("step") == "validate" and "future" in s["reason"] for s in ctx.statuses)
+
+
+def test_a_connection_string_in_an_error_never_reaches_the_report() -> None:
+    leak = fails("permanent: restore qlp-db-uksouth: postgresql://qlp_app:hunter2@127.0.0.1:5432/qlp_db")
+    ctx = _run(**{names.DATABASE_RESTORE_SERVER: leak})
+    for saved in ctx.payloads(names.STORAGE_WRITE_REPORT):
+        assert "hunter2" not in str(saved)
+    for sent in ctx.payloads(names.NOTIFY_SEND):
+        assert "hunter2" not in str(sent)
