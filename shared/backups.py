@@ -12,8 +12,10 @@ from collections.abc import Generator, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from shared import names
+from shared import names, policy
+from shared.config import Settings
 from shared.errors import is_transient
+from shared.models import parse_time
 from shared.reports import redact, render_markdown
 
 Json = dict[str, Any]
@@ -233,3 +235,50 @@ def _brief(result: Mapping[str, Any]) -> str:
 def seconds_between(start: str, end: str) -> float:
     """Seconds from one report timestamp to another."""
     return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
+
+
+GATE_POLL_SECONDS = 30.0
+
+
+def backup_gate(
+    context: Any, rec: RunRecord, settings: Settings, *, wait_limit_seconds: float = 1800.0
+) -> Gen:
+    """The pre-deployment backup gate, for any plan to ``yield from``: returns the final GateDecision.
+
+    Latest backup younger than the gate (6 h by default): proceed. Otherwise take an on-demand backup and
+    wait for it (re-listing backups every 30 s), or refuse with the reason (shared.policy.decide_backup_gate).
+    """
+    started_at: datetime | None = None
+    status: str | None = None
+    server = settings.primary_server
+    while True:
+        listing = yield from rec.step("backup-gate-list", names.DATABASE_LIST_BACKUPS, {"server": server})
+        latest = listing.get("latest_completed_at")
+        state = policy.BackupGateState(
+            now=context.current_utc_datetime,
+            latest_backup_at=parse_time(latest) if latest else None,
+            max_age_hours=settings.predeploy_backup_gate_hours,
+            on_demand_started_at=started_at,
+            on_demand_status=status,
+            wait_limit_seconds=wait_limit_seconds,
+        )
+        decision = policy.decide_backup_gate(state)
+        rec.decide("backup-gate", decision.action, decision.reason)
+        if decision.action in (policy.GATE_PROCEED, policy.GATE_REFUSE):
+            return decision
+        if decision.action == policy.GATE_TAKE_BACKUP:
+            started_at = context.current_utc_datetime
+            status = yield from _on_demand_backup(context, rec, server)
+        else:
+            yield context.create_timer(context.current_utc_datetime + timedelta(seconds=GATE_POLL_SECONDS))
+
+
+def _on_demand_backup(context: Any, rec: RunRecord, server: str) -> Gen:
+    name = f"predeploy-{stamp(context.current_utc_datetime)}"
+    try:
+        result = yield from rec.step(
+            "backup-gate-on-demand", names.DATABASE_CREATE_BACKUP, {"server": server, "name": name}
+        )
+    except Exception:
+        return "Failed"
+    return "Succeeded" if result.get("completed_at") else "InProgress"

@@ -1,0 +1,80 @@
+"""The pre-deployment backup gate as a plan would run it: proceed, take a backup and wait, or refuse."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from shared import names, policy
+from shared.backups import GATE_POLL_SECONDS, Gen, RunRecord, backup_gate
+from shared.config import Settings
+from tests.unit.backup_fakes import NOW, FakeContext, drive, fails, returns, sequence, settings_dict
+
+
+def _gate(**activities: Any) -> tuple[FakeContext, policy.GateDecision, RunRecord]:
+    ctx = FakeContext({}, activities)
+    rec = RunRecord(ctx, run_id="deploy-qlp", operation="blue-green", trigger={})
+
+    def plan(context: Any) -> Gen:
+        return (yield from backup_gate(context, rec, Settings.from_dict(settings_dict())))
+
+    return ctx, drive(plan, ctx), rec
+
+
+def _listing(age: timedelta) -> dict[str, Any]:
+    return {"latest_completed_at": (NOW - age).isoformat()}
+
+
+def test_a_recent_backup_lets_the_deployment_proceed_without_a_new_one() -> None:
+    ctx, decision, _ = _gate(**{names.DATABASE_LIST_BACKUPS: returns(_listing(timedelta(hours=2)))})
+    assert decision.action == policy.GATE_PROCEED
+    assert names.DATABASE_CREATE_BACKUP not in ctx.names()
+
+
+def test_an_old_backup_triggers_an_on_demand_backup_then_proceeds() -> None:
+    listings = sequence(_listing(timedelta(hours=7)), _listing(timedelta(seconds=-5)))
+    ctx, decision, rec = _gate(
+        **{
+            names.DATABASE_LIST_BACKUPS: listings,
+            names.DATABASE_CREATE_BACKUP: returns({"name": "predeploy", "completed_at": NOW.isoformat()}),
+        }
+    )
+    assert decision.action == policy.GATE_PROCEED
+    listed, created = names.DATABASE_LIST_BACKUPS, names.DATABASE_CREATE_BACKUP
+    assert ctx.names() == [listed, created, listed]
+    assert ctx.payloads(names.DATABASE_CREATE_BACKUP)[0]["server"] == "qlp-db-uksouth"
+    actions = [d["action"] for d in rec.report["decisions"]]
+    assert actions == [policy.GATE_TAKE_BACKUP, policy.GATE_PROCEED]
+
+
+def test_a_backup_still_running_is_waited_for_with_durable_timers() -> None:
+    old = _listing(timedelta(hours=7))
+    listings = sequence(old, old, _listing(timedelta(seconds=0)))
+    ctx, decision, _ = _gate(
+        **{names.DATABASE_LIST_BACKUPS: listings, names.DATABASE_CREATE_BACKUP: returns({"created": True})}
+    )
+    assert decision.action == policy.GATE_PROCEED
+    assert len(ctx.timers) == 1
+    assert ctx.names().count(names.DATABASE_LIST_BACKUPS) == 3
+
+
+def test_a_failed_on_demand_backup_refuses_the_deployment_with_the_reason() -> None:
+    _, decision, _ = _gate(
+        **{
+            names.DATABASE_LIST_BACKUPS: returns(_listing(timedelta(hours=7))),
+            names.DATABASE_CREATE_BACKUP: fails("permanent: create backup qlp-db-uksouth: quota"),
+        }
+    )
+    assert decision.action == policy.GATE_REFUSE
+    assert "on-demand backup failed" in decision.reason
+
+
+def test_waiting_too_long_refuses() -> None:
+    ctx, decision, _ = _gate(
+        **{
+            names.DATABASE_LIST_BACKUPS: returns(_listing(timedelta(hours=7))),
+            names.DATABASE_CREATE_BACKUP: returns({"created": True}),
+        }
+    )
+    assert decision.action == policy.GATE_REFUSE and "still running after" in decision.reason
+    assert len(ctx.timers) >= 1800 / (GATE_POLL_SECONDS + 2)
