@@ -104,7 +104,7 @@ def _choice(*options: str) -> Callable[[str], str]:
 
 def _table(raw: str) -> str:
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?", raw):
-        raise ValueError(f"{raw!r} is not a table name")
+        raise ValueError("not a table name (letters, digits, _; optionally schema.table)")
     return raw
 
 
