@@ -51,7 +51,8 @@ class Failover(Flow):
     # ---- the plan -------------------------------------------------------------------------------------
     def run(self) -> Gen:
         try:
-            yield from announce(self.context, self.log, STARTED, self.trigger_text())
+            if not self.dry_run:
+                yield from announce(self.context, self.log, STARTED, self.trigger_text())
             yield from self.step("observe", self.observe())
             if self.trigger_kind != "operator":
                 yield from self.check_budget()

@@ -207,6 +207,7 @@ class Flow:
                     "url": base_url + "/api/v1/intents",
                     "method": "POST",
                     "json": {"text": text},
+                    "expect_status": 201,
                     "timeout_seconds": t,
                 }
             )

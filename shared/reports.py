@@ -115,6 +115,10 @@ class RunLog:
             "last_decision": last.get("action", ""),
             "reason": last.get("reason", ""),
             "report": self.report_url,
+            "steps": [{"name": s.name, "outcome": s.outcome} for s in self.steps][-30:],
+            "decisions": [
+                {k: d.get(k, "") for k in ("step", "action", "reason", "rule")} for d in self.decisions
+            ][-30:],
         }
 
     def report(self) -> RunReport:

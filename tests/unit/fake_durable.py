@@ -71,6 +71,9 @@ class FakeContext:
     def get_input(self) -> Any:
         return self._input
 
+    def new_uuid(self) -> str:
+        return "a1b2c3d4-0000-5000-8000-000000000000"
+
     def call_activity(self, name: str, input_: Any = None) -> Task:
         return Task("activity", name, input_)
 

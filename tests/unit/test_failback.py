@@ -1,0 +1,144 @@
+"""The failback orchestrator driven with fake activities: the planned return, its refusals and failures."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared import names
+from tests.unit.fake_durable import FakeContext, Runtime, drive, orchestrator
+from tests.unit.test_failover import settings
+
+
+class AwayEstate:
+    """The estate after a failover: traffic on the standby, pg-west primary."""
+
+    def __init__(self) -> None:
+        self.route = "og-standby"
+        self.lags: list[float | None] = [None, 40.0, 0.0]
+        self.counts_home = {"intents": 12}
+        self.counts_away = {"intents": 12}
+        self.healthy = 1
+        self.create_error = ""
+        self.reports: list[dict[str, Any]] = []
+        self.notes: list[dict[str, Any]] = []
+
+    def lag(self, i: dict[str, Any]) -> dict[str, Any]:
+        value = self.lags.pop(0) if len(self.lags) > 1 else self.lags[0]
+        return {"lag_seconds": value, "source": "database"}
+
+    def create(self, i: dict[str, Any]) -> dict[str, Any]:
+        if self.create_error:
+            raise RuntimeError(self.create_error)
+        return {"server": i["target"], "created": True, "state": "Ready"}
+
+    def activities(self) -> dict[str, Any]:
+        def switch(i: dict[str, Any]) -> dict[str, Any]:
+            self.route = i["origin_group"]
+            return {"changed": True}
+
+        def probe(i: dict[str, Any]) -> dict[str, Any]:
+            return {"url": i["url"], "ok": "aci-blue" in i["url"] or self.route == "og-blue", "status": 200}
+
+        def checks(i: dict[str, Any]) -> dict[str, Any]:
+            return {"counts": self.counts_away if i["server"] == "pg-west" else self.counts_home}
+
+        return {
+            names.TRAFFIC_GET_ROUTE: lambda i: {"origin_group": self.route},
+            names.DATABASE_CREATE_REPLICA: self.create,
+            names.DATABASE_GET_REPLICATION_LAG: self.lag,
+            names.DATABASE_PROMOTE_REPLICA: lambda i: {"promoted": True, "role": "primary"},
+            names.DATABASE_RUN_CHECKS: checks,
+            names.SECRETS_POINT_DATABASE_URL: lambda i: {"changed": True},
+            names.CONTAINERS_START_GROUP: lambda i: {"state": "Running"},
+            names.CONTAINERS_RESTART_GROUP: lambda i: {"url": f"http://{i['group']}"},
+            names.PROBE_HTTP: probe,
+            names.TRAFFIC_LIST_HEALTHY_ORIGINS: lambda i: {"healthy_count": self.healthy, "origins": [{}]},
+            names.TRAFFIC_SWITCH_ROUTE: switch,
+            names.DATABASE_GET_SERVER: lambda i: {"state": "Ready"},
+            names.CONTAINERS_GET_GROUP: lambda i: {"state": "Running"},
+            names.STORAGE_WRITE_REPORT: lambda i: self.reports.append(i) or {"url": "http://blob/r"},
+            names.NOTIFY_SEND: lambda i: self.notes.append(i) or {"sent": []},
+            names.EVENTS_PUBLISH: lambda i: {"published": False},
+        }
+
+
+def run(estate: AwayEstate) -> tuple[Any, Runtime]:
+    payload = {
+        "settings": settings(),
+        "trigger": {"kind": "operator", "reason": "region back"},
+        "slot": "blue",
+        "poll_attempts": 5,
+        "poll_interval_seconds": 1,
+    }
+    runtime = Runtime(FakeContext(payload, "failback-qlp"), estate.activities())
+    return drive(orchestrator(names.FAILBACK_ORCHESTRATOR), runtime), runtime
+
+
+def test_failback_returns_home_with_zero_rows_lost() -> None:
+    estate = AwayEstate()
+    out, rt = run(estate)
+    assert out["status"] == "succeeded"
+    assert estate.route == "og-blue"
+    assert "zero rows lost, verified" in out["summary"]
+    create = rt.called(names.DATABASE_CREATE_REPLICA)[0]
+    assert create["source"] == "pg-west" and create["target"] == "pg-south-fba1b2c3"
+    assert create["location"] == "uksouth" and create["resource_group"] == "rg-south"
+    promote = rt.called(names.DATABASE_PROMOTE_REPLICA)[0]
+    assert (promote["server"], promote["mode"], promote["operation"]) == (
+        "pg-south-fba1b2c3",
+        "planned",
+        "switchover",
+    )
+    order = [n for n, _ in rt.calls]
+    assert order.index(names.DATABASE_PROMOTE_REPLICA) < order.index(names.TRAFFIC_SWITCH_ROUTE)
+    assert len(rt.called(names.DATABASE_GET_REPLICATION_LAG)) == 3  # waited until caught up
+    decisions = [d["reason"] for d in estate.reports[-1]["report"]["decisions"]]
+    assert "the new replica has caught up (lag 0 s)" in decisions
+    assert not rt.called(names.DATABASE_DELETE_SERVER)
+
+
+def test_failback_is_refused_when_already_home() -> None:
+    estate = AwayEstate()
+    estate.route = "og-blue"
+    out, rt = run(estate)
+    assert out["status"] == "refused"
+    assert out["summary"] == "failback refused: the primary is already in its home region uksouth"
+    assert not rt.called(names.DATABASE_CREATE_REPLICA)
+
+
+def test_a_replica_that_never_catches_up_leaves_traffic() -> None:
+    estate = AwayEstate()
+    estate.lags = [30.0]
+    out, rt = run(estate)
+    assert out["status"] == "failed"
+    assert "catch_up failed before anything changed" in out["summary"]
+    assert "the new replica is 30 s behind" in out["summary"]
+    assert not rt.called(names.DATABASE_PROMOTE_REPLICA)
+    assert estate.route == "og-standby"
+
+
+def test_rows_missing_after_switchover_is_a_warning_that_pages() -> None:
+    estate = AwayEstate()
+    estate.counts_home = {"intents": 10}
+    out, _ = run(estate)
+    assert out["status"] == "succeeded-with-warnings"
+    assert "rows lost: 2" in out["summary"]
+    assert estate.notes[-1]["page"] is True
+
+
+def test_create_failure_reports_steps_and_pages() -> None:
+    estate = AwayEstate()
+    estate.create_error = "permanent: create replica pg-south-fb: quota exceeded"
+    out, _ = run(estate)
+    assert out["status"] == "failed"
+    assert out["summary"].endswith("Steps that ran: observe.")
+    assert estate.notes[-1]["event"] == "step-failed"
+
+
+def test_home_slot_without_healthy_origin_is_not_switched_rule2() -> None:
+    estate = AwayEstate()
+    estate.healthy = 0
+    out, rt = run(estate)
+    assert out["status"] == "failed"
+    assert not rt.called(names.TRAFFIC_SWITCH_ROUTE)
+    assert "origin group og-blue has no healthy origin" in out["summary"]
