@@ -107,6 +107,7 @@ def _decide_switch(context: Any, rec: RunRecord, settings: Settings, inp: Json, 
     if decision.action == policy.SWITCH_AWAIT_APPROVAL:
         yield from rec.save()
         yield from rec.notify("awaiting approval", decision.reason, severity="warning")
+        rec.status("approval", decision.reason, awaiting="approval")
         answer = yield from _wait_for_approval(context, settings)
         decision = decide(answer)
         rec.decide("approval", decision.action, decision.reason)

@@ -89,14 +89,15 @@ class RunRecord:
     def now(self) -> str:
         return iso(self._context.current_utc_datetime)
 
-    def status(self, step: str, reason: str) -> None:
-        """Custom status: the current step and the reason for the last decision."""
+    def status(self, step: str, reason: str, *, awaiting: str = "") -> None:
+        """Custom status: the current step, the reason for the last decision, what the run waits for."""
         self._context.set_custom_status(
             {
                 "operation": self.report["operation"],
                 "status": self.report["status"],
                 "step": step,
                 "reason": reason,
+                "awaiting": awaiting,
                 "run_id": self.run_id,
             }
         )

@@ -135,6 +135,7 @@ def test_switch_waits_for_approval_and_goes_once_approved() -> None:
     assert [d["action"] for d in report["decisions"]][-2:] == [policy.SWITCH_AWAIT_APPROVAL, policy.SWITCH_GO]
     assert names.SECRETS_POINT_DATABASE_URL in ctx.names()
     assert "awaiting approval" in _events(ctx)
+    assert any(s["step"] == "approval" and s["awaiting"] == "approval" for s in ctx.statuses)
 
 
 def test_a_rejected_switch_keeps_the_app_where_it_is() -> None:
