@@ -1,5 +1,126 @@
 #!/usr/bin/env bash
-# `make run`: the sandbox, then devhost serving function_app on it, in the foreground.
-set -euo pipefail
+# `make run`: the sandbox (a local Azure region pair), then devhost serving function_app on it, in the
+# foreground on 127.0.0.1:7071. Ctrl-C or SIGTERM stops devhost, then the sandbox.
+set -uo pipefail
 cd "$(dirname "$0")/.."
-exec .venv/bin/python -m devhost --app function_app --port 7071 --state-dir .devhost
+
+PY=.venv/bin/python
+SANDBOX_DIR=.sandbox
+STATE_DIR=.devhost
+PORT=${DEVHOST_PORT:-7071}
+BASE_URL="http://127.0.0.1:${PORT}"
+SETTINGS=local.settings.json
+SETTINGS_MARK="${STATE_DIR}/local.settings.sha256"  # checksum of the file as last generated here
+
+DEVHOST_PID=""
+SANDBOX_UP=0
+
+say() { printf '[run] %s\n' "$*"; }
+fail() { printf '[run] error: %s\n' "$*" >&2; exit 1; }
+
+cleanup() {
+  trap - EXIT INT TERM
+  if [ -n "$DEVHOST_PID" ] && kill -0 "$DEVHOST_PID" 2>/dev/null; then
+    say "stopping devhost"
+    kill -TERM "$DEVHOST_PID" 2>/dev/null
+    wait "$DEVHOST_PID" 2>/dev/null
+  fi
+  if [ "$SANDBOX_UP" = 1 ]; then
+    say "stopping the sandbox"
+    "$PY" -m sandbox down --state-dir "$SANDBOX_DIR" || say "sandbox down failed; run: $PY -m sandbox down --state-dir $SANDBOX_DIR"
+  fi
+}
+trap cleanup EXIT
+trap 'exit 0' INT TERM
+
+check_prerequisites() {
+  [ -x "$PY" ] || fail "$PY is missing: run \`make run\` (it creates .venv) rather than this script"
+  "$PY" - <<'EOF' || fail "the sandbox is not available yet (sandbox/cli.py and sandbox/app_settings.py are needed)"
+import importlib.util, sys
+sys.exit(0 if all(importlib.util.find_spec(m) for m in ("sandbox.cli", "sandbox.app_settings")) else 1)
+EOF
+}
+
+start_sandbox() {
+  if "$PY" -m sandbox status --state-dir "$SANDBOX_DIR" >/dev/null 2>&1; then
+    say "a sandbox is already running in $SANDBOX_DIR: using it (it is stopped on exit)"
+  else
+    say "starting the sandbox in $SANDBOX_DIR"
+    SANDBOX_UP=1  # `down` is harmless if `up` gets no further
+    "$PY" -m sandbox up --state-dir "$SANDBOX_DIR" || fail "the sandbox did not start (see $SANDBOX_DIR/logs/serve.log)"
+  fi
+  SANDBOX_UP=1
+  [ -f "$SANDBOX_DIR/endpoints.json" ] || fail "the sandbox wrote no $SANDBOX_DIR/endpoints.json"
+}
+
+write_settings() {
+  mkdir -p "$STATE_DIR"
+  if [ -f "$SETTINGS" ] && ! { [ -f "$SETTINGS_MARK" ] && sha256sum --check --status "$SETTINGS_MARK" 2>/dev/null; }; then
+    say "keeping your $SETTINGS (not generated here); delete it to have it generated from the sandbox"
+    return
+  fi
+  local tmp="${SETTINGS}.tmp"
+  "$PY" -m sandbox.app_settings --endpoints "$SANDBOX_DIR/endpoints.json" >"$tmp" || { rm -f "$tmp"; fail "could not generate $SETTINGS"; }
+  mv "$tmp" "$SETTINGS"
+  sha256sum "$SETTINGS" >"$SETTINGS_MARK"
+  say "wrote $SETTINGS from the sandbox endpoints"
+}
+
+wait_for_devhost() {
+  "$PY" - "$BASE_URL" "$DEVHOST_PID" <<'EOF'
+import os, sys, time, urllib.request
+url, pid = sys.argv[1] + "/admin/host/ping", int(sys.argv[2])
+deadline = time.monotonic() + 120
+while time.monotonic() < deadline:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        sys.exit(1)
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            if response.status == 200:
+                sys.exit(0)
+    except OSError:
+        pass
+    time.sleep(0.1)
+sys.exit(1)
+EOF
+}
+
+print_summary() {
+  "$PY" - "$BASE_URL" "$STATE_DIR" "$SANDBOX_DIR" "$SETTINGS" <<'EOF'
+import json, os, sys
+from pathlib import Path
+base, state, sandbox, settings = sys.argv[1:]
+keys = json.loads((Path(state) / "keys.json").read_text()) if (Path(state) / "keys.json").exists() else {}
+function_key = os.environ.get("DEVHOST_FUNCTION_KEY") or keys.get("functionKey", "?")
+endpoints = json.loads((Path(sandbox) / "endpoints.json").read_text())
+values = json.loads(Path(settings).read_text()).get("Values", {}) if Path(settings).exists() else {}
+container = values.get("CONTINUITY_REPORTS_CONTAINER", "continuity-reports")
+blob = endpoints.get("storage_blob_endpoint", "the sandbox storage account")
+print(f"""
+  API              {base}/api   (health: {base}/api/health)
+  function key     {function_key}   (header x-functions-key or ?code=)
+  Front Door       {endpoints.get('frontdoor_url', '?')}   (the app's public URL in the sandbox)
+  run reports      blob container '{container}' at {blob}
+  logs             this terminal (devhost), {sandbox}/logs/ (sandbox)
+  stop             Ctrl-C
+""", flush=True)
+EOF
+}
+
+check_prerequisites
+start_sandbox
+write_settings
+say "starting devhost on $BASE_URL"
+"$PY" -m devhost --app function_app --port "$PORT" --state-dir "$STATE_DIR" &
+DEVHOST_PID=$!
+if wait_for_devhost; then
+  print_summary
+else
+  say "devhost did not come up (see its output above)"
+fi
+wait "$DEVHOST_PID"
+code=$?
+DEVHOST_PID=""
+exit "$code"

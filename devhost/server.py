@@ -204,14 +204,19 @@ class DevHost:
 
     def _print_banner(self, functions: dict[str, FunctionInfo]) -> None:
         assert self.keys is not None
-        print(f"[devhost] app '{self.options.app}': {len(functions)} functions", flush=True)
+        by_kind: dict[str, list[str]] = {}
         for fn in functions.values():
-            print(f"[devhost]   {fn.name}: {self._describe(fn)}", flush=True)
-        where = (
-            "environment"
-            if os.environ.get("DEVHOST_FUNCTION_KEY")
-            else str(self.options.state_dir / "keys.json")
-        )
+            by_kind.setdefault(fn.trigger_type, []).append(fn.name)
+        counts = ", ".join(f"{len(names)} {kind}" for kind, names in by_kind.items())
+        print(f"[devhost] app '{self.options.app}': {len(functions)} functions ({counts})", flush=True)
+        for fn in functions.values():
+            if fn.trigger_type in ("httpTrigger", "timerTrigger", "eventGridTrigger"):
+                print(f"[devhost]   {fn.name}: {self._describe(fn)}", flush=True)
+        for kind in ("orchestrationTrigger", "entityTrigger"):
+            if by_kind.get(kind):
+                print(f"[devhost]   {kind}: {', '.join(by_kind[kind])}", flush=True)
+        stored = self.options.state_dir / "keys.json"
+        where = "environment" if os.environ.get("DEVHOST_FUNCTION_KEY") else stored
         print(f"[devhost] function key: {self.keys.function_key}  (from {where})", flush=True)
         print(f"[devhost] master key: {self.keys.master_key}", flush=True)
         print(f"[devhost] listening on {self.base_url}", flush=True)
@@ -223,7 +228,8 @@ class DevHost:
             route = fn.trigger.get("route") or fn.name
             return f"[{methods}] {self.base_url}/{self._http_prefix()}{route}"
         if kind == "timerTrigger":
-            return f"timer '{fn.trigger.get('schedule')}'"
+            running = self._timers is not None and fn.name in self._timers.names()
+            return f"timer '{fn.trigger.get('schedule')}'" + ("" if running else " (disabled)")
         if kind == "eventGridTrigger":
             return f"Event Grid {self.base_url}/runtime/webhooks/eventgrid?functionName={fn.name}"
         return kind

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
+import requests
 
 from tests.fixtures.devhost import DevhostProcess, start_host_app
 
@@ -104,3 +106,17 @@ def test_admin_api_needs_the_master_key(host: DevhostProcess) -> None:
     assert status.json()["state"] == "Running"
     names = {f["name"] for f in host.request("GET", "/admin/functions", key="master").json()}
     assert {"echo", "tick", "on_event"} <= names
+
+
+def test_durable_client_binding_points_at_the_engine(host: DevhostProcess) -> None:
+    assert host.request("GET", "/api/client").json() == {"task_hub": "HostAppHub"}
+    started = host.request("POST", "/api/start/ada")
+    assert started.status_code == 202
+    status_url = started.json()["statusQueryGetUri"]
+    assert status_url.startswith(host.base_url + "/runtime/webhooks/durabletask/instances/")
+    deadline = time.monotonic() + 30
+    while (status := requests.get(status_url, timeout=10).json())["runtimeStatus"] != "Completed":
+        assert status["runtimeStatus"] in ("Pending", "Running"), status
+        assert time.monotonic() < deadline, status
+        time.sleep(0.05)
+    assert status["output"] == "hello hello ada"

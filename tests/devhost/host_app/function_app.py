@@ -88,7 +88,27 @@ def settings(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
 @app.route(route="client", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 @app.durable_client_input(client_name="client")
 async def client_info(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    return as_json({"task_hub": client._task_hub_name})
+    return as_json({"task_hub": client._orchestration_bindings.task_hub_name})
+
+
+@app.route(route="start/{name}", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
+@app.durable_client_input(client_name="client")
+async def start_greeting(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    instance_id = await client.start_new("greeting_flow", None, req.route_params["name"])
+    return client.create_check_status_response(req, instance_id)
+
+
+@app.orchestration_trigger(context_name="context")
+def greeting_flow(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
+    name = context.get_input()
+    first = yield context.call_activity("say_hello", name)
+    second = yield context.call_activity("say_hello", first)
+    return second
+
+
+@app.activity_trigger(input_name="name")
+def say_hello(name: str) -> str:
+    return f"hello {name}"
 
 
 # ---- timers ------------------------------------------------------------------------------------------
