@@ -1,0 +1,140 @@
+"""The Key Vault data plane through the real SecretClient (challenge auth, versions), and the workload
+reading its database URL from the vault at restart."""
+
+from __future__ import annotations
+
+import json
+import ssl
+import time
+import urllib.error
+import urllib.request
+import uuid
+from typing import Any
+
+import pytest
+from azure.core.exceptions import ResourceNotFoundError
+from azure.keyvault.secrets import SecretClient
+from azure.mgmt.containerinstance import ContainerInstanceManagementClient
+
+from sandbox.client import SandboxClient, StaticTokenCredential
+
+pytestmark = pytest.mark.sandbox
+
+
+def secrets(sb: SandboxClient) -> SecretClient:
+    # The vault lives on 127.0.0.1, not *.vault.azure.net: the client must skip its resource check.
+    return SecretClient(
+        sb.endpoints["key_vault_url"],
+        StaticTokenCredential(),
+        verify_challenge_resource=False,
+        connection_verify=sb.ca_bundle,
+    )
+
+
+def containers(sb: SandboxClient) -> ContainerInstanceManagementClient:
+    return ContainerInstanceManagementClient(
+        StaticTokenCredential(),
+        sb.endpoints["subscription_id"],
+        base_url=sb.arm_endpoint,
+        connection_verify=sb.ca_bundle,
+        credential_scopes=["https://management.azure.com/.default"],
+    )
+
+
+def test_unauthenticated_requests_get_the_key_vault_challenge(sandbox: SandboxClient) -> None:
+    url = sandbox.endpoints["key_vault_url"] + "/secrets/database-url/?api-version=2026-04-01"
+    context = ssl.create_default_context(cafile=sandbox.ca_bundle)
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(url, context=context, timeout=10)
+    err.value.close()
+    assert err.value.code == 401
+    challenge = err.value.headers["WWW-Authenticate"]
+    assert challenge.startswith('Bearer authorization="https://login.microsoftonline.com/')
+    assert 'resource="https://vault.azure.net"' in challenge
+
+
+def test_set_makes_a_new_version_and_get_reads_latest_or_a_version(sandbox: SandboxClient) -> None:
+    with secrets(sandbox) as client:
+        _versions(client)
+
+
+def _versions(client: SecretClient) -> None:
+    name = f"test-{uuid.uuid4().hex[:8]}"
+    first = client.set_secret(name, "one")
+    second = client.set_secret(name, "two", tags={"purpose": "test"})
+    assert first.properties.version != second.properties.version
+    assert client.get_secret(name).value == "two"
+    assert client.get_secret(name, first.properties.version).value == "one"
+    versions = {v.version for v in client.list_properties_of_secret_versions(name)}
+    assert versions == {first.properties.version, second.properties.version}
+    assert name in {s.name for s in client.list_properties_of_secrets()}
+    assert client.get_secret(name).properties.tags == {"purpose": "test"}
+
+
+def test_a_missing_secret_is_not_found(sandbox: SandboxClient) -> None:
+    with secrets(sandbox) as client, pytest.raises(ResourceNotFoundError):
+        client.get_secret("no-such-secret")
+
+
+def test_the_database_secret_holds_the_primary_servers_url(sandbox: SandboxClient) -> None:
+    with secrets(sandbox) as client:
+        value = client.get_secret(sandbox.endpoints["database_secret_name"]).value
+    assert value == sandbox.endpoints["database_url"]
+
+
+def _group_body(secret_name: str) -> dict[str, Any]:
+    env = [{"name": "DATABASE_SECRET_NAME", "value": secret_name}]
+    container = {
+        "name": "app",
+        "properties": {
+            "image": "qlp-app:1.0.0",
+            "environmentVariables": env,
+            "resources": {"requests": {"cpu": 0.5, "memoryInGB": 0.5}},
+        },
+    }
+    return {"location": "uksouth", "properties": {"osType": "Linux", "containers": [container]}}
+
+
+def _database_health(port: int) -> int:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/health/database", timeout=10) as resp:
+            return int(resp.status)
+    except urllib.error.HTTPError as exc:
+        exc.close()
+        return int(exc.code)
+    except OSError:
+        return 0
+
+
+def _wait_health(port: int, status: int) -> None:
+    deadline = time.monotonic() + 30
+    while _database_health(port) != status:
+        assert time.monotonic() < deadline, f"database health never answered {status}"
+        time.sleep(0.2)
+
+
+def test_the_workload_reads_the_secret_set_through_secretclient_at_restart(sandbox: SandboxClient) -> None:
+    with secrets(sandbox) as kv, containers(sandbox) as ci:
+        _restart_reads_secret(sandbox, kv, ci)
+
+
+def _restart_reads_secret(
+    sandbox: SandboxClient, kv: SecretClient, ci: ContainerInstanceManagementClient
+) -> None:
+    rg, name = sandbox.endpoints["resource_groups"]["primary"], f"ci-kv-{uuid.uuid4().hex[:6]}"
+    secret = f"db-{name}"
+    good = sandbox.endpoints["database_url"]
+    kv.set_secret(secret, good.replace("qlp_db", "no_such_db"))
+    group = ci.container_groups.begin_create_or_update(rg, name, _group_body(secret)).result()
+    port = group.ip_address.ports[0].port
+    try:
+        _wait_health(port, 503)  # the URL it read at start points at a database that does not exist
+        kv.set_secret(secret, good)
+        assert _database_health(port) == 503  # read only at start
+        ci.container_groups.begin_restart(rg, name).result()
+        _wait_health(port, 200)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/health/database", timeout=10) as resp:
+            body = json.loads(resp.read())
+        assert body["read_only"] is False
+    finally:
+        ci.container_groups.begin_delete(rg, name).result()
