@@ -169,8 +169,11 @@ class Invoker:
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
 
-    def busy(self) -> bool:
-        """Whether some sync function is still running in a worker thread."""
+    def busy(self, grace: float = 2.0) -> bool:
+        """Whether a sync function still runs in a worker thread after ``grace`` seconds (after close)."""
+        deadline = time.monotonic() + grace
+        for thread in list(getattr(self._executor, "_threads", ())):
+            thread.join(max(0.0, deadline - time.monotonic()))
         return any(t.is_alive() for t in getattr(self._executor, "_threads", ()))
 
     def _arguments(self, fn: FunctionInfo, trigger_value: Any, invocation: Invocation) -> dict[str, Any]:

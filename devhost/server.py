@@ -144,7 +144,7 @@ class DevHost:
         app = self._build(functions, self.keys)
         if self._engine is not None:
             await self._engine.start()
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=5.0)
         await self._runner.setup()
         await web.SockSite(self._runner, sock).start()
         assert self._timers is not None
