@@ -9,6 +9,9 @@ with the message, as the host reports it.
 
 from __future__ import annotations
 
+import asyncio
+import importlib
+import json
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -16,18 +19,26 @@ from typing import Any
 
 import azure.functions as func
 
-import function_app
-
 T0 = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 Activity = Callable[[dict[str, Any]], Any]
 
 _FUNCTIONS: dict[str, func.Function] = {}
 
 
+def _health_index() -> Callable[[], dict[str, func.Function]]:
+    """function_app may be indexed once per process: share test_health's cached index, under the module
+    name pytest imported it by (tests/unit has no __init__.py, so that is ``test_health``)."""
+    try:
+        module = importlib.import_module("test_health")
+    except ModuleNotFoundError:
+        module = importlib.import_module("tests.unit.test_health")
+    return module._functions  # type: ignore[no-any-return]
+
+
 def registered(name: str) -> Callable[..., Any]:
     """The user function registered under ``name`` in function_app (indexed once per process)."""
     if not _FUNCTIONS:
-        _FUNCTIONS.update({f.get_function_name(): f for f in function_app.app.get_functions()})
+        _FUNCTIONS.update(_health_index()())
     return _FUNCTIONS[name].get_user_function()  # type: ignore[no-any-return]
 
 
@@ -169,3 +180,99 @@ def drive(
             return stop.value
         value, error = runtime.resolve(task)
     raise AssertionError("orchestrator did not finish")
+
+
+# ---- the durable client, as the triggers see it ---------------------------------------------------------
+class FakeClient:
+    """An in-memory DurableOrchestrationClient: instances by id, raised events, refused double starts."""
+
+    def __init__(self) -> None:
+        from azure.durable_functions.models.DurableOrchestrationStatus import DurableOrchestrationStatus
+
+        self._status_type = DurableOrchestrationStatus
+        self.instances: dict[str, Any] = {}
+        self.started: list[tuple[str, str, Any]] = []
+        self.events: list[tuple[str, str, Any]] = []
+        self.dry_output: Any = {"dry_run": True, "plan": []}
+
+    def put(
+        self,
+        iid: str,
+        runtime_status: str,
+        *,
+        name: str = "",
+        input_: Any = None,
+        output: Any = None,
+        custom: Any = None,
+        created: str = "2026-11-29T11:00:00+00:00",
+    ) -> None:
+        self.instances[iid] = self._status_type(
+            name=name,
+            instanceId=iid,
+            createdTime=created,
+            lastUpdatedTime=created,
+            input=input_,
+            output=output,
+            runtimeStatus=runtime_status,
+            customStatus=custom,
+        )
+
+    async def get_status(self, iid: str) -> Any:
+        await asyncio.sleep(0)  # let concurrent callers interleave, as real I/O would
+        return self.instances.get(iid) or self._status_type()
+
+    async def get_status_all(self) -> list[Any]:
+        return list(self.instances.values())
+
+    async def start_new(self, name: str, iid: str, input_: Any) -> str:
+        await asyncio.sleep(0)
+        current = self.instances.get(iid)
+        if current is not None and str(current.runtime_status.value) in ("Running", "Pending"):
+            raise Exception(f"An instance with ID '{iid}' already exists.")
+        self.put(iid, "Pending", name=name, input_=input_, created=T0.isoformat())
+        self.started.append((name, iid, input_))
+        return iid
+
+    async def raise_event(self, iid: str, event: str, data: Any) -> None:
+        self.events.append((iid, event, data))
+
+    def get_client_response_links(self, request: Any, iid: str) -> dict[str, str]:
+        base = "http://localhost/runtime/webhooks/durabletask/instances"
+        return {
+            "id": iid,
+            "statusQueryGetUri": f"{base}/{iid}",
+            "sendEventPostUri": f"{base}/{iid}/raiseEvent",
+        }
+
+    async def wait_for_completion_or_create_check_status_response(
+        self, request: Any, iid: str, timeout_in_milliseconds: int = 10000
+    ) -> func.HttpResponse:
+        return func.HttpResponse(json.dumps(self.dry_output), status_code=200, mimetype="application/json")
+
+
+def http(
+    method: str,
+    path: str,
+    body: Any = None,
+    *,
+    params: dict[str, str] | None = None,
+    route_params: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+) -> func.HttpRequest:
+    """A real azure.functions.HttpRequest as the host builds it."""
+    raw = body if isinstance(body, bytes) else (b"" if body is None else json.dumps(body).encode())
+    return func.HttpRequest(
+        method=method,
+        url=f"http://localhost:7071{path}",
+        headers=headers or {},
+        params=params or {},
+        route_params=route_params or {},
+        body=raw,
+    )
+
+
+async def call_http(name: str, req: func.HttpRequest, client: FakeClient) -> func.HttpResponse:
+    """Invoke a registered HTTP function with the fake client as its durable client binding."""
+    user = registered(name)
+    target = getattr(user, "client_function", user)
+    return await target(req, client=client)  # type: ignore[no-any-return]
