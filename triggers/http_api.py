@@ -387,3 +387,24 @@ async def status(req: func.HttpRequest, client: Any) -> func.HttpResponse:
     estate = await asyncio.to_thread(estate_reader, settings)
     running = await runs.active_operations(client, settings.app_name)
     return json_response(status_view(settings, estate, running))
+
+
+# ---- restore and drills (handlers in triggers/restore_api.py) --------------------------------------
+@bp.function_name(names.HTTP_RESTORE)
+@bp.route(route="restore", methods=["POST"])
+@bp.durable_client_input(client_name="client")
+async def restore(req: func.HttpRequest, client: Any) -> func.HttpResponse:
+    """POST /api/restore {restore_point, reason, switch, dry_run}: 202, 200 plan, 400 naming the rule, 409."""
+    from triggers import restore_api
+
+    return await restore_api.start_restore(req, client)
+
+
+@bp.function_name(names.HTTP_DRILLS)
+@bp.route(route="drills", methods=["POST"])
+@bp.durable_client_input(client_name="client")
+async def drills(req: func.HttpRequest, client: Any) -> func.HttpResponse:
+    """POST /api/drills {scenario: restore|database|region|complete}: 202, 400 or 409."""
+    from triggers import restore_api
+
+    return await restore_api.start_drill(req, client)
