@@ -13,6 +13,7 @@ import azure.functions as func
 import pytest
 
 from shared import config, names, policy
+from tests.unit import fake_durable
 from tests.unit.backup_fakes import ENV
 from triggers import restore_api
 
@@ -182,3 +183,13 @@ def test_a_bad_drill_request_is_a_400_and_starts_nothing(body: dict[str, Any]) -
     status, answer, client = _post(restore_api.start_drill, body)
     assert status == 400 and answer["field"] in ("scenario", "extra")
     assert client.started == []
+
+
+@pytest.mark.parametrize(("name", "route"), [(names.HTTP_RESTORE, "restore"), (names.HTTP_DRILLS, "drills")])
+def test_the_endpoints_are_registered_as_keyed_posts(name: str, route: str) -> None:
+    fake_durable.registered(names.HTTP_HEALTH)  # the app is indexed once per process
+    fn = fake_durable._FUNCTIONS[name]
+    trigger = next(b for b in fn.get_bindings() if b.type == "httpTrigger")
+    assert trigger.route == route
+    assert [getattr(m, "value", m).upper() for m in trigger.methods] == ["POST"]
+    assert not str(trigger.auth_level).lower().endswith("anonymous")
