@@ -185,7 +185,7 @@ class ArmApi:
         headers = {
             "Azure-AsyncOperation": f"{base}/azureAsyncOperation/{op.id}?api-version={api}",
             "Location": location,
-            "Retry-After": self.ctx.settings.retry_after_header(),
+            **self.ctx.settings.retry_headers(),
         }
         if body is None:
             return web.Response(status=status, headers=headers)
@@ -223,13 +223,13 @@ class ArmApi:
 
     async def _operation_status(self, request: web.Request, params: dict[str, str]) -> web.Response:
         op = self._operation(params)
-        headers = {"Retry-After": self.ctx.settings.retry_after_header()} if op.status == "InProgress" else {}
+        headers = self.ctx.settings.retry_headers() if op.status == "InProgress" else {}
         return self.json(op.status_body(str(request.url)), headers=headers)
 
     async def _operation_result(self, request: web.Request, params: dict[str, str]) -> web.Response:
         op = self._operation(params)
         if op.status == "InProgress":
-            headers = {"Location": str(request.url), "Retry-After": self.ctx.settings.retry_after_header()}
+            headers = {"Location": str(request.url), **self.ctx.settings.retry_headers()}
             return web.Response(status=202, headers=headers)
         if op.error is not None:
             raise op.error
@@ -267,7 +267,7 @@ class ArmApi:
         throttle = method not in ("POST", "PATCH") and self._random.random() < 0.5
         status, code = (429, "TooManyRequests") if throttle else (503, "ServiceUnavailable")
         message = "Injected fault: the request was throttled." if throttle else "Injected fault: unavailable."
-        err = ArmError(status, code, message, {"Retry-After": self.ctx.settings.retry_after_header()})
+        err = ArmError(status, code, message, self.ctx.settings.retry_headers())
         return self._error_response(err)
 
     # ---- dispatch -------------------------------------------------------------------------------
