@@ -47,6 +47,7 @@ class Group:
     start_time: str | None = None
     finish_time: str | None = None
     log_offset: int = 0
+    previous: dict[str, Any] | None = None  # the last run that ended: state, exit code, times
     events: list[dict[str, Any]] = field(default_factory=list)
     watcher: asyncio.Task[None] | None = None
     stopping: bool = False
@@ -181,6 +182,12 @@ class ContainerGroups:
             return
         code = proc.returncode
         g.exit_code, g.finish_time = code, utc_now()
+        g.previous = {
+            "state": "Terminated",
+            "exitCode": code,
+            "startTime": g.start_time,
+            "finishTime": g.finish_time,
+        }
         g.events.append(
             {"name": "Killing", "message": f"Container exited with code {code}", "type": "Normal"}
         )
@@ -222,6 +229,12 @@ class ContainerGroups:
         if proc is not None and proc.poll() is None:
             code = await self.ctx.stop_process(proc, timeout=10)
             g.exit_code, g.finish_time = code, utc_now()
+            g.previous = {
+                "state": "Terminated",
+                "exitCode": code,
+                "startTime": g.start_time,
+                "finishTime": g.finish_time,
+            }
         if g.watcher is not None:
             g.watcher.cancel()
         g.state = state
@@ -300,12 +313,8 @@ class ContainerGroups:
                 for e in g.events[-10:]
             ],
         }
-        if g.exit_code is not None:
-            view["previousState"] = {
-                "state": "Terminated",
-                "exitCode": g.exit_code,
-                "finishTime": g.finish_time,
-            }
+        if g.previous is not None:
+            view["previousState"] = dict(g.previous)
         return view
 
     def group_state(self, g: Group) -> str:
