@@ -18,8 +18,17 @@ def parse_args(argv: list[str]) -> HostOptions:
     parser.add_argument("--app", default="function_app", help="module (in the current directory) with `app`")
     parser.add_argument("--port", type=int, default=7071, help="port on 127.0.0.1 (0: any free port)")
     parser.add_argument("--state-dir", default=".devhost", help="keys, timer status, durable store")
+    parser.add_argument(
+        "--no-local-settings", action="store_true", help="ignore local.settings.json (hermetic test runs)"
+    )
     args = parser.parse_args(argv)
-    return HostOptions(app=args.app, port=args.port, state_dir=Path(args.state_dir), app_dir=Path.cwd())
+    return HostOptions(
+        app=args.app,
+        port=args.port,
+        state_dir=Path(args.state_dir),
+        app_dir=Path.cwd(),
+        local_settings=not args.no_local_settings,
+    )
 
 
 async def serve(options: HostOptions) -> tuple[int, DevHost]:

@@ -45,6 +45,7 @@ class HostOptions:
     state_dir: Path = Path(".devhost")
     app_dir: Path = Path(".")
     address: str = "127.0.0.1"
+    local_settings: bool = True  # apply local.settings.json Values, as `func start` does
 
 
 def apply_local_settings(app_dir: Path, env: MutableMapping[str, str]) -> list[str]:
@@ -134,7 +135,8 @@ class DevHost:
     async def start(self) -> None:
         options = self.options
         options.state_dir.mkdir(parents=True, exist_ok=True)
-        apply_local_settings(options.app_dir, os.environ)
+        if options.local_settings:
+            apply_local_settings(options.app_dir, os.environ)
         raw_functions = list(import_app(options.app, options.app_dir).get_functions())  # once
         functions = catalog(raw_functions)
         self.keys = load_keys(options.state_dir, os.environ)

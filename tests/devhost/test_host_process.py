@@ -43,7 +43,9 @@ def test_local_settings_fill_the_environment_and_real_env_wins(
     out.mkdir()
     values = {"GREETING": "from settings", "OVERRIDDEN": "from settings", "TICK_SCHEDULE": "61 * * * * *"}
     (app_dir / "local.settings.json").write_text(json.dumps({"IsEncrypted": False, "Values": values}))
-    host = devhost_factory(cwd=app_dir, env={"HOST_APP_OUT": str(out), "OVERRIDDEN": "from env"})
+    host = devhost_factory(
+        cwd=app_dir, env={"HOST_APP_OUT": str(out), "OVERRIDDEN": "from env"}, local_settings=True
+    )
     env = host.request("GET", "/api/settings").json()["env"]
     assert env == {"GREETING": "from settings", "OVERRIDDEN": "from env"}
     assert "tick disabled: NCRONTAB second field '61': 61 is out of range 0-59" in host.log
