@@ -42,6 +42,13 @@ def _flag(request: web.Request, name: str, default: bool) -> bool:
     return {"true": True, "false": False}.get(value, default)
 
 
+def _seconds(request: web.Request, name: str) -> float | None:
+    try:
+        return float(request.query[name])
+    except (KeyError, ValueError):
+        return None
+
+
 def _when(request: web.Request, name: str) -> str | None:
     value = request.query.get(name)
     if not value:
@@ -168,6 +175,21 @@ class DurableEngine:
                 else "Something went wrong while processing your request"
             )
             return _error(exc.status, message, str(exc), exc.exception_type)
+        timeout = _seconds(request, "timeout")
+        if timeout is not None and _seconds(request, "pollingInterval") is not None:
+            return await self._wait_or_check_status(request, instance_id, timeout)
+        return self._check_status_response(instance_id)
+
+    async def _wait_or_check_status(
+        self, request: web.Request, instance_id: str, timeout: float
+    ) -> web.Response:
+        """The extension's create-and-wait: the output when done in time, else the check-status response."""
+        await self.runtime.wait_finished(instance_id, timeout)
+        row = self.runtime.store.get_instance(instance_id)
+        if row is not None and row.status == "Completed":
+            return web.json_response(st.loads(row.output))
+        if row is not None and row.status in TERMINAL:
+            return web.json_response(st.render(row, None, show_input=True, show_output=False))
         return self._check_status_response(instance_id)
 
     def _check_status_response(self, instance_id: str) -> web.Response:

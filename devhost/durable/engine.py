@@ -9,6 +9,7 @@ from its last committed step; an activity whose completion was committed never r
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import inspect
 import json
@@ -22,7 +23,7 @@ from time import perf_counter
 from typing import Any
 
 from devhost.durable import episode as ep
-from devhost.durable.history import EventType, error_details, event, iso, parse_iso, played_json, utcnow
+from devhost.durable.history import EventType, error_details, event, iso, parse_iso, utcnow
 from devhost.durable.store import ACTIVE_STATUSES, InstanceRow, Store
 
 TERMINAL = ("Completed", "Failed", "Terminated", "Canceled")
@@ -56,6 +57,7 @@ class Runtime:
                 self.orchestrators[fn.get_function_name()] = fn.get_user_function()
             elif kind == "activityTrigger":
                 self.activities[fn.get_function_name()] = (fn.get_user_function(), trigger.name)
+        ep.memoize_timestamp_parser()
         self.db_path = state_dir / "durable.sqlite3"
         self.workers = workers
         self.log = log
@@ -67,6 +69,7 @@ class Runtime:
         self._tasks: set[asyncio.Task[None]] = set()
         self._waking: set[str] = set()
         self._completions: list[tuple[str, int, dict[str, Any]]] = []
+        self._finished: dict[str, list[asyncio.Future[None]]] = {}
         self._closed = True
 
     @property
@@ -109,7 +112,8 @@ class Runtime:
 
     def _load(self, row: InstanceRow) -> ep.Instance:
         history = [json.loads(e) for e in self.store.history(row.instance_id)]
-        inst = ep.Instance(row, history, [played_json(e) for e in history], self.store.inbox(row.instance_id))
+        inst = ep.Instance(row, [], [], self.store.inbox(row.instance_id))
+        ep.remember(inst, history)
         self.active[row.instance_id] = inst
         return inst
 
@@ -305,6 +309,18 @@ class Runtime:
     def _retire(self, instance_id: str) -> None:
         self.active.pop(instance_id, None)
         self._cancel_timers_of(instance_id)
+        for waiter in self._finished.pop(instance_id, []):
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def wait_finished(self, instance_id: str, timeout: float) -> None:
+        """Wait (without polling) until an instance is no longer active, or `timeout` seconds pass."""
+        if instance_id not in self.active or self._loop is None:
+            return
+        waiter = self._loop.create_future()
+        self._finished.setdefault(instance_id, []).append(waiter)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(waiter), timeout)
 
     def retire_if_active(self, instance_id: str) -> None:
         if instance_id in self.active:
