@@ -110,6 +110,7 @@ class TimerService:
         self._store = store
         self._clock = clock
         self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = asyncio.Event()
         self._locks = {name: asyncio.Lock() for name in self._specs}
 
     def names(self) -> list[str]:
@@ -120,10 +121,14 @@ class TimerService:
             asyncio.create_task(self._run(spec), name=f"timer:{n}") for n, spec in self._specs.items()
         ]
 
-    async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+    async def stop(self, grace: float = 10.0) -> None:
+        """Stop scheduling; a run in progress may finish within ``grace`` seconds, then it is cancelled."""
+        self._stopping.set()
+        if self._tasks:
+            _, pending = await asyncio.wait(self._tasks, timeout=grace)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
 
     async def run_now(self, name: str) -> Invocation:
@@ -141,7 +146,8 @@ class TimerService:
             next_run = spec.schedule.next_after(self._clock())
             if spec.use_monitor:
                 self._store.set(name, text, last=None, next_run=next_run)
-            await self._sleep_until(next_run)
+            if not await self._sleep_until(next_run):
+                return
             await self._fire(spec, past_due=False, record=True, occurrence=next_run)
 
     async def _fire(
@@ -157,9 +163,15 @@ class TimerService:
                 self._store.set(name, spec.schedule.text, last=last, next_run=spec.schedule.next_after(last))
             return invocation
 
-    async def _sleep_until(self, moment: datetime) -> None:
+    async def _sleep_until(self, moment: datetime) -> bool:
+        """Sleep until ``moment``; False when the service is stopping instead."""
         while (remaining := (moment - self._clock()).total_seconds()) > 0:
-            await asyncio.sleep(min(remaining, 60.0))
+            try:
+                await asyncio.wait_for(self._stopping.wait(), timeout=min(remaining, 60.0))
+            except TimeoutError:
+                continue
+            return False
+        return not self._stopping.is_set()
 
 
 def _parse(text: str | None) -> datetime:
