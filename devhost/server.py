@@ -131,12 +131,14 @@ class DevHost:
         self._timers: TimerService | None = None
         self._admin: AdminApi | None = None
         self._invoker: Invoker | None = None
+        self._host_json: dict[str, Any] = {}
 
     async def start(self) -> None:
         options = self.options
         options.state_dir.mkdir(parents=True, exist_ok=True)
         if options.local_settings:
             apply_local_settings(options.app_dir, os.environ)
+        self._host_json = read_host_json(options.app_dir)
         raw_functions = list(import_app(options.app, options.app_dir).get_functions())  # once
         functions = catalog(raw_functions)
         self.keys = load_keys(options.state_dir, os.environ)
@@ -177,7 +179,7 @@ class DevHost:
                     f"[devhost] durable engine not available: {', '.join(durable)} will not run", flush=True
                 )
             return None
-        durable_settings = read_host_json(self.options.app_dir).get("extensions", {}).get("durableTask", {})
+        durable_settings = self._host_json.get("extensions", {}).get("durableTask", {})
         return engine_class(
             raw_functions,
             self.options.state_dir,
@@ -193,15 +195,13 @@ class DevHost:
         store = TimerStatusStore(self.options.state_dir / STATUS_FILE)
         self._timers = TimerService(timer_specs(functions, os.environ), self._invoker, store)
         self._admin = AdminApi(functions, self._invoker, self._timers, keys)
-        prefix = read_host_json(self.options.app_dir).get("extensions", {}).get("http", {}).get("routePrefix")
-        http = HttpTriggers(http_routes(functions), self._invoker, keys, "api" if prefix is None else prefix)
+        http = HttpTriggers(http_routes(functions), self._invoker, keys, self._route_prefix())
         app = web.Application(client_max_size=100 * 1024 * 1024)
         if self._engine is not None:
             app.add_routes(self._engine.routes())
         app.add_routes(self._admin.routes())
         app.add_routes(EventGridWebhook(functions, self._invoker, keys).routes())
         app.router.add_route("*", http.aiohttp_path(), http.handle)
-        self._http = http
         return app
 
     def _print_banner(self, functions: dict[str, FunctionInfo]) -> None:
@@ -228,7 +228,8 @@ class DevHost:
         if kind == "httpTrigger":
             methods = ",".join(fn.trigger.get("methods") or ["*"])
             route = fn.trigger.get("route") or fn.name
-            return f"[{methods}] {self.base_url}/{self._http_prefix()}{route}"
+            prefix = self._route_prefix()
+            return f"[{methods}] {self.base_url}/{prefix + '/' if prefix else ''}{route}"
         if kind == "timerTrigger":
             running = self._timers is not None and fn.name in self._timers.names()
             return f"timer '{fn.trigger.get('schedule')}'" + ("" if running else " (disabled)")
@@ -236,10 +237,10 @@ class DevHost:
             return f"Event Grid {self.base_url}/runtime/webhooks/eventgrid?functionName={fn.name}"
         return kind
 
-    def _http_prefix(self) -> str:
-        prefix = read_host_json(self.options.app_dir).get("extensions", {}).get("http", {}).get("routePrefix")
-        prefix = "api" if prefix is None else prefix.strip("/")
-        return f"{prefix}/" if prefix else ""
+    def _route_prefix(self) -> str:
+        """host.json ``extensions.http.routePrefix``: "api" unless set (an empty prefix is allowed)."""
+        prefix = self._host_json.get("extensions", {}).get("http", {}).get("routePrefix")
+        return "api" if prefix is None else str(prefix).strip("/")
 
 
 _DURABLE_TRIGGERS = ("orchestrationTrigger", "activityTrigger", "entityTrigger")
