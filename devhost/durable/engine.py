@@ -24,7 +24,7 @@ from typing import Any
 
 from devhost.durable import episode as ep
 from devhost.durable.history import EventType, error_details, event, iso, parse_iso, utcnow
-from devhost.durable.store import ACTIVE_STATUSES, InstanceRow, Store
+from devhost.durable.store import ACTIVE_STATUSES, InstanceRow, Store, WorkKey
 
 TERMINAL = ("Completed", "Failed", "Terminated", "Canceled")
 
@@ -65,10 +65,10 @@ class Runtime:
         self._store: Store | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pool: ThreadPoolExecutor | None = None
-        self._timers: dict[tuple[str, int], asyncio.TimerHandle] = {}
+        self._timers: dict[WorkKey, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._waking: set[str] = set()
-        self._completions: list[tuple[str, int, dict[str, Any]]] = []
+        self._completions: list[tuple[WorkKey, dict[str, Any]]] = []
         self._finished: dict[str, list[asyncio.Future[None]]] = {}
         self._closed = True
 
@@ -86,12 +86,12 @@ class Runtime:
         self._closed = False
         for row in self.store.active_instances():
             self._load(row)
-        for instance_id, task_id, name, input_ in self.store.activities():
-            if instance_id in self.active:
-                self._dispatch_activity(instance_id, task_id, name, input_)
-        for instance_id, timer_id, fire_at in self.store.timers():
-            if instance_id in self.active:
-                self._arm_timer(instance_id, timer_id, parse_iso(fire_at))
+        for key, name, input_ in self.store.activities():
+            if key[0] in self.active:
+                self._dispatch_activity(key, name, input_)
+        for key, fire_at in self.store.timers():
+            if key[0] in self.active:
+                self._arm_timer(key, parse_iso(fire_at))
         for instance_id in list(self.active):
             self.wake(instance_id)
 
@@ -160,6 +160,7 @@ class Runtime:
     ) -> None:
         row, store = inst.row, self.store
         row.status, row.updated = out.status, iso(now)
+        execution = inst.st["exec"]
         if out.output is not None:
             row.output = out.output
         terminal = out.status in TERMINAL
@@ -172,11 +173,11 @@ class Runtime:
                 self._notify_parent(row, out.error)
             else:
                 for task_id, name, input_ in out.activities:
-                    store.add_activity(row.instance_id, task_id, name, input_)
+                    store.add_activity((row.instance_id, execution, task_id), name, input_)
                 for timer_id, fire_at in out.timers:
-                    store.add_timer(row.instance_id, timer_id, iso(fire_at))
+                    store.add_timer((row.instance_id, execution, timer_id), iso(fire_at))
                 for timer_id in out.cancel_timers:
-                    store.remove_timer(row.instance_id, timer_id)
+                    store.remove_timer((row.instance_id, execution, timer_id))
                 messages = out.self_messages + self._create_children(row, out.children, now)
                 mine = [(store.add_inbox(row.instance_id, m), m) for m in messages]
             store.put_instance(row)
@@ -187,11 +188,11 @@ class Runtime:
             self._retire(row.instance_id)
             return
         for task_id, name, input_ in out.activities:
-            self._dispatch_activity(row.instance_id, task_id, name, input_)
+            self._dispatch_activity((row.instance_id, execution, task_id), name, input_)
         for timer_id, fire_at in out.timers:
-            self._arm_timer(row.instance_id, timer_id, fire_at)
+            self._arm_timer((row.instance_id, execution, timer_id), fire_at)
         for timer_id in out.cancel_timers:
-            handle = self._timers.pop((row.instance_id, timer_id), None)
+            handle = self._timers.pop((row.instance_id, execution, timer_id), None)
             if handle is not None:
                 handle.cancel()
         for child in out.children:
@@ -205,7 +206,10 @@ class Runtime:
         """Start the next execution: empty history, new input; external events not yet delivered stay."""
         row, store = inst.row, self.store
         row.input, row.output, row.updated = out.continue_input, None, iso(now)
+        parent_exec = row.engine_state.get("parent_exec")
         row.status, row.engine_state = "ContinuedAsNew", ep.fresh_state()
+        if parent_exec is not None:
+            row.engine_state["parent_exec"] = parent_exec
         consumed = {rowid for rowid, _ in batch}
         kept = [m for m in inst.inbox if m[0] not in consumed and m[1]["EventType"] == EventType.EVENT_RAISED]
         start = event(EventType.EXECUTION_STARTED, Name=row.name, Input=row.input, Version="")
@@ -240,6 +244,7 @@ class Runtime:
             row = self.new_row(
                 child.instance_id, child.name, child.input, now, parent.instance_id, child.task_id
             )
+            row.engine_state["parent_exec"] = parent.engine_state["exec"]
             self._install(row, now)
         return failures
 
@@ -287,8 +292,8 @@ class Runtime:
         if row.parent_id is None or row.parent_task_id is None:
             return
         parent = self.active.get(row.parent_id)
-        if parent is None:
-            return
+        if parent is None or parent.st["exec"] != row.engine_state.get("parent_exec"):
+            return  # the parent ended, or moved on to another execution
         if row.status == "Completed":
             msg = event(
                 EventType.SUB_ORCHESTRATION_COMPLETED, TaskScheduledId=row.parent_task_id, Result=row.output
@@ -368,15 +373,16 @@ class Runtime:
         self.wake(instance_id)
 
     # ---- activities ------------------------------------------------------------------------------
-    def _dispatch_activity(self, instance_id: str, task_id: int, name: str, input_: str | None) -> None:
+    def _dispatch_activity(self, key: WorkKey, name: str, input_: str | None) -> None:
         assert self._loop is not None
-        task = self._loop.create_task(self._run_activity(instance_id, task_id, name, input_))
+        task = self._loop.create_task(self._run_activity(key, name, input_))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _run_activity(self, instance_id: str, task_id: int, name: str, input_: str | None) -> None:
+    async def _run_activity(self, key: WorkKey, name: str, input_: str | None) -> None:
         started = perf_counter()
         entry = self.activities.get(name)
+        task_id = key[2]
         if entry is None:
             reason = f"The function '{name}' doesn't exist, is disabled, or is not an activity function."
             result = event(EventType.TASK_FAILED, TaskScheduledId=task_id, Reason=reason, Details="")
@@ -384,7 +390,7 @@ class Runtime:
             result = await self._call_activity(entry, task_id, name, input_)
         outcome = "Succeeded" if result["EventType"] == EventType.TASK_COMPLETED else "Failed"
         self.log(f"[devhost] {name} id={uuid.uuid4()} {outcome} {(perf_counter() - started) * 1000:.0f}ms")
-        self._completions.append((instance_id, task_id, result))
+        self._completions.append((key, result))
         if len(self._completions) == 1 and self._loop is not None:
             self._loop.call_soon(self._flush_completions)
 
@@ -420,27 +426,27 @@ class Runtime:
             return
         delivered: list[tuple[str, int, dict[str, Any]]] = []
         with self.store.transaction():
-            for instance_id, task_id, result in done:
-                if self.store.remove_activity(instance_id, task_id) and instance_id in self.active:
-                    delivered.append((instance_id, self.store.add_inbox(instance_id, result), result))
+            for key, result in done:
+                if self.store.remove_activity(key) and key[0] in self.active:
+                    delivered.append((key[0], self.store.add_inbox(key[0], result), result))
         for instance_id, rowid, result in delivered:
             self.active[instance_id].inbox.append((rowid, result))
             self.wake(instance_id)
 
     # ---- timers ----------------------------------------------------------------------------------
-    def _arm_timer(self, instance_id: str, timer_id: int, fire_at: datetime) -> None:
+    def _arm_timer(self, key: WorkKey, fire_at: datetime) -> None:
         assert self._loop is not None
         delay = max(0.0, (fire_at - utcnow()).total_seconds())
-        handle = self._loop.call_later(delay, self._fire_timer, instance_id, timer_id, fire_at)
-        self._timers[(instance_id, timer_id)] = handle
+        self._timers[key] = self._loop.call_later(delay, self._fire_timer, key, fire_at)
 
-    def _fire_timer(self, instance_id: str, timer_id: int, fire_at: datetime) -> None:
-        self._timers.pop((instance_id, timer_id), None)
+    def _fire_timer(self, key: WorkKey, fire_at: datetime) -> None:
+        self._timers.pop(key, None)
         if self._closed:
             return
-        evt = event(EventType.TIMER_FIRED, TimerId=timer_id, FireAt=iso(fire_at))
+        instance_id = key[0]
+        evt = event(EventType.TIMER_FIRED, TimerId=key[2], FireAt=iso(fire_at))
         with self.store.transaction():
-            if not self.store.remove_timer(instance_id, timer_id):
+            if not self.store.remove_timer(key):
                 return
             rowid = self.store.add_inbox(instance_id, evt)
         inst = self.active.get(instance_id)

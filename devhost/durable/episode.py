@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import importlib
 import json
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -57,7 +58,8 @@ def memoize_timestamp_parser() -> None:
 
 def fresh_state() -> dict[str, Any]:
     """Engine bookkeeping of one execution: next sequence number, actions seen, open tasks, retries."""
-    return {"next": 0, "seen": 0, "tasks": {}, "chains": {}, "waits": {}, "tpos": {}}
+    execution = uuid.uuid4().hex
+    return {"exec": execution, "next": 0, "seen": 0, "tasks": {}, "chains": {}, "waits": {}, "tpos": {}}
 
 
 @dataclass
@@ -156,8 +158,9 @@ def run_episode(
     for evt in batch:
         _absorb(inst, evt, now, scheduled, out)
     state, error = _invoke(inst, orchestrator, new_events)
-    if state.get("customStatus") is not None:
-        inst.row.custom_status = json.dumps(state["customStatus"])
+    if state:
+        custom = state.get("customStatus")
+        inst.row.custom_status = None if custom is None else json.dumps(custom)
     if error is None:
         error = _apply_actions(inst, state.get("actions"), now, scheduled, out)
     out.history = new_events + scheduled

@@ -43,20 +43,24 @@ CREATE TABLE IF NOT EXISTS inbox (
 CREATE INDEX IF NOT EXISTS inbox_instance ON inbox(instance_id);
 CREATE TABLE IF NOT EXISTS activities (
     instance_id TEXT NOT NULL,
+    execution TEXT NOT NULL,
     task_id INTEGER NOT NULL,
     name TEXT NOT NULL,
     input TEXT,
-    PRIMARY KEY (instance_id, task_id)
+    PRIMARY KEY (instance_id, execution, task_id)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS timers (
     instance_id TEXT NOT NULL,
+    execution TEXT NOT NULL,
     timer_id INTEGER NOT NULL,
     fire_at TEXT NOT NULL,
-    PRIMARY KEY (instance_id, timer_id)
+    PRIMARY KEY (instance_id, execution, timer_id)
 ) WITHOUT ROWID;
 """
 
 ACTIVE_STATUSES = ("Pending", "Running", "Suspended", "ContinuedAsNew")
+WorkKey = tuple[str, str, int]
+"""(instance id, execution id, task or timer id): one pending activity or timer."""
 
 
 @dataclass
@@ -181,32 +185,28 @@ class Store:
     def clear_inbox(self, instance_id: str) -> None:
         self._db.execute("DELETE FROM inbox WHERE instance_id = ?", (instance_id,))
 
-    # ---- activities and timers -------------------------------------------------------------------
-    def add_activity(self, instance_id: str, task_id: int, name: str, input_: str | None) -> None:
-        self._db.execute(
-            "INSERT OR REPLACE INTO activities VALUES (?,?,?,?)", (instance_id, task_id, name, input_)
-        )
+    # ---- activities and timers (keyed by execution: ids restart after continue-as-new) --------------
+    def add_activity(self, key: WorkKey, name: str, input_: str | None) -> None:
+        self._db.execute("INSERT OR REPLACE INTO activities VALUES (?,?,?,?,?)", (*key, name, input_))
 
-    def remove_activity(self, instance_id: str, task_id: int) -> bool:
-        cur = self._db.execute(
-            "DELETE FROM activities WHERE instance_id = ? AND task_id = ?", (instance_id, task_id)
-        )
-        return cur.rowcount > 0
+    def remove_activity(self, key: WorkKey) -> bool:
+        sql = "DELETE FROM activities WHERE instance_id = ? AND execution = ? AND task_id = ?"
+        return self._db.execute(sql, key).rowcount > 0
 
-    def activities(self) -> list[tuple[str, int, str, str | None]]:
-        return list(self._db.execute("SELECT instance_id, task_id, name, input FROM activities").fetchall())
+    def activities(self) -> list[tuple[WorkKey, str, str | None]]:
+        rows = self._db.execute("SELECT instance_id, execution, task_id, name, input FROM activities")
+        return [((r[0], r[1], r[2]), r[3], r[4]) for r in rows.fetchall()]
 
-    def add_timer(self, instance_id: str, timer_id: int, fire_at: str) -> None:
-        self._db.execute("INSERT OR REPLACE INTO timers VALUES (?,?,?)", (instance_id, timer_id, fire_at))
+    def add_timer(self, key: WorkKey, fire_at: str) -> None:
+        self._db.execute("INSERT OR REPLACE INTO timers VALUES (?,?,?,?)", (*key, fire_at))
 
-    def remove_timer(self, instance_id: str, timer_id: int) -> bool:
-        cur = self._db.execute(
-            "DELETE FROM timers WHERE instance_id = ? AND timer_id = ?", (instance_id, timer_id)
-        )
-        return cur.rowcount > 0
+    def remove_timer(self, key: WorkKey) -> bool:
+        sql = "DELETE FROM timers WHERE instance_id = ? AND execution = ? AND timer_id = ?"
+        return self._db.execute(sql, key).rowcount > 0
 
-    def timers(self) -> list[tuple[str, int, str]]:
-        return list(self._db.execute("SELECT instance_id, timer_id, fire_at FROM timers").fetchall())
+    def timers(self) -> list[tuple[WorkKey, str]]:
+        rows = self._db.execute("SELECT instance_id, execution, timer_id, fire_at FROM timers")
+        return [((r[0], r[1], r[2]), r[3]) for r in rows.fetchall()]
 
     def clear_pending(self, instance_id: str) -> None:
         """Drop pending activities and timers of one instance (continue-as-new)."""
