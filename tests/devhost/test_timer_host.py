@@ -101,3 +101,18 @@ def test_a_run_missed_while_the_host_was_down_is_past_due(tmp_path_factory: pyte
         assert entries(out, "tick")[before + 1]["past_due"] is False
     finally:
         host.stop()
+
+
+def test_a_timer_with_a_durable_client_starts_an_orchestration(ticking: tuple[DevhostProcess, Path]) -> None:
+    host, out = ticking
+    assert host.request("POST", "/admin/functions/yearly_flow", json={}, key="master").status_code == 202
+    wait_for(lambda: len(entries(out, "yearly_flow")) == 1, "the timer to start an orchestration")
+    instance_id = entries(out, "yearly_flow")[0]["instance_id"]
+    path = f"/runtime/webhooks/durabletask/instances/{instance_id}"
+
+    def completed() -> bool:
+        status = host.request("GET", path).json()
+        assert status["runtimeStatus"] in ("Pending", "Running", "Completed"), status
+        return bool(status["runtimeStatus"] == "Completed" and status["output"] == "hello hello timer")
+
+    wait_for(completed, "the orchestration to complete")

@@ -127,6 +127,13 @@ async def yearly(timer: func.TimerRequest) -> None:
     record("yearly", {"past_due": timer.past_due})
 
 
+@app.timer_trigger(schedule="0 0 0 1 1 *", arg_name="timer")
+@app.durable_client_input(client_name="client")
+async def yearly_flow(timer: func.TimerRequest, client: df.DurableOrchestrationClient) -> None:
+    instance_id = await client.start_new("greeting_flow", None, "timer")
+    record("yearly_flow", {"instance_id": instance_id})
+
+
 # ---- Event Grid --------------------------------------------------------------------------------------
 @app.event_grid_trigger(arg_name="event")
 def on_event(event: func.EventGridEvent) -> None:
