@@ -113,6 +113,7 @@ class ArmApi:
         self._random = random.Random()
         self.requests_served = 0
         self.faults_injected = 0
+        self._faulted: dict[str, int] = {}
         ctx.on_fault("arm-faults", self._set_fault_rate)
         ctx.on_fault("clear", self._clear_faults)
         self._add_core_routes()
@@ -259,9 +260,20 @@ class ArmApi:
         self.fault_rate = 0.0
         return {"arm_fault_rate": 0.0}
 
-    def _injected_fault(self, method: str) -> web.Response | None:
+    def _injected_fault(self, request: web.Request) -> web.Response | None:
+        """A 429/503 for ``fault_rate`` of the calls. One request (its x-ms-client-request-id, kept
+        across the SDK's retries) is faulted at most twice: azure-core retries a status 3 times."""
         if self.fault_rate <= 0 or self._random.random() >= self.fault_rate:
             return None
+        request_id = request.headers.get("x-ms-client-request-id")
+        if request_id:
+            seen = self._faulted.get(request_id, 0)
+            if seen >= 2:
+                return None
+            self._faulted[request_id] = seen + 1
+            while len(self._faulted) > 10_000:
+                self._faulted.pop(next(iter(self._faulted)))
+        method = request.method
         # azure-core retries POST and PATCH only on 500/503/504, other methods on 429 too.
         self.faults_injected += 1
         throttle = method not in ("POST", "PATCH") and self._random.random() < 0.5
@@ -345,7 +357,7 @@ class ArmApi:
                 "The api-version query parameter (?api-version=) is required for all requests.",
             )
         route, params = self._match(request.method, request.path)
-        injected = self._injected_fault(request.method)
+        injected = self._injected_fault(request)
         if injected is not None:
             return injected
         self._check_scope(params)
