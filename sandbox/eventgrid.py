@@ -4,11 +4,12 @@ The topic listens on its own HTTPS port at `/api/events` as azure-eventgrid 4.22
 EventGridPublisherClient posts (api-version 2018-01-01, `aeg-sas-key` header, JSON arrays; CloudEvents
 as `application/cloudevents-batch+json`). Subscribers are webhooks given in the `up` configuration
 (`eventgrid_subscriptions: [{"url", "schema"}]`) or added at run time with
-`POST /sandbox/eventgrid/subscriptions {"url", "schema"}` on the ARM port (`GET` lists them with their
-delivery counts). Each subscription first passes the validation handshake (Event Grid schema: a
-SubscriptionValidationEvent answered with `validationResponse`; CloudEvents: the HTTP OPTIONS abuse-
-protection request answered with `WebHook-Allowed-Origin`), then receives events one per request,
-retried with exponential back-off; events that exhaust their attempts are dead-lettered (kept, listed).
+`POST /sandbox/eventgrid/subscriptions {"url", "schema"}` on the ARM port (`GET` lists them with
+their delivery counts, `DELETE .../{name}` removes one). Each subscription first passes the
+validation handshake (Event Grid schema: a SubscriptionValidationEvent answered with
+`validationResponse`; CloudEvents: the HTTP OPTIONS abuse-protection request answered with
+`WebHook-Allowed-Origin`), then receives events one per request, retried with exponential back-off;
+events that exhaust their attempts are dead-lettered (kept and counted).
 """
 
 from __future__ import annotations
@@ -280,6 +281,13 @@ class SubscriptionsAdmin:
     async def list(self, request: web.Request, p: dict[str, str]) -> web.Response:
         return self.arm.json({"value": [s.view() for s in self.topic.subscriptions.values()]})
 
+    async def delete(self, request: web.Request, p: dict[str, str]) -> web.Response:
+        """Remove a subscription (its pending deliveries are dropped); already gone is a success."""
+        sub = self.topic.subscriptions.pop(p["name"], None)
+        if sub is not None and sub.task is not None:
+            sub.task.cancel()
+        return web.Response(status=204)
+
 
 async def setup(ctx: Any, arm: Any) -> Topic:
     from sandbox import tls
@@ -297,6 +305,7 @@ async def setup(ctx: Any, arm: Any) -> Topic:
     admin = SubscriptionsAdmin(topic, arm)
     arm.add_route("POST", "/sandbox/eventgrid/subscriptions", admin.add)
     arm.add_route("GET", "/sandbox/eventgrid/subscriptions", admin.list)
+    arm.add_route("DELETE", "/sandbox/eventgrid/subscriptions/{name}", admin.delete)
     ctx.endpoints["eventgrid_topic_endpoint"] = f"{topic.endpoint}/api/events"
     ctx.endpoints["eventgrid_topic_key"] = topic.key
     ctx.endpoints["eventgrid_topic_id"] = topic_id
