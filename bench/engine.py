@@ -125,7 +125,7 @@ def _durabletask() -> Iterator[Callable[[str, int], float]]:
     orchestrators = {"bench_chain": bench_chain, "bench_fan": bench_fan}
     for orchestrator in orchestrators.values():
         hub_worker.add_orchestrator(orchestrator)
-    hub_worker.start()
+    hub_worker.start()  # type: ignore[no-untyped-call]
     hub_client = client.TaskHubGrpcClient(host_address=address)
 
     def run(name: str, count: int) -> float:
@@ -138,7 +138,7 @@ def _durabletask() -> Iterator[Callable[[str, int], float]]:
     try:
         yield run
     finally:
-        hub_worker.stop()
+        hub_worker.stop()  # type: ignore[no-untyped-call]
         hub_client.close()
         backend.stop()
 

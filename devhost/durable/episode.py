@@ -50,7 +50,7 @@ def memoize_timestamp_parser() -> None:
     dateutil's general-purpose parser, which makes replay cost grow with the square of the history.
     The parser is a pure function of its string, so memoizing it changes no result, only the cost.
     """
-    module = importlib.import_module("azure.durable_functions.models.history.HistoryEvent")
+    module: Any = importlib.import_module("azure.durable_functions.models.history.HistoryEvent")
     parse = module.dt_parse
     if not hasattr(parse, "cache_info"):
         module.dt_parse = functools.lru_cache(maxsize=1 << 16)(parse)

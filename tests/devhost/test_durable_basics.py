@@ -62,7 +62,7 @@ def test_unhandled_activity_exception_fails_the_orchestration_with_its_message(t
     asyncio.run(scenario())
 
 
-def _retry_delays_ms(h: Harness, instance_id: str) -> list[float]:
+def _retry_delays_ms(h: Harness, instance_id: str) -> list[int]:
     """Delay of each retry timer from the episode that created it (read from the persisted history)."""
     delays, started = [], None
     for raw in h.engine.runtime.store.history(instance_id):
@@ -169,5 +169,20 @@ def test_engine_restart_resumes_from_the_persisted_store(tmp_path: Path) -> None
         runs = log.read_text().split()
         assert sorted(set(runs)) == ["0", "1", "2", "3"]
         assert runs.count("0") == runs.count("1") == 1
+
+    asyncio.run(scenario())
+
+
+def test_retry_timeout_stops_further_attempts(tmp_path: Path) -> None:
+    key = uuid.uuid4().hex
+    args = {"key": key, "failures": 10, "first_ms": 10, "attempts": 4, "timeout_ms": 20, "sleep": 0.05}
+
+    async def scenario() -> None:
+        async with Harness(tmp_path) as h:
+            instance_id = await h.client.start_new("retrying", client_input=args)
+            status = await h.wait(instance_id)
+            assert status.runtime_status.value == "Failed"
+            assert f"transient: attempt 1 of {key} failed" in status.output
+            assert function_app.ATTEMPTS[key] == 1
 
     asyncio.run(scenario())

@@ -148,3 +148,17 @@ def test_starting_a_running_singleton_id_replaces_it_as_the_extension_does(tmp_p
             assert status.output == ["new", "new"]
 
     asyncio.run(scenario())
+
+
+def test_non_running_states_setting_refuses_a_second_start_of_a_running_id(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with Harness(tmp_path, overridable_states="NonRunningStates") as h:
+            first = await h.client.start_new("waiter", "singleton")
+            await _waiting(h, first)
+            with pytest.raises(Exception, match="already exists"):
+                await h.client.start_new("waiter", "singleton")
+            await h.client.terminate(first, "done")
+            await h.wait(first)
+            assert await h.client.start_new("waiter", "singleton") == "singleton"
+
+    asyncio.run(scenario())

@@ -20,7 +20,7 @@ ATTEMPTS: dict[str, int] = {}
 RECORDED: dict[str, list[Any]] = {}
 
 
-class BackoffRetryOptions(df.RetryOptions):
+class BackoffRetryOptions(df.RetryOptions):  # type: ignore[misc]
     """RetryOptions with the extension's full schema (backoff, max interval, retry timeout)."""
 
     def __init__(
@@ -72,6 +72,7 @@ def flaky(payload: dict[str, Any]) -> str:
     """Fails the first `failures` times it runs for `key`, then succeeds."""
     key = payload["key"]
     ATTEMPTS[key] = ATTEMPTS.get(key, 0) + 1
+    time.sleep(payload.get("sleep", 0))
     if ATTEMPTS[key] <= payload["failures"]:
         raise RuntimeError(f"transient: attempt {ATTEMPTS[key]} of {key} failed")
     return f"ok after {ATTEMPTS[key]}"
@@ -135,6 +136,7 @@ def retrying(context: df.DurableOrchestrationContext):  # type: ignore[no-untype
         args["attempts"],
         backoff=args.get("backoff", 1.0),
         max_interval_ms=args.get("max_ms"),
+        timeout_ms=args.get("timeout_ms"),
     )
     result = yield context.call_activity_with_retry("flaky", options, args)
     return result

@@ -29,9 +29,10 @@ def functions() -> list[Any]:
 class Harness:
     """`async with Harness(tmp_path) as h:` gives `h.engine`, `h.client`, `h.base_url` and `h.logs`."""
 
-    def __init__(self, state_dir: Path, *, workers: int = 4) -> None:
+    def __init__(self, state_dir: Path, *, workers: int = 4, **options: Any) -> None:
         self.state_dir = state_dir
         self.workers = workers
+        self.options = options
         self.logs: list[str] = []
         self._runner: web.AppRunner | None = None
 
@@ -46,6 +47,7 @@ class Harness:
             hub_name="TestHub",
             workers=self.workers,
             log=self.logs.append,
+            **self.options,
         )
         await self.engine.start()
         application = web.Application()
