@@ -92,6 +92,8 @@ def _serve_argv(args: argparse.Namespace) -> list[str]:
         argv += ["--estate", str(args.estate)]
     if args.components:
         argv += ["--components", args.components]
+    if args.config:
+        argv += ["--config", str(args.config.resolve())]
     return argv
 
 
@@ -225,6 +227,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     settings = Settings(retry_after=args.retry_after, backup_interval=args.backup_interval)
+    if args.config:  # component options (e.g. frontdoor_propagation_delay), a JSON object
+        settings.extra.update(json.loads(args.config.read_text()))
     estate = Estate.load(args.estate)
     only = None
     if args.components:  # "none": the ARM core only
@@ -244,6 +248,7 @@ def _run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--retry-after", type=float, default=1.0, help="Retry-After seconds for LROs and faults")
     p.add_argument("--backup-interval", type=float, default=300.0, help="seconds between base backups")
     p.add_argument("--components", help="comma-separated component subset (default: all present)")
+    p.add_argument("--config", type=Path, help="JSON object of component options (see sandbox/README.md)")
 
 
 def parser() -> argparse.ArgumentParser:
