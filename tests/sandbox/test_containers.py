@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.mgmt.containerinstance import ContainerInstanceManagementClient
@@ -195,3 +196,29 @@ def test_bad_definitions_are_refused_and_create_nothing(
     assert err.value.status_code == 400
     with pytest.raises(ResourceNotFoundError):
         ci.container_groups.get(rg, name)
+
+
+def test_a_migration_image_changes_the_schema_and_exits_zero(
+    sandbox_factory: Callable[..., SandboxClient],
+) -> None:
+    sb = sandbox_factory(components=["flexible_servers", "keyvault", "containers"])
+    rg, name = sb.endpoints["resource_groups"]["primary"], "ci-qlp-migrate"
+    with ContainerInstanceManagementClient(
+        StaticTokenCredential(),
+        sb.endpoints["subscription_id"],
+        base_url=sb.arm_endpoint,
+        connection_verify=sb.ca_bundle,
+        credential_scopes=["https://management.azure.com/.default"],
+    ) as client:
+        client.container_groups.begin_create_or_update(
+            rg, name, body("qlp-app:migrate-5", policy="Never")
+        ).result()
+        until(
+            lambda: client.container_groups.get(rg, name).instance_view.state == "Succeeded",
+            "the migration ran",
+        )
+        state = client.container_groups.get(rg, name).containers[0].instance_view.current_state
+        assert state.state == "Terminated" and state.exit_code == 0
+        assert "schema_version 1 -> 5" in client.containers.list_logs(rg, name, "app").content
+    with psycopg.connect(sb.endpoints["database_url"]) as conn:
+        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(5,)]
