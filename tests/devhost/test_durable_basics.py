@@ -186,3 +186,18 @@ def test_retry_timeout_stops_further_attempts(tmp_path: Path) -> None:
             assert function_app.ATTEMPTS[key] == 1
 
     asyncio.run(scenario())
+
+
+def test_retried_tasks_fanned_out_with_plain_ones_keep_their_ids_apart(tmp_path: Path) -> None:
+    key = uuid.uuid4().hex
+
+    async def scenario() -> None:
+        async with Harness(tmp_path) as h:
+            instance_id = await h.client.start_new("fan_retry", client_input=key)
+            status = await h.wait(instance_id)
+            assert status.runtime_status.value == "Completed", status.output
+            expected = [f"ok after {i % 3 + 1}" for i in range(6)] + [1, 2, 3] + ["ok after 2"]
+            assert status.output == expected
+            assert [function_app.ATTEMPTS[f"{key}-{i}"] for i in range(6)] == [1, 2, 3, 1, 2, 3]
+
+    asyncio.run(scenario())

@@ -233,3 +233,18 @@ def noop_chain(context: df.DurableOrchestrationContext):  # type: ignore[no-unty
 def noop_fan(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
     results = yield context.task_all([context.call_activity("noop", i) for i in range(context.get_input())])
     return len(results)
+
+
+@app.orchestration_trigger(context_name="context")
+def fan_retry(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
+    """Retried and plain tasks side by side: retry timers and attempts interleave with new tasks."""
+    key = context.get_input()
+    options = df.RetryOptions(20, 3)
+    retried = [
+        context.call_activity_with_retry("flaky", options, {"key": f"{key}-{i}", "failures": i % 3})
+        for i in range(6)
+    ]
+    plain = [context.call_activity("add_one", i) for i in range(3)]
+    results = yield context.task_all(retried + plain)
+    later = yield context.call_activity_with_retry("flaky", options, {"key": f"{key}-later", "failures": 1})
+    return [*results, later]
