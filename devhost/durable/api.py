@@ -11,7 +11,7 @@ import base64
 import contextlib
 import json
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -34,7 +34,6 @@ _STATUSES = (
     "Pending",
     "Suspended",
 )
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def _flag(request: web.Request, name: str, default: bool) -> bool:

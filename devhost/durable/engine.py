@@ -10,21 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
-import inspect
 import json
-import traceback
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from time import perf_counter
 from typing import Any
 
 from devhost.durable import episode as ep
-from devhost.durable.history import EventType, error_details, event, iso, parse_iso, utcnow
+from devhost.durable.history import EventType, event, iso, parse_iso, utcnow
 from devhost.durable.store import ACTIVE_STATUSES, InstanceRow, Store, WorkKey
+from devhost.durable.worker import ActivityWorker
 
 TERMINAL = ("Completed", "Failed", "Terminated", "Canceled")
 
@@ -64,7 +61,7 @@ class Runtime:
         self.active: dict[str, ep.Instance] = {}
         self._store: Store | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._pool: ThreadPoolExecutor | None = None
+        self._worker: ActivityWorker | None = None
         self._timers: dict[WorkKey, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._waking: set[str] = set()
@@ -82,7 +79,7 @@ class Runtime:
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._store = Store(self.db_path)
-        self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="devhost-activity")
+        self._worker = ActivityWorker(self.activities, self.workers)
         self._closed = False
         for row in self.store.active_instances():
             self._load(row)
@@ -104,8 +101,8 @@ class Runtime:
             task.cancel()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+        if self._worker is not None:
+            self._worker.close()
         if self._store is not None:
             self._store.close()
             self._store = None
@@ -381,43 +378,13 @@ class Runtime:
 
     async def _run_activity(self, key: WorkKey, name: str, input_: str | None) -> None:
         started = perf_counter()
-        entry = self.activities.get(name)
-        task_id = key[2]
-        if entry is None:
-            reason = f"The function '{name}' doesn't exist, is disabled, or is not an activity function."
-            result = event(EventType.TASK_FAILED, TaskScheduledId=task_id, Reason=reason, Details="")
-        else:
-            result = await self._call_activity(entry, task_id, name, input_)
+        assert self._worker is not None
+        result = await self._worker.run(name, key[2], input_)
         outcome = "Succeeded" if result["EventType"] == EventType.TASK_COMPLETED else "Failed"
         self.log(f"[devhost] {name} id={uuid.uuid4()} {outcome} {(perf_counter() - started) * 1000:.0f}ms")
         self._completions.append((key, result))
         if len(self._completions) == 1 and self._loop is not None:
             self._loop.call_soon(self._flush_completions)
-
-    async def _call_activity(
-        self, entry: tuple[Callable[..., Any], str], task_id: int, name: str, input_: str | None
-    ) -> dict[str, Any]:
-        from azure.functions import meta
-        from azure.functions.durable_functions import ActivityTriggerConverter
-
-        fn, param = entry
-        try:
-            value = ActivityTriggerConverter.decode(
-                meta.Datum(input_ or "null", "json"), trigger_metadata=None
-            )
-            if inspect.iscoroutinefunction(fn):
-                returned = await fn(**{param: value})
-            else:
-                assert self._loop is not None
-                returned = await self._loop.run_in_executor(
-                    self._pool, functools.partial(fn, **{param: value})
-                )
-            text = ActivityTriggerConverter.encode(returned, expected_type=None).value
-            return event(EventType.TASK_COMPLETED, TaskScheduledId=task_id, Result=text)
-        except Exception as exc:
-            message, details = error_details(exc, traceback.format_exc())
-            reason = f"Activity function '{name}' failed: {message}"
-            return event(EventType.TASK_FAILED, TaskScheduledId=task_id, Reason=reason, Details=details)
 
     def _flush_completions(self) -> None:
         """Record finished activities (one transaction for all that finished meanwhile)."""
