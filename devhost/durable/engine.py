@@ -39,6 +39,14 @@ class EngineError(Exception):
         self.exception_type = exception_type
 
 
+def _failed(batch: list[tuple[int, dict[str, Any]]], error: str) -> ep.Outcome:
+    """The outcome of an episode that could not run the orchestrator at all."""
+    out = ep.Outcome(status="Failed", error=error, output=json.dumps(error))
+    end = event(EventType.EXECUTION_COMPLETED, OrchestrationStatus="Failed", Result=out.output)
+    out.history = [*(e for _, e in batch), end]
+    return out
+
+
 class Runtime:
     """Instances in memory, their dispatch, and the activity pool and timers behind them."""
 
@@ -139,12 +147,12 @@ class Runtime:
         now = utcnow()
         if orchestrator is None:
             missing = f"The function '{name}' doesn't exist, is disabled, or is not an orchestrator function."
-            out = ep.Outcome(status="Failed", error=missing)
-            out.output = json.dumps(out.error)
-            end = event(EventType.EXECUTION_COMPLETED, OrchestrationStatus="Failed", Result=out.output)
-            out.history = [*(e for _, e in batch), end]
+            out = _failed(batch, missing)
         else:
-            out = ep.run_episode(inst, orchestrator, [e for _, e in batch], now)
+            try:
+                out = ep.run_episode(inst, orchestrator, [e for _, e in batch], now)
+            except Exception as exc:  # an engine fault must not wedge the instance: fail it, say why
+                out = _failed(batch, f"devhost durable engine error: {type(exc).__name__}: {exc}")
         outcome = "Failed" if out.status == "Failed" else "Succeeded"
         self.log(f"[devhost] {name} id={uuid.uuid4()} {outcome} {(perf_counter() - started) * 1000:.0f}ms")
         if out.continued:
