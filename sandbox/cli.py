@@ -31,9 +31,9 @@ def _alive(pid: int, start: int | None) -> bool:
     return state != "Z" and (start is None or now == start)
 
 
-def _session_members(session: int) -> list[int]:
-    """Pids of live processes in the session led by ``session`` (the serve process and its children)."""
-    pids = []
+def _process_table() -> dict[int, tuple[int, int]]:
+    """pid -> (parent pid, session id) of every live (non-zombie) process."""
+    table = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -41,9 +41,25 @@ def _session_members(session: int) -> list[int]:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if int(fields[3]) == session and fields[0] != "Z":
-            pids.append(int(entry.name))
-    return pids
+        if fields[0] != "Z":
+            table[int(entry.name)] = (int(fields[1]), int(fields[3]))
+    return table
+
+
+def _session_members(session: int) -> list[int]:
+    """Pids of the serve process's session and of all their descendants (postgres children call
+    setsid(), so they leave the session but stay descendants)."""
+    table = _process_table()
+    found = {pid for pid, (_, sid) in table.items() if sid == session}
+    return sorted(_with_descendants(found, table))
+
+
+def _with_descendants(roots: set[int], table: dict[int, tuple[int, int]]) -> set[int]:
+    found, frontier = set(roots), set(roots)
+    while frontier:
+        frontier = {pid for pid, (ppid, _) in table.items() if ppid in frontier and pid not in found}
+        found |= frontier
+    return found
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
@@ -72,7 +88,7 @@ def _tracked_pids(state_dir: Path, session: int | None) -> list[int]:
         rec = json.loads(line)
         if _alive(int(rec["pid"]), rec.get("start")):
             pids.add(int(rec["pid"]))
-    return sorted(pids)
+    return sorted(_with_descendants(pids, _process_table()))
 
 
 def _wait_gone(pids: list[int], records: dict[int, int | None], timeout: float) -> list[int]:

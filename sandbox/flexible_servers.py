@@ -251,6 +251,7 @@ class FlexibleServers:
         server = self.new_server(name, region, busy="creating")
         c, db, user = server.cluster, self.ctx.estate.database_name, self.ctx.estate.database_user
         await c.initdb()
+        log.info("initdb %s done", name)
         await c.start()
         await c.query(f"CREATE ROLE {user} LOGIN PASSWORD %s".replace("%s", _literal(password)))
         await c.query(f"CREATE DATABASE {db} OWNER {user}")
@@ -816,12 +817,15 @@ async def setup(ctx: SandboxContext, arm: ArmApi) -> FlexibleServers:
     fleet = FlexibleServers(ctx, arm, await Layout.create(ctx.state_dir))
     fleet.routes()
     password = secrets.token_urlsafe(18)
+    started = time.monotonic()
     try:
         primary = await fleet.create_primary(estate.primary_server, estate.primary_region, password)
+        log.info("primary %s ready in %.1fs", primary.name, time.monotonic() - started)
         await asyncio.gather(
             fleet.create_replica(estate.replica_server, estate.secondary_region, primary, {}),
             fleet.take_backup(primary),
         )
+        log.info("replica and first base backup ready in %.1fs", time.monotonic() - started)
     except BaseException:
         await fleet.close()
         raise

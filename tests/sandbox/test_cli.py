@@ -20,15 +20,19 @@ def sandbox_cmd(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _postgres_pids(session: int) -> list[int]:
+    return [p for p in _session_members(session) if "postgres" in Path(f"/proc/{p}/cmdline").read_text()]
+
+
 def test_up_status_fault_down_leaves_no_process() -> None:
-    client = start_sandbox(components=[])
+    client = start_sandbox(components=["flexible_servers"])
     state = client.state_dir
     try:
         endpoints = json.loads((state / "endpoints.json").read_text())
         for key in ("arm_endpoint", "ca_bundle", "subscription_id", "resource_groups", "servers"):
             assert key in endpoints
         pid = int(json.loads((state / "serve.pid").read_text())["pid"])
-        assert _session_members(pid)
+        assert len(_postgres_pids(pid)) >= 4  # two postmasters and their helpers
 
         status = sandbox_cmd("status", "--state-dir", str(state))
         assert status.returncode == 0, status.stderr
@@ -40,6 +44,10 @@ def test_up_status_fault_down_leaves_no_process() -> None:
         refused = sandbox_cmd("fault", "arm-faults", "7", "--state-dir", str(state))
         assert refused.returncode == 2
         assert "between 0 and 1" in refused.stderr
+
+        corrupt = sandbox_cmd("fault", "corrupt-db", "--state-dir", str(state))
+        assert corrupt.returncode == 0, corrupt.stderr
+        assert corrupt.stdout.startswith("corrupt-db ran at 20")
 
         again = sandbox_cmd("up", "--state-dir", str(state), "--components", "none")
         assert again.returncode == 1

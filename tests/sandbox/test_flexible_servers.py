@@ -236,6 +236,17 @@ def test_region_outage_forced_promote_accepts_writes_and_fencing(sandbox_factory
     with pytest.raises(psycopg.OperationalError):
         texts(sb, primary)
 
+    # failback starts with a new replica in the original region, streaming from the new primary
+    body = Server(
+        location=e["regions"]["primary"],
+        properties=ServerProperties(create_mode="Replica", source_server_resource_id=promoted.id),
+    )
+    rebuilt = client.servers.begin_create_or_update(rg(sb), "qlp-db-uksouth-2", body).result()
+    assert rebuilt.properties.replica.role == "GeoAsyncReplica"
+    assert client.servers.get(rg(sb, "secondary"), promoted.name).properties.replica.role == "Primary"
+    insert(sb, promoted, ["written-after-rebuild"])
+    eventually(lambda: "written-after-rebuild" in texts(sb, rebuilt), what="rows on the rebuilt replica")
+
 
 def test_planned_switchover_and_back(sandbox_factory: Any) -> None:
     sb = sandbox_factory(components=["flexible_servers"])
@@ -279,6 +290,17 @@ def test_corrupt_db_then_restore_to_the_moment_before(sandbox_factory: Any) -> N
     restored = client.servers.begin_create_or_update(rg(sb, "secondary"), "qlp-db-restored", body).result()
     assert texts(sb, restored) == good
     assert restored.properties.point_in_time_utc is not None
+    client.servers.begin_stop(rg(sb, "secondary"), restored.name).result()
+    assert client.servers.get(rg(sb, "secondary"), restored.name).properties.state == "Stopped"
+    client.servers.begin_start(rg(sb, "secondary"), restored.name).result()
+    assert texts(sb, restored) == good
+
+    geo_body = Server(
+        location=e["regions"]["secondary"],
+        properties=ServerProperties(create_mode="GeoRestore", source_server_resource_id=primary.id),
+    )
+    geo = client.servers.begin_create_or_update(rg(sb, "secondary"), "qlp-db-geo", geo_body).result()
+    assert texts(sb, geo) == texts(sb, primary)  # the latest state, corruption included
 
 
 def test_replication_lag_metric_grows_and_clears_and_arm_faults_are_retried(sandbox_factory: Any) -> None:
