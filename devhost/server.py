@@ -217,6 +217,9 @@ class DevHost:
         for kind in ("orchestrationTrigger", "entityTrigger"):
             if by_kind.get(kind):
                 print(f"[devhost]   {kind}: {', '.join(by_kind[kind])}", flush=True)
+        for kind, names in by_kind.items():
+            if kind not in _SUPPORTED_TRIGGERS:
+                print(f"[devhost]   not run here ({kind}): {', '.join(names)}", flush=True)
         stored = self.options.state_dir / "keys.json"
         where = "environment" if os.environ.get("DEVHOST_FUNCTION_KEY") else stored
         print(f"[devhost] function key: {self.keys.function_key}  (from {where})", flush=True)
@@ -244,3 +247,4 @@ class DevHost:
 
 
 _DURABLE_TRIGGERS = ("orchestrationTrigger", "activityTrigger", "entityTrigger")
+_SUPPORTED_TRIGGERS = ("httpTrigger", "timerTrigger", "eventGridTrigger", *_DURABLE_TRIGGERS)
