@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import socket
 import statistics
 import subprocess
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+os.environ.setdefault("GRPC_VERBOSITY", "ERROR")  # gRPC's shutdown notices are not figures
 sys.path.insert(0, str(ROOT))
 
 STEPS = 100
