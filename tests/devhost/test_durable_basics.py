@@ -150,6 +150,16 @@ def test_current_time_and_new_uuid_are_identical_across_replays(tmp_path: Path) 
     asyncio.run(scenario())
 
 
+def test_is_replaying_is_true_for_replayed_steps_and_false_for_new_ones(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with Harness(tmp_path) as h:
+            instance_id = await h.client.start_new("replay_probe")
+            status = await h.wait(instance_id)
+            assert status.output == [True, True, False]
+
+    asyncio.run(scenario())
+
+
 def test_engine_restart_resumes_from_the_persisted_store(tmp_path: Path) -> None:
     log = tmp_path / "steps.log"
 

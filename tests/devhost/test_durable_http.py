@@ -41,6 +41,11 @@ def test_check_status_response_urls_drive_an_instance_to_completion(tmp_path: Pa
             kinds = [e["EventType"] for e in body["historyEvents"]]
             assert kinds[0] == "ExecutionStarted" and kinds[-1] == "ExecutionCompleted"
             assert [e["Input"] for e in body["historyEvents"] if e["EventType"] == "EventRaised"] == [1, 2]
+            async with http.post(urls["restartPostUri"]) as restarted:
+                assert restarted.status == 202
+                again = (await restarted.json())["id"]
+            assert again != instance_id
+            assert (await h.client.get_status(again)).runtime_status.value in ("Pending", "Running")
             async with http.delete(urls["purgeHistoryDeleteUri"]) as purged:
                 assert (purged.status, await purged.json()) == (200, {"instancesDeleted": 1})
             async with http.get(urls["statusQueryGetUri"]) as gone:

@@ -248,3 +248,14 @@ def fan_retry(context: df.DurableOrchestrationContext):  # type: ignore[no-untyp
     results = yield context.task_all(retried + plain)
     later = yield context.call_activity_with_retry("flaky", options, {"key": f"{key}-later", "failures": 1})
     return [*results, later]
+
+
+@app.orchestration_trigger(context_name="context")
+def replay_probe(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
+    """Returns is_replaying as seen at each step of the final episode."""
+    seen = [context.is_replaying]
+    yield context.call_activity("add_one", 1)
+    seen.append(context.is_replaying)
+    yield context.call_activity("add_one", 2)
+    seen.append(context.is_replaying)
+    return seen
