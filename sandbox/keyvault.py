@@ -171,7 +171,9 @@ class KeyVault:
         return web.json_response(self._item(name, v, with_value=True))
 
     async def _update(self, request: web.Request) -> web.Response:
-        name, version = request.match_info["name"], request.match_info["version"]
+        name = request.match_info["name"]
+        latest = self.store.get(name)
+        version = request.match_info.get("version") or (latest["version"] if latest else "")
         try:
             patch = await request.json()
         except (json.JSONDecodeError, UnicodeDecodeError):
@@ -207,6 +209,8 @@ class KeyVault:
         app.router.add_get("/secrets/{name}/", self._get)
         app.router.add_get("/secrets/{name}/{version}", self._get)
         app.router.add_patch("/secrets/{name}/{version}", self._update)
+        app.router.add_patch("/secrets/{name}/", self._update)
+        app.router.add_patch("/secrets/{name}", self._update)
         return app
 
     async def start(self, port: int, ssl_context: Any) -> None:

@@ -69,6 +69,9 @@ def _versions(client: SecretClient) -> None:
     assert versions == {first.properties.version, second.properties.version}
     assert name in {s.name for s in client.list_properties_of_secrets()}
     assert client.get_secret(name).properties.tags == {"purpose": "test"}
+    updated = client.update_secret_properties(name, content_type="text/plain", tags={"purpose": "updated"})
+    assert updated.version == second.properties.version and updated.content_type == "text/plain"
+    assert client.get_secret(name).properties.tags == {"purpose": "updated"}
 
 
 def test_a_missing_secret_is_not_found(sandbox: SandboxClient) -> None:
