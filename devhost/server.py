@@ -185,6 +185,7 @@ class DevHost:
             self.options.state_dir,
             base_url=self.base_url,
             hub_name=str(durable_settings.get("hubName") or DEFAULT_HUB),
+            overridable_states=str(durable_settings.get("overridableExistingInstanceStates") or "AnyState"),
         )
 
     def _build(self, functions: dict[str, FunctionInfo], keys: HostKeys) -> web.Application:
