@@ -121,6 +121,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     if running:
         print(f"sandbox already running in {state_dir} (pid {running['pid']})", file=sys.stderr)
         return 1
+    if (state_dir / "serve.pid").exists() or (state_dir / "processes.jsonl").exists():
+        stop(state_dir)  # leftovers of a sandbox that died without `down`
     for stale in ("endpoints.json", "processes.jsonl", "serve.pid"):
         (state_dir / stale).unlink(missing_ok=True)
     (state_dir / "logs").mkdir(exist_ok=True)

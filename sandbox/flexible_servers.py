@@ -150,7 +150,7 @@ class FlexibleServers:
         return "Active" if status == "streaming" else ("Catchup" if status else "Reconfiguring")
 
     def state(self, server: Server) -> str:
-        if server.outage and server.state == "Ready":
+        if server.state == "Ready" and (server.outage or not server.cluster.running):
             return "Inaccessible"
         return server.state
 
@@ -361,12 +361,20 @@ class FlexibleServers:
         if mode == "switchover":
             assert source is not None
             await self.switchover(replica, source)
-            return
-        if planned and source is not None:
-            await self.wait_caught_up(replica, await source.cluster.current_lsn())
-        await replica.cluster.promote()
-        replica.cluster.clear_standby()
-        replica.source = None
+        else:
+            if planned and source is not None:
+                await self.wait_caught_up(replica, await source.cluster.current_lsn())
+            await replica.cluster.promote()
+            replica.cluster.clear_standby()
+            replica.source = None
+        self.background(self._first_backup(replica))
+
+    async def _first_backup(self, server: Server) -> None:
+        """A new primary gets a base backup at once (its restore window starts there), as in Azure."""
+        try:
+            await self.take_backup(server)
+        except PgError as exc:
+            log.warning("first backup of promoted %s failed: %s", server.name, exc)
 
     async def switchover(self, replica: Server, primary: Server) -> None:
         """Planned switchover: the primary stops cleanly, the replica replays all of it and is promoted,

@@ -224,6 +224,19 @@ def test_region_outage_forced_promote_accepts_writes_and_fencing(sandbox_factory
         promote(client, rg(sb, "secondary"), replica.name, "Standalone", "Planned")
     assert info.value.error.code == "SourceServerUnavailable"
 
+    # a restore from the unreachable primary ends where its archived WAL ends (Azure's RPO applies)
+    body = Server(
+        location=e["regions"]["secondary"],
+        properties=ServerProperties(
+            create_mode="PointInTimeRestore",
+            source_server_resource_id=primary.id,
+            point_in_time_utc=datetime.datetime.now(datetime.UTC),
+        ),
+    )
+    salvaged = client.servers.begin_create_or_update(rg(sb, "secondary"), "qlp-db-salvage", body).result()
+    with connect(sb, salvaged) as conn:
+        assert conn.execute("SELECT name FROM sentinels").fetchall() == [("sandbox-initial",)]
+
     promoted = promote(client, rg(sb, "secondary"), replica.name, "Standalone", "Forced")
     assert promoted.properties.replica.role == "None"
     assert promoted.properties.state == "Ready"
