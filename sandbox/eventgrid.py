@@ -8,7 +8,8 @@ as `application/cloudevents-batch+json`). Subscribers are webhooks given in the 
 their delivery counts, `DELETE .../{name}` removes one). Each subscription first passes the
 validation handshake (Event Grid schema: a SubscriptionValidationEvent answered with
 `validationResponse`; CloudEvents: the HTTP OPTIONS abuse-protection request answered with
-`WebHook-Allowed-Origin`), then receives events one per request, retried with exponential back-off;
+`WebHook-Allowed-Origin`; retried until it passes, since a subscriber may start after the sandbox, with
+events queued meanwhile), then receives events one per request, retried with exponential back-off;
 events that exhaust their attempts are dead-lettered (kept and counted).
 """
 
@@ -35,6 +36,7 @@ EVENTGRID_FIELDS = ("id", "subject", "eventType", "eventTime", "data", "dataVers
 CLOUDEVENT_FIELDS = ("id", "source", "type", "specversion")
 VALIDATION_EVENT = "Microsoft.EventGrid.SubscriptionValidationEvent"
 DELIVERY_TIMEOUT_S = 10.0
+MAX_VALIDATION_DELAY_S = 5.0
 
 
 def _now() -> str:
@@ -93,7 +95,7 @@ class Subscription:
     name: str
     url: str
     schema: str = "EventGridSchema"
-    state: str = "AwaitingValidation"  # AwaitingValidation, Succeeded, Failed
+    state: str = "AwaitingValidation"  # then Succeeded once the handshake passed
     delivered: int = 0
     attempts: int = 0
     dead_lettered: list[dict[str, Any]] = field(default_factory=list)
@@ -200,11 +202,19 @@ class Topic:
             await resp.read()
             return 200 <= resp.status < 300
 
+    async def _await_validation(self, sub: Subscription) -> None:
+        """Handshake until it passes (a subscriber may start after the sandbox); events queue meanwhile."""
+        delay = self.first_retry_s
+        while True:
+            with contextlib.suppress(aiohttp.ClientError, TimeoutError, OSError):
+                if await self._validate(sub):
+                    sub.state = "Succeeded"
+                    return
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, MAX_VALIDATION_DELAY_S)
+
     async def _worker(self, sub: Subscription) -> None:
-        ok = await self._with_retries(sub, lambda n: self._validate(sub))
-        sub.state = "Succeeded" if ok else "Failed"
-        if not ok:
-            return
+        await self._await_validation(sub)
         while True:
             event = await sub.queue.get()
             if await self._with_retries(sub, lambda n, e=event: self._deliver(sub, e, n)):
@@ -231,8 +241,7 @@ class Topic:
         for event in events:
             self.published += 1
             for sub in self.subscriptions.values():
-                if sub.state != "Failed":
-                    sub.queue.put_nowait(event)
+                sub.queue.put_nowait(event)
         return web.Response(status=200)
 
     async def validate_get(self, request: web.Request) -> web.Response:

@@ -30,6 +30,7 @@ class Subscriber:
     def __init__(self, fail_first: int = 0) -> None:
         self.received: list[tuple[str, dict[str, str], Any]] = []
         self.fail_first = fail_first
+        self.refuse_validations = 0
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -42,6 +43,10 @@ class Subscriber:
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 if self.headers.get("aeg-event-type") == "SubscriptionValidation":
+                    if owner.refuse_validations > 0:
+                        owner.refuse_validations -= 1
+                        self._answer(503, {})
+                        return
                     self._answer(200, {"validationResponse": body[0]["data"]["validationCode"]})
                     return
                 if owner.fail_first > 0:
@@ -150,6 +155,20 @@ def test_failed_deliveries_are_retried(sandbox: SandboxClient) -> None:
         assert flaky.received[0][1]["aeg-delivery-count"] == "2"
     finally:
         flaky.close()
+
+
+def test_events_wait_for_a_subscriber_that_validates_late(
+    sandbox: SandboxClient, subscriber: Subscriber
+) -> None:
+    subscriber.refuse_validations = 3  # not ready yet, as a host that starts after the sandbox
+    sandbox.request("POST", "/sandbox/eventgrid/subscriptions", {"url": subscriber.url + "/late"})
+    publisher(sandbox).send(
+        [EventGridEvent(subject="s", event_type="Continuity.Early", data={}, data_version="1.0")],
+        connection_verify=sandbox.ca_bundle,
+    )
+    until(lambda: len(subscriber.received) == 1, "the queued event is delivered after validation")
+    assert subscriber.refuse_validations == 0
+    assert subscriber.received[0][2][0]["eventType"] == "Continuity.Early"
 
 
 def test_a_wrong_key_and_malformed_events_are_refused(sandbox: SandboxClient) -> None:
