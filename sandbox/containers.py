@@ -408,6 +408,7 @@ class ContainerGroupsApi:
         )
         add("GET", one, self.get)
         add("PUT", one, self.put)
+        add("PATCH", one, self.patch_tags)
         add("DELETE", one, self.delete)
         add("POST", one + "/start", self.start)
         add("POST", one + "/stop", self.stop)
@@ -447,6 +448,15 @@ class ContainerGroupsApi:
             body=self.groups.view(g, "Pending"),
             location_of_result=None,
         )
+
+    async def patch_tags(self, request: web.Request, p: dict[str, str]) -> web.Response:
+        """`container_groups.update`: replaces the tags (the only field ARM lets a PATCH change)."""
+        g = self.groups.find(p["rg"], p["name"])
+        tags = (await self.arm.read_json(request)).get("tags")
+        if not isinstance(tags, dict) or not all(isinstance(v, str) for v in tags.values()):
+            raise ArmError(400, "InvalidRequestContent", "'tags' must be an object of strings.")
+        g.spec["tags"] = dict(tags)
+        return self.arm.json(self.groups.view(g))
 
     async def delete(self, request: web.Request, p: dict[str, str]) -> web.StreamResponse:
         try:

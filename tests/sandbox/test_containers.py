@@ -140,6 +140,10 @@ def test_create_stop_start_restart_logs_delete_with_real_processes(
     assert http(port, "/api/v1/status")[1]["pid"] not in (info["pid"], started["pid"])
     assert "workload serving" in ci.containers.list_logs(rg, name, "app", tail=5).content
 
+    tagged = ci.container_groups.update(rg, name, {"tags": {"created-by-run": "r-1"}})
+    assert tagged.tags == {"created-by-run": "r-1"}
+    assert ci.container_groups.get(rg, name).tags == {"created-by-run": "r-1"}
+
     ci.container_groups.begin_delete(rg, name).result()
     with pytest.raises(ResourceNotFoundError):
         ci.container_groups.get(rg, name)
