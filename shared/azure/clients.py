@@ -49,7 +49,7 @@ class Clients:
         self.settings = settings
         self._secrets = secrets
         self._cache: dict[str, Any] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
 
     def _cached(self, key: str, build: Callable[[], T]) -> T:
         with self._lock:
@@ -147,7 +147,10 @@ class Clients:
 
         def build() -> Any:
             from azure.core.credentials import AzureKeyCredential
-            from azure.eventgrid import EventGridPublisherClient
+
+            # The basic-topic client: azure.eventgrid.EventGridPublisherClient wraps this one for basic
+            # topics but drops transport options (the CA bundle) on the way.
+            from azure.eventgrid._legacy import EventGridPublisherClient
 
             key = self._secrets.eventgrid_topic_key
             credential = AzureKeyCredential(key) if key else self.credential()

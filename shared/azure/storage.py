@@ -15,7 +15,7 @@ from typing import Any
 
 from shared.azure.clients import Clients
 from shared.azure.errors import is_not_found, translated
-from shared.errors import PermanentError
+from shared.errors import ContinuityError, PermanentError
 
 _RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:\-]{0,200}")
 
@@ -120,30 +120,31 @@ class StorageAdapter:
         return json.loads(raw) if raw is not None else None
 
     def geo_sync(self) -> dict[str, Any]:
-        """Last geo-replication sync time; "not available" when the account has no readable secondary."""
+        """Last geo-replication sync time; "not available" (with the reason) when there is no readable
+        secondary. Never raises: the backup watch reports this value, it does not act on it."""
+        blobs = self._clients.blobs()
+        if not blobs.secondary_hostname:
+            return _no_geo("not available: the account has no secondary endpoint")
         try:
-            with translated(
-                "read geo-replication stats of storage account", self._clients.blobs().account_name or ""
-            ):
-                stats = self._clients.blobs().get_service_stats()
-        except PermanentError as exc:
-            reason = f"not available: the account has no readable secondary ({exc.detail})"
-            return {"available": False, "last_sync_time": None, "status": None, "reason": reason[:300]}
+            with translated("read geo-replication stats of storage account", blobs.account_name or ""):
+                stats = blobs.get_service_stats()
+        except ContinuityError as exc:
+            return _no_geo(f"not available: the account has no readable secondary ({exc.detail})")
         geo = stats.get("geo_replication") if isinstance(stats, dict) else None
-        if not geo or not geo.get("last_sync_time"):
-            return {
-                "available": False,
-                "last_sync_time": None,
-                "status": None,
-                "reason": "not available: no secondary",
-            }
-        last = geo["last_sync_time"]
+        last = geo.get("last_sync_time") if geo else None
+        if not last:
+            return _no_geo("not available: no geo-replication status")
+        when = last.isoformat() if isinstance(last, dt.datetime) else str(last)
         return {
             "available": True,
-            "last_sync_time": last.isoformat() if isinstance(last, dt.datetime) else str(last),
-            "status": geo.get("status"),
+            "last_sync_time": when,
+            "status": geo.get("status") if geo else None,
             "reason": "",
         }
+
+
+def _no_geo(reason: str) -> dict[str, Any]:
+    return {"available": False, "last_sync_time": None, "status": None, "reason": reason[:300]}
 
 
 def _has_id(raw: bytes, event_id: Any) -> bool:

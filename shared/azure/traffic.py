@@ -36,9 +36,12 @@ def _last_segment(resource_id: str | None) -> str | None:
     return resource_id.rstrip("/").rsplit("/", 1)[-1] if resource_id else None
 
 
-def _base_url(host: str | None) -> str | None:
+def _base_url(host: str | None, public_url: str) -> str | None:
+    """The endpoint's URL: the configured public URL when it is that host, else https://<host>."""
     if not host:
         return None
+    if public_url.split("://", 1)[-1].split("/", 1)[0] == host:
+        return public_url
     return host if host.startswith("http") else f"https://{host}"
 
 
@@ -85,7 +88,7 @@ class StandardTraffic:
             "kind": self.kind,
             "route": self._route,
             "origin_group": _last_segment((props.get("originGroup") or {}).get("id")),
-            "endpoint_url": _base_url((endpoint.get("properties") or {}).get("hostName")),
+            "endpoint_url": _base_url((endpoint.get("properties") or {}).get("hostName"), self._s.public_url),
             "deployment_status": props.get("deploymentStatus"),
         }
 
@@ -186,7 +189,7 @@ class ClassicTraffic:
             "kind": self.kind,
             "route": self._rule,
             "origin_group": _last_segment((config.get("backendPool") or {}).get("id")),
-            "endpoint_url": _base_url(host),
+            "endpoint_url": _base_url(host, self._s.public_url),
             "deployment_status": (front_door.get("properties") or {}).get("resourceState"),
         }
 
