@@ -21,7 +21,8 @@ from typing import Any
 
 from aiohttp import web
 
-from sandbox.arm import ArmError, not_found, utc_now
+from sandbox.arm import ArmApi, ArmError, not_found, utc_now
+from sandbox.context import SandboxContext
 
 PROVIDER = "Microsoft.ContainerInstance/containerGroups"
 BASE = "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.ContainerInstance/containerGroups"
@@ -110,7 +111,7 @@ def public_env(container: dict[str, Any]) -> list[dict[str, Any]]:
 class ContainerGroups:
     """The container-group resources and their processes."""
 
-    def __init__(self, ctx: Any) -> None:
+    def __init__(self, ctx: SandboxContext) -> None:
         self.ctx = ctx
         self.groups: dict[str, Group] = {}  # key: lower-case name
         self.down_regions: set[str] = set()
@@ -254,7 +255,9 @@ class ContainerGroups:
         """Store the definition; returns (group, created, needs a (re)start)."""
         validate_spec(body)
         region = self.ctx.estate.region_of_group(rg) or str(body["location"])
-        spec = {k: copy.deepcopy(body[k]) for k in ("location", "tags", "properties") if k in body}
+        spec: dict[str, Any] = {
+            k: copy.deepcopy(body[k]) for k in ("location", "tags", "properties") if k in body
+        }
         existing = self.groups.get(name.lower())
         if existing is not None and existing.resource_group.lower() != rg.lower():
             raise ArmError(409, "Conflict", f"Container group '{name}' exists in another resource group.")
@@ -396,7 +399,7 @@ def _run_relevant(spec: dict[str, Any]) -> Any:
 class ContainerGroupsApi:
     """The ARM routes over ContainerGroups."""
 
-    def __init__(self, groups: ContainerGroups, arm: Any) -> None:
+    def __init__(self, groups: ContainerGroups, arm: ArmApi) -> None:
         self.groups, self.arm = groups, arm
 
     def register(self) -> None:
@@ -503,7 +506,7 @@ class ContainerGroupsApi:
 
 
 # ---- the estate -------------------------------------------------------------------------------------
-def estate_body(ctx: Any, region: str, slot: str, image: str) -> dict[str, Any]:
+def estate_body(ctx: SandboxContext, region: str, slot: str, image: str) -> dict[str, Any]:
     estate = ctx.estate
     return {
         "location": region,
@@ -530,7 +533,7 @@ def estate_body(ctx: Any, region: str, slot: str, image: str) -> dict[str, Any]:
     }
 
 
-async def create_estate(ctx: Any, groups: ContainerGroups) -> None:
+async def create_estate(ctx: SandboxContext, groups: ContainerGroups) -> None:
     """Blue and green in the primary region (blue running), a stopped standby in the secondary one."""
     image = str(ctx.settings.extra.get("workload_image", DEFAULT_IMAGE))
     estate = ctx.estate
@@ -544,7 +547,7 @@ async def create_estate(ctx: Any, groups: ContainerGroups) -> None:
     await asyncio.gather(*starts)
 
 
-async def setup(ctx: Any, arm: Any) -> ContainerGroups:
+async def setup(ctx: SandboxContext, arm: ArmApi) -> ContainerGroups:
     groups = ContainerGroups(ctx)
     ContainerGroupsApi(groups, arm).register()
     ctx.on_fault("region-outage", groups.region_outage)

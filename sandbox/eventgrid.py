@@ -28,7 +28,8 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from sandbox.arm import ArmError
+from sandbox.arm import ArmApi, ArmError
+from sandbox.context import SandboxContext
 from sandbox.router import Listener
 
 SCHEMAS = ("EventGridSchema", "CloudEventSchemaV1_0")
@@ -274,7 +275,7 @@ def _error(status: int, code: str, message: str) -> web.Response:
 class SubscriptionsAdmin:
     """`POST|GET /sandbox/eventgrid/subscriptions` on the ARM port."""
 
-    def __init__(self, topic: Topic, arm: Any) -> None:
+    def __init__(self, topic: Topic, arm: ArmApi) -> None:
         self.topic, self.arm = topic, arm
 
     async def add(self, request: web.Request, p: dict[str, str]) -> web.Response:
@@ -298,7 +299,7 @@ class SubscriptionsAdmin:
         return web.Response(status=204)
 
 
-async def setup(ctx: Any, arm: Any) -> Topic:
+async def setup(ctx: SandboxContext, arm: ArmApi) -> Topic:
     from sandbox import tls
 
     estate = ctx.estate

@@ -16,7 +16,8 @@ from typing import Any
 
 from aiohttp import web
 
-from sandbox.arm import ArmError
+from sandbox.arm import ArmApi, ArmError
+from sandbox.context import SandboxContext
 from sandbox.router import GroupConfig, OriginConfig, Router, RouterConfig
 
 PROFILE = "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Cdn/profiles/{profile}"
@@ -89,7 +90,7 @@ def check_group_props(props: dict[str, Any]) -> None:
 class FrontDoorModel:
     """One profile with one endpoint: routes, origin groups and origins, and what the router serves."""
 
-    def __init__(self, ctx: Any, router: Router, *, rg: str, profile: str, endpoint: str) -> None:
+    def __init__(self, ctx: SandboxContext, router: Router, *, rg: str, profile: str, endpoint: str) -> None:
         self.ctx, self.router = ctx, router
         self.rg, self.profile, self.endpoint = rg, profile, endpoint
         self.delay = float(ctx.settings.extra.get("frontdoor_propagation_delay", 0.0))
@@ -277,7 +278,7 @@ class FrontDoorModel:
 class FrontDoorApi:
     """The ARM routes over the model."""
 
-    def __init__(self, model: FrontDoorModel, arm: Any) -> None:
+    def __init__(self, model: FrontDoorModel, arm: ArmApi) -> None:
         self.m, self.arm = model, arm
 
     def register(self) -> None:
@@ -398,11 +399,11 @@ class FrontDoorApi:
 
 
 # ---- the estate ----------------------------------------------------------------------------------------
-def origin_group_name(ctx: Any, slot_key: str) -> str:
+def origin_group_name(ctx: SandboxContext, slot_key: str) -> str:
     return f"og-{ctx.estate.app}-{slot_key}"
 
 
-def build_estate(model: FrontDoorModel, ctx: Any, ports: dict[str, int]) -> None:
+def build_estate(model: FrontDoorModel, ctx: SandboxContext, ports: dict[str, int]) -> None:
     """An origin group per region and slot, one origin each (its container group); the route -> blue."""
     estate = ctx.estate
     probe = {
@@ -447,7 +448,7 @@ def build_estate(model: FrontDoorModel, ctx: Any, ports: dict[str, int]) -> None
     model.pending.clear()
 
 
-async def setup(ctx: Any, arm: Any) -> FrontDoorModel:
+async def setup(ctx: SandboxContext, arm: ArmApi) -> FrontDoorModel:
     estate = ctx.estate
     router = Router()
     await router.start()

@@ -14,7 +14,8 @@ from typing import Any
 
 from aiohttp import web
 
-from sandbox.arm import ArmError, not_found
+from sandbox.arm import ArmApi, ArmError, not_found
+from sandbox.context import SandboxContext
 from sandbox.frontdoor import FrontDoorModel, check_origin_props
 
 FORWARDING = "#Microsoft.Azure.FrontDoor.Models.FrontdoorForwardingConfiguration"
@@ -255,7 +256,7 @@ class ClassicFrontDoor:
 
 
 class ClassicApi:
-    def __init__(self, fd: ClassicFrontDoor, arm: Any) -> None:
+    def __init__(self, fd: ClassicFrontDoor, arm: ArmApi) -> None:
         self.fd, self.arm = fd, arm
 
     def register(self) -> None:
@@ -280,7 +281,7 @@ class ClassicApi:
         return self.arm.begin_lro(request, work, status=202, body=self.fd.view("Updating"))
 
 
-async def setup(ctx: Any, arm: Any) -> ClassicFrontDoor:
+async def setup(ctx: SandboxContext, arm: ArmApi) -> ClassicFrontDoor:
     model: FrontDoorModel = ctx.components["frontdoor"]  # type: ignore[assignment]
     estate = ctx.estate
     fd = ClassicFrontDoor(model, name=estate.frontdoor_classic, rule=estate.frontdoor_classic_routing_rule)

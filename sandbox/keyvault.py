@@ -11,15 +11,19 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
+from sandbox.arm import ArmApi
+from sandbox.context import SandboxContext
 from sandbox.router import Listener
 
 API_VERSION_REQUIRED = "api-version is required"
 RESOURCE = "https://vault.azure.net"
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def _error(status: int, code: str, message: str) -> web.Response:
@@ -142,7 +146,7 @@ class KeyVault:
         )
 
     @web.middleware
-    async def _auth(self, request: web.Request, handler: Any) -> web.StreamResponse:
+    async def _auth(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         auth = request.headers.get("Authorization", "")
         if not auth.startswith("Bearer ") or not auth[7:].strip():
             return self.challenge()
@@ -222,7 +226,7 @@ class KeyVault:
             await self._listener.close()
 
 
-async def setup(ctx: Any, arm: Any) -> KeyVault:
+async def setup(ctx: SandboxContext, arm: ArmApi) -> KeyVault:
     """Start the vault; seed the database secret from what the database component published."""
     from sandbox import tls
 

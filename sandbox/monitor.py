@@ -18,11 +18,17 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from aiohttp import web
 
-from sandbox.arm import ArmError
+from sandbox.router import Router
+
+if TYPE_CHECKING:
+    from sandbox.containers import ContainerGroups
+
+from sandbox.arm import ArmApi, ArmError
+from sandbox.context import SandboxContext
 
 SAMPLE_EVERY_S = 1.0
 _DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$", re.IGNORECASE)
@@ -79,7 +85,8 @@ class Window:
     aggregations: tuple[str, ...]
 
     def buckets(self) -> list[tuple[float, float]]:
-        out, t = [], self.start
+        out: list[tuple[float, float]] = []
+        t = self.start
         while t < self.end and len(out) < 1440:
             out.append((t, min(t + self.interval, self.end)))
             t += self.interval
@@ -222,7 +229,7 @@ def resource_type(resource_id: str) -> str:
 class Monitor:
     """The metrics endpoint and the sources built on the sandbox's real counters."""
 
-    def __init__(self, ctx: Any) -> None:
+    def __init__(self, ctx: SandboxContext) -> None:
         self.ctx = ctx
         self.sampler: ProcessSampler | None = None
 
@@ -256,7 +263,8 @@ class Monitor:
         aggregation: str | None,
     ) -> list[dict[str, Any]]:
         name = resource_id.rstrip("/").rsplit("/", 1)[1]
-        if self.ctx.components["containers"].get_group(name) is None or self.sampler is None:
+        groups = cast("ContainerGroups", self.ctx.components["containers"])
+        if groups.get_group(name) is None or self.sampler is None:
             raise ArmError(404, "ResourceNotFound", f"Container group '{name}' was not found.")
         sampler = self.sampler
         window = make_window(timespan, interval, aggregation, "Average")
@@ -284,7 +292,7 @@ class Monitor:
         interval: str | None,
         aggregation: str | None,
     ) -> list[dict[str, Any]]:
-        router = self.ctx.components["router"]
+        router = cast(Router, self.ctx.components["router"])
 
         def requests(s: float, e: float) -> list[float]:
             return [1.0 for _ in router.records_between(s, e)]
@@ -326,7 +334,7 @@ def _percent_5xx(records: list[Any]) -> list[float]:
     return [100.0 * sum(1 for r in records if r.status >= 500) / len(records)]
 
 
-async def setup(ctx: Any, arm: Any) -> Monitor:
+async def setup(ctx: SandboxContext, arm: ArmApi) -> Monitor:
     monitor = Monitor(ctx)
     arm.add_route("GET", "/{resource*}/providers/Microsoft.Insights/metrics", monitor.list_metrics)
     if "containers" in ctx.components:

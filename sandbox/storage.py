@@ -14,6 +14,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from sandbox.arm import ArmApi
+from sandbox.context import SandboxContext
+
 log = logging.getLogger("sandbox.storage")
 
 AZURITE = Path(__file__).resolve().parent / "node_modules" / ".bin" / "azurite-blob"
@@ -43,7 +46,7 @@ async def wait_listening(port: int, proc: Any, timeout: float) -> bool:
 
 
 class Storage:
-    def __init__(self, ctx: Any, proc: Any, port: int) -> None:
+    def __init__(self, ctx: SandboxContext, proc: Any, port: int) -> None:
         self.ctx, self.proc, self.port = ctx, proc, port
 
     async def close(self) -> None:
@@ -51,7 +54,7 @@ class Storage:
             await self.ctx.stop_process(self.proc, timeout=10)
 
 
-async def setup(ctx: Any, arm: Any) -> Storage:
+async def setup(ctx: SandboxContext, arm: ArmApi) -> Storage:
     if not AZURITE.exists():
         log.warning("Azurite is not installed (%s missing; run `make deps`): no blob storage", AZURITE)
         return Storage(ctx, None, 0)

@@ -27,7 +27,7 @@ def read_secret(
 
     client = SecretClient(
         vault_url,
-        StaticToken(token),  # type: ignore[arg-type]
+        StaticToken(token),
         verify_challenge_resource=False,  # the sandbox vault lives on 127.0.0.1, not *.vault.azure.net
         connection_verify=ca_bundle or True,
         retry_total=0,
