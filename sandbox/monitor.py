@@ -292,6 +292,9 @@ class Monitor:
         interval: str | None,
         aggregation: str | None,
     ) -> list[dict[str, Any]]:
+        estate, name = self.ctx.estate, resource_id.rstrip("/").rsplit("/", 1)[1]
+        if name.lower() not in (estate.frontdoor_profile.lower(), estate.frontdoor_classic.lower()):
+            raise ArmError(404, "ResourceNotFound", f"Front Door '{name}' was not found.")
         router = cast(Router, self.ctx.components["router"])
 
         def requests(s: float, e: float) -> list[float]:

@@ -80,6 +80,11 @@ def test_front_door_metrics_count_the_requests_really_served(
             assert resp.status == 200
     after = sum(p.total for p in metric(monitor, rid, "RequestCount", "Total", span))
     assert after - before == 7
+    classic = rid.replace(
+        "Microsoft.Cdn/profiles/" + sandbox.endpoints["frontdoor_profile"],
+        "Microsoft.Network/frontDoors/" + sandbox.endpoints["frontdoor_classic_name"],
+    )
+    assert sum(p.total for p in metric(monitor, classic, "RequestCount", "Total", span)) == after
     latencies = [
         p.average for p in metric(monitor, rid, "TotalLatency", "Average", span) if p.average is not None
     ]
@@ -127,6 +132,9 @@ def test_unknown_metrics_bad_windows_and_unmetered_types_are_refused(
     with pytest.raises(HttpResponseError) as err:
         monitor.metrics.list(rid, metricnames="RequestCount", interval="one minute")
     assert err.value.status_code == 400
+    with pytest.raises(HttpResponseError) as err:
+        monitor.metrics.list(rid + "-missing", metricnames="RequestCount")
+    assert err.value.status_code == 404
     other = rid.replace("Microsoft.Cdn/profiles", "Microsoft.Storage/storageAccounts")
     with pytest.raises(HttpResponseError) as err:
         monitor.metrics.list(other, metricnames="Transactions")
