@@ -176,7 +176,10 @@ class Router:
             request.method, url, headers=headers, data=body, timeout=timeout, allow_redirects=False
         ) as resp:
             payload = await resp.read()
-            out = {k: v for k, v in resp.headers.items() if k.lower() not in HOP_BY_HOP}
+            # The body is passed on still encoded (auto_decompress=False), so Content-Encoding stays.
+            out = {
+                k: v for k, v in resp.headers.items() if k.lower() not in HOP_BY_HOP - {"content-encoding"}
+            }
             return web.Response(status=resp.status, body=payload, headers=out)
 
     async def _route(self, request: web.Request, body: bytes) -> tuple[str, web.Response]:

@@ -34,7 +34,10 @@ class Origin:
     async def serve(self, request: web.Request) -> web.Response:
         self.hits += 1
         body = await request.read()
-        return web.json_response({"origin": self.name, "path": request.path_qs, "body": body.decode()})
+        resp = web.json_response({"origin": self.name, "path": request.path_qs, "body": body.decode()})
+        if request.path == "/gzip":
+            resp.enable_compression(web.ContentCoding.gzip)
+        return resp
 
     def config(self, **kw: object) -> OriginConfig:
         assert self.listener is not None
@@ -106,6 +109,9 @@ async def _requests_follow_the_route_and_the_priority(
     async with session.post(router.url + "/echo", data=b"payload") as resp:
         assert (await resp.json())["body"] == "payload"
         assert resp.headers["X-Sandbox-Origin-Group"] == "g1"
+    async with session.get(router.url + "/gzip", headers={"Accept-Encoding": "gzip"}) as resp:
+        assert resp.headers["Content-Encoding"] == "gzip"
+        assert (await resp.json())["origin"] == "a"
     router.set_config(RouterConfig("g2", {"g1": group1, "g2": group2}))
     assert await get(session, router.url + "/") == (200, "c")
 
