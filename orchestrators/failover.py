@@ -239,7 +239,6 @@ class Failover(Flow):
             retry=[(names.DATABASE_PROMOTE_REPLICA, request), (names.CONTAINERS_START_GROUP, standby)],
         )
         self.promoted = True
-        self.promoted_role = str(results[0].get("role", ""))
         return str(results[0].get("message") or f"{self.replica} promoted ({promote.action})")
 
     def count_rows(self) -> Gen:
@@ -290,11 +289,7 @@ class Failover(Flow):
     # ---- fence and finish -----------------------------------------------------------------------------
     def fence(self, promote: Decision) -> Gen:
         server = yield from self.observe_safely(names.DATABASE_GET_SERVER, {"server": self.primary})
-        role = (
-            "replica"
-            if self.promoted_role == "primary" and promote.is_("planned")
-            else str(server.get("role", ""))
-        )
+        role = str(server.get("role", ""))  # re-observed: a switchover made it a replica, or not
         decision = self.decide_now(
             "fence",
             policy.fence(

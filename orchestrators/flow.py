@@ -49,7 +49,6 @@ class Flow:
         self.trigger: dict[str, Any] = dict(self.input.get("trigger") or {"kind": "operator"})
         self.log = RunLog(self.run_id, self.operation, self.trigger, context.current_utc_datetime)
         self.promoted = self.traffic_moved = self.resolved = False
-        self.promoted_role = ""
         self.live_group = ""
         self.warnings: list[str] = []
         self._approval: Any = None

@@ -144,13 +144,24 @@ def recent_automatic(status: Any) -> list[str]:
     """When the app's last failover was an automatic one that moved traffic, its start time (rule 7)."""
     if not status or not runs.runtime_status(status):
         return []
-    raw = getattr(status, "input_", None)
-    started = json.loads(raw) if isinstance(raw, str) else (raw or {})
+    started = _input_of(status)
     output = getattr(status, "output", None) or {}
     automatic = (started.get("trigger") or {}).get("kind") == "alert"
     moved = isinstance(output, dict) and str(output.get("status", "")).startswith("succeeded")
     created = getattr(status, "created_time", None)
     return [created.isoformat()] if automatic and moved and created else []
+
+
+def _input_of(status: Any) -> dict[str, Any]:
+    raw = getattr(status, "input_", None) if status else None
+    value = json.loads(raw) if isinstance(raw, str) else raw
+    return value if isinstance(value, dict) else {}
+
+
+def handled_alert(status: Any) -> str:
+    """The alert id that started the app's last failover ('' when none): one incident, one run."""
+    signal = (_input_of(status).get("trigger") or {}).get("signal") or {}
+    return str(signal.get("alert_id") or "")
 
 
 async def handle_signal(client: Any, settings: Settings, signal: HealthSignal) -> dict[str, Any]:
@@ -166,6 +177,9 @@ async def handle_signal(client: Any, settings: Settings, signal: HealthSignal) -
             return await _join(client, iid, signal)
         if signal.state == "resolved":
             return {"status": "ignored", "reason": "the alert resolved and no failover is running"}
+        if signal.alert_id and signal.alert_id == handled_alert(current):
+            reason = f"{iid} already handled alert {signal.alert_id} ({runs.runtime_status(current)})"
+            return {"status": "acknowledged", "reason": reason, "run": iid}
         result = await runs.start_run(
             client,
             app=settings.app_name,

@@ -273,3 +273,17 @@ def test_backstop_signal_targets_the_app_and_starts_a_failover() -> None:
     outcome = asyncio.run(alerts.handle_signal(client, load_settings(ENV), signal))
     assert outcome["status"] == "started"
     assert client.started[0][2]["trigger"]["source"] == "backstop"
+
+
+def test_a_repeat_of_the_alert_that_started_the_last_run_is_acknowledged() -> None:
+    client = FakeClient()
+    post_alert(client, common_alert())
+    client.put("failover-qlp", "Completed", input_=client.started[0][2], output={"status": "stood-down"})
+    resp = post_alert(client, common_alert())
+    assert answer(resp)["status"] == "acknowledged"
+    assert "already handled alert" in answer(resp)["reason"]
+    assert len(client.started) == 1
+    post_alert(
+        client, common_alert(alertId="/subscriptions/sub/providers/Microsoft.AlertsManagement/alerts/2")
+    )
+    assert len(client.started) == 2

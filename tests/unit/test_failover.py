@@ -55,6 +55,7 @@ class Estate:
         self.counts_old: dict[str, int] | None = None
         self.counts_new = {"intents": 10}
         self.route = "og-blue"
+        self.switched = False
         self.reports: list[dict[str, Any]] = []
         self.notes: list[dict[str, Any]] = []
         self.cloud_events: list[dict[str, Any]] = []
@@ -65,11 +66,7 @@ class Estate:
             names.CONTAINERS_GET_GROUP: lambda i: {"group": i["group"], "url": f"http://{i['group']}"},
             names.PROBE_HTTP: self.probe,
             names.DATABASE_GET_REPLICATION_LAG: lambda i: {"lag_seconds": self.lag, "source": "metric"},
-            names.DATABASE_GET_SERVER: lambda i: {
-                "name": i["server"],
-                "state": self.primary_state,
-                "role": "primary",
-            },
+            names.DATABASE_GET_SERVER: self.get_server,
             names.CONTAINERS_START_GROUP: lambda i: {"group": i["group"], "state": "Running"},
             names.DATABASE_PROMOTE_REPLICA: self.promote,
             names.DATABASE_RUN_CHECKS: self.checks,
@@ -100,9 +97,14 @@ class Estate:
         )
         return {"url": url, "ok": ok, "status": 200 if ok else 503, "error": "" if ok else "unavailable"}
 
+    def get_server(self, i: dict[str, Any]) -> dict[str, Any]:
+        role = "replica" if self.switched and i["server"] == "pg-south" else "primary"
+        return {"name": i["server"], "state": self.primary_state, "role": role}
+
     def promote(self, i: dict[str, Any]) -> dict[str, Any]:
         if self.promote_error:
             raise RuntimeError(self.promote_error)
+        self.switched = i["operation"] == "switchover"
         return {"server": i["server"], "promoted": True, "role": "primary", "mode": i["mode"]}
 
     def checks(self, i: dict[str, Any]) -> dict[str, Any]:
