@@ -102,7 +102,7 @@ class MetricsAdapter:
         if target not in METRICS:
             raise PermanentError("read metrics", target, "target must be one of " + ", ".join(METRICS))
         resource_id = self.resource_id(target, name, resource_group)
-        end = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        end = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(seconds=1)  # include this second
         start = end - dt.timedelta(minutes=minutes)
         window = self.window(resource_id, target, start, end)
         baseline = None

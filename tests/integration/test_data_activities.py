@@ -1,0 +1,124 @@
+"""Key Vault, blob reports, Event Grid, Monitor metrics and the HTTP probe against the sandbox."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+import pytest
+from azure.storage.blob import BlobServiceClient
+
+from sandbox.client import SandboxClient
+from shared import names
+from tests.integration.conftest import Activity
+from tests.integration.receiver import running_receiver
+
+pytestmark = pytest.mark.sandbox
+
+
+def test_secret_host_is_shown_without_the_password(act: Activity, sandbox: SandboxClient) -> None:
+    ep = sandbox.endpoints
+    result = act(names.SECRETS_GET_DATABASE_HOST)
+    primary_port = ep["server_ports"][ep["servers"]["primary"]]
+    assert (result["host"], result["database"]) == (f"127.0.0.1:{primary_port}", ep["database_name"])
+    assert str(ep["database_url"]).split(":")[2].split("@")[0] not in json.dumps(result)
+
+
+def test_pointing_the_secret_where_it_points_writes_nothing(act: Activity, sandbox: SandboxClient) -> None:
+    primary = sandbox.endpoints["servers"]["primary"]
+    before = act(names.SECRETS_GET_DATABASE_HOST)["version"]
+    result = act(names.SECRETS_POINT_DATABASE_URL, server=primary)
+    assert (result["changed"], result["version"]) == (False, before)
+    with pytest.raises(Exception, match=r"^precondition: point database secret at qlp-db-nowhere: "):
+        act(names.SECRETS_POINT_DATABASE_URL, server="qlp-db-nowhere")
+
+
+def test_reports_and_events_land_in_the_reports_container(act: Activity, sandbox: SandboxClient) -> None:
+    run_id = f"failover-it-{uuid.uuid4().hex[:6]}"
+    report = {"run_id": run_id, "steps": [{"name": "promote", "outcome": "succeeded"}], "rto_seconds": 42.5}
+    written = [
+        act(names.STORAGE_WRITE_REPORT, run_id=run_id, report=report, markdown="# Run\n") for _ in range(2)
+    ]
+    assert written[0]["json_blob"] == f"runs/{run_id}/report.json" and written[0] == written[1]
+    events = [{"id": f"{run_id}-{n}", "step": n} for n in range(3)]
+    appended = [
+        act(names.STORAGE_APPEND_EVENT, run_id=run_id, event=e)["appended"] for e in events + events[:1]
+    ]
+    assert appended == [True, True, True, False]
+    read = act(names.STORAGE_READ_REPORT, run_id=run_id)
+    assert (read["found"], read["report"], read["events"]) == (True, report, events)
+    blobs = BlobServiceClient.from_connection_string(sandbox.endpoints["storage_connection_string"])
+    container = blobs.get_container_client("continuity-reports")
+    assert container.download_blob(f"runs/{run_id}/report.md").readall() == b"# Run\n"
+    assert act(names.STORAGE_READ_REPORT, run_id="never-ran")["found"] is False
+    evidence = act(names.STORAGE_WRITE_REPORT, run_id=f"{run_id}-drill", report={}, retain_years=7)
+    assert evidence["retain_until"] > time.strftime("%Y-%m-%d")
+    with pytest.raises(Exception, match=r"^permanent: write report \.\./x: run_id must be"):
+        act(names.STORAGE_WRITE_REPORT, run_id="../x", report={})
+
+
+def test_geo_sync_is_reported_as_not_available_without_a_secondary(act: Activity) -> None:
+    result = act(names.STORAGE_GET_GEO_SYNC)
+    assert (result["available"], result["last_sync_time"]) == (False, None)
+    assert result["reason"].startswith("not available")
+
+
+def test_cloud_events_reach_a_subscriber(act: Activity, sandbox: SandboxClient) -> None:
+    with running_receiver() as receiver:
+        name = f"it-{uuid.uuid4().hex[:6]}"
+        body = {"url": f"{receiver.url}/events", "schema": "EventGridSchema", "name": name}
+        sandbox.request("POST", "/sandbox/eventgrid/subscriptions", body)
+        try:
+            event_id = f"run-{uuid.uuid4().hex[:6]}-started"
+            result = act(
+                names.EVENTS_PUBLISH,
+                type="RunStarted",
+                subject="runs/x",
+                data={"state": "started"},
+                id=event_id,
+            )
+            assert (result["published"], result["id"], result["type"]) == (
+                True,
+                event_id,
+                "Continuity.RunStarted",
+            )
+
+            def delivered(received: list[tuple[str, object]]) -> bool:
+                return any(event_id in json.dumps(body) for _, body in received)
+
+            receiver.wait_for(delivered)
+        finally:
+            sandbox.request("DELETE", f"/sandbox/eventgrid/subscriptions/{name}")
+    got = next(b for _, b in receiver.received if event_id in json.dumps(b))
+    event = got[0] if isinstance(got, list) else got
+    assert event.get("eventType", event.get("type")) == "Continuity.RunStarted"
+    assert event["data"] == {"state": "started"}
+
+
+def test_metric_windows_come_from_real_counters(act: Activity, sandbox: SandboxClient) -> None:
+    public = sandbox.endpoints["frontdoor_url"]
+    for _ in range(5):
+        assert act(names.PROBE_HTTP, url=f"{public}/health")["ok"]
+    fd = act(names.METRICS_GET_WINDOW, target="frontdoor", minutes=5, baseline_minutes=5)
+    assert fd["window"]["request_count"] >= 5 and fd["baseline"] is not None
+    blue = sandbox.endpoints["container_groups"]["uksouth-blue"]
+    group = act(names.METRICS_GET_WINDOW, target="container_group", name=blue)
+    assert group["resource_id"].endswith(f"/containerGroups/{blue}") and group["baseline"] is None
+    assert group["window"]["memory_bytes"] and group["window"]["memory_bytes"] > 0
+    with pytest.raises(Exception, match=r"^permanent: validate input of metrics_get_window: target"):
+        act(names.METRICS_GET_WINDOW, target="moon")
+
+
+def test_probe_reports_status_latency_body_and_timeouts(act: Activity, sandbox: SandboxClient) -> None:
+    public = sandbox.endpoints["frontdoor_url"]
+    ok = act(names.PROBE_HTTP, url=f"{public}/api/v1/status", body_contains='"status": "ok"')
+    assert ok["ok"] and ok["status"] == 200 and ok["body_matched"] and ok["latency_ms"] > 0
+    missing = act(names.PROBE_HTTP, url=f"{public}/nowhere")
+    assert (missing["ok"], missing["status"]) == (False, 404) and "expected 200" in missing["error"]
+    body = act(names.PROBE_HTTP, url=f"{public}/health", body_contains="no such text")
+    assert (body["ok"], body["body_matched"], body["error"]) == (False, False, "body check failed")
+    bad_write = act(
+        names.PROBE_HTTP, url=f"{public}/api/v1/intents", method="POST", json={"text": ""}, expect_status=400
+    )
+    assert bad_write["ok"] is True
