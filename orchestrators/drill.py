@@ -79,8 +79,8 @@ def _region_drill(context: Any, rec: RunRecord, settings: Settings, evidence: Js
         yield from _bring_up_region(rec, settings, replica, group, where, evidence)
     except Exception as exc:
         evidence["failed"].append(f"region: {str(exc)[:300]}")
-    gone_group = yield from teardown(context, rec, "group", group, step="drill-group")
-    gone_server = yield from teardown(context, rec, "server", replica, step="drill-replica")
+    gone_group = yield from teardown(context, rec, "group", group, step="drill-group", where=where)
+    gone_server = yield from teardown(context, rec, "server", replica, step="drill-replica", where=where)
     evidence["teardown"].append(gone_group and gone_server)
 
 

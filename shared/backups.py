@@ -197,17 +197,21 @@ class RunRecord:
         return self.report
 
 
-def teardown(context: Any, rec: RunRecord, kind: str, name: str, *, step: str) -> Gen:
+def teardown(
+    context: Any, rec: RunRecord, kind: str, name: str, *, step: str, where: Mapping[str, Any] | None = None
+) -> Gen:
     """Delete a server or container group Continuity created, then poll until it is gone.
 
+    ``where`` carries the resource group it was created in (else the settings' default for the name).
     Returns True when verified gone, False when it still exists after the polls. Never raises.
     """
     delete, get, key = _TEARDOWN[kind]
+    target = {key: name, **(where or {})}
     with contextlib.suppress(Exception):  # whether it is gone is what the polls below establish
-        yield from rec.step(f"delete-{step}", delete, {key: name})
+        yield from rec.step(f"delete-{step}", delete, target)
     for attempt in range(TEARDOWN_POLLS):
         try:
-            state = yield from rec.step(f"verify-{step}-gone", get, {key: name})
+            state = yield from rec.step(f"verify-{step}-gone", get, target)
         except Exception:
             state = {"exists": True}
         if not state.get("exists", True):

@@ -87,6 +87,8 @@ def test_region_drill_promotes_a_drill_replica_runs_a_drill_group_and_removes_bo
     group = ctx.payloads(names.CONTAINERS_ENSURE_GROUP)[0]
     assert group["image"] == "qlp:1" and "drill" in group["group"]
     assert estate.servers == set() and estate.groups == set()
+    for name in (names.DATABASE_DELETE_SERVER, names.DATABASE_GET_SERVER, names.CONTAINERS_DELETE_GROUP):
+        assert all(p["resource_group"] == "rg-ukwest" for p in ctx.payloads(name)), name
     assert report["measurements"]["drill_rpo_seconds"] == 0.5
     assert names.TRAFFIC_SWITCH_ROUTE not in ctx.names()
     assert names.SECRETS_POINT_DATABASE_URL not in ctx.names()
