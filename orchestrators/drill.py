@@ -39,7 +39,7 @@ def drill_plan(context: Any) -> Gen:
     rec = RunRecord(
         context, run_id=inp["run_id"], operation=f"drill-{scenario}", trigger=inp.get("trigger", {})
     )
-    rec.retain_years = settings.compliance_retention_years
+    rec.retain_years, rec.archive = settings.compliance_retention_years, True
     rec.report["retention"] = f"{settings.compliance_retention_years} years (compliance record)"
     yield from rec.save()
     yield from rec.notify("started", f"{scenario} drill in practice mode; production traffic is not moved")

@@ -35,6 +35,7 @@ def restore_test_plan(context: Any) -> Gen:
     inp: Json = context.get_input() or {}
     settings = Settings.from_dict(inp["settings"])
     rec = RunRecord(context, run_id=inp["run_id"], operation="restore-test", trigger=inp.get("trigger", {}))
+    rec.archive = True  # one report per day is kept, not only the latest
     scratch = inp.get("scratch_server") or derived_server_name(
         settings.primary_server, "rt", context.current_utc_datetime
     )

@@ -81,6 +81,7 @@ class RunRecord:
             "summary": "",
         }
         self.retain_years: int | None = None
+        self.archive = False
 
     @property
     def run_id(self) -> str:
@@ -156,10 +157,10 @@ class RunRecord:
     def resource(self, **values: Any) -> None:
         self.report["resources"].update(values)
 
-    def save(self) -> Gen:
+    def save(self, *, run_id: str | None = None) -> Gen:
         """Write the report (JSON and Markdown, secrets redacted); a failed save never fails the run."""
         body = redact(self.report)
-        payload: Json = {"run_id": self.run_id, "report": body, "markdown": render_markdown(body)}
+        payload: Json = {"run_id": run_id or self.run_id, "report": body, "markdown": render_markdown(body)}
         payload["kind"] = self.report["operation"]
         if self.retain_years is not None:
             payload["retain_years"] = self.retain_years
@@ -191,9 +192,15 @@ class RunRecord:
         self.report.setdefault("notifications", []).append(outcome)
 
     def finish(self, status: str, summary: str) -> Gen:
+        """Close the report and save it; with ``archive``, also keep a copy under a name of its own
+        (``<run id>-<start>``), so the next run of the same singleton id does not overwrite the evidence."""
         self.report.update(status=status, summary=summary, ended_at=self.now())
         self.status("done", summary)
         yield from self.save()
+        if self.archive:
+            started = datetime.fromisoformat(self.report["started_at"])
+            self.report["archived_as"] = f"{self.run_id}-{stamp(started)}"
+            yield from self.save(run_id=self.report["archived_as"])
         return self.report
 
 

@@ -69,6 +69,9 @@ def test_database_drill_is_a_restore_test_with_evidence_kept_seven_years() -> No
     assert estate.servers == set()
     saved = ctx.payloads(names.STORAGE_WRITE_REPORT)
     assert saved and all(p["retain_years"] == 7 for p in saved)
+    archived = saved[-1]
+    assert archived["run_id"].startswith("drill-qlp-2026") and archived["report"]["status"] == "succeeded"
+    assert saved[-2]["run_id"] == "drill-qlp"
     m = report["measurements"]
     assert m["drill_rto_seconds"] == 1.0 and m["drill_rpo_seconds"] is not None
     assert m["teardown_verified"] is True
