@@ -32,6 +32,7 @@ SCHEMA = Path(__file__).with_name("schema.sql")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 _BACKUP_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
 CATCH_UP_TIMEOUT = 120.0
+METRICS = ("physical_replication_delay_in_seconds", "is_db_alive")
 
 
 @dataclass
@@ -772,6 +773,14 @@ class FlexibleServers:
         aggregation: str | None,
     ) -> list[dict[str, Any]]:
         server = self.by_id(resource_id)
+        unknown = [n for n in names if n.lower() not in METRICS]
+        if unknown:
+            raise ArmError(
+                400,
+                "BadRequest",
+                f"Unknown metric(s) {', '.join(unknown)}; this sandbox serves "
+                f"{', '.join(METRICS)} for flexible servers.",
+            )
         out = []
         for name in names:
             if name.lower() == "physical_replication_delay_in_seconds":

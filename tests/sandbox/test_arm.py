@@ -77,6 +77,7 @@ class Server:
         self.ctx = SandboxContext(tmp, Estate(), Settings(retry_after=0.1))
         self.arm = ArmApi(self.ctx)
         self.widgets: Widgets | None = None
+        self.clients: list[Any] = []
         self.loop = asyncio.new_event_loop()
         self.port = self.ctx.free_port()
         self.url = f"https://127.0.0.1:{self.port}"
@@ -96,11 +97,21 @@ class Server:
         ready.set()
         self.loop.run_forever()
 
+    async def _abort_transports(self) -> None:
+        """Close server-side sockets left open (e.g. mid TLS shutdown) so none outlives the test."""
+        for transport in list(self.loop._transports.values()):  # type: ignore[attr-defined]
+            if transport is not None and not transport.is_closing():
+                transport.abort()
+        await asyncio.sleep(0)
+
     def call(self, coro: Any) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(30)
 
     def stop(self) -> None:
+        for client in self.clients:
+            client.close()
         self.call(self.runner.cleanup())
+        self.call(self._abort_transports())
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(10)
         self.loop.close()
@@ -116,7 +127,7 @@ def server(tmp_path: Path) -> Iterator[Server]:
 
 
 def pipeline(server: Server) -> Any:
-    """The real ARM pipeline (auth, retries) of a generated management client."""
+    """The real ARM pipeline (auth, retries) of a generated management client (closed with the server)."""
     client = PostgreSQLManagementClient(
         StaticTokenCredential(),
         server.ctx.estate.subscription_id,
@@ -125,6 +136,7 @@ def pipeline(server: Server) -> Any:
         retry_backoff_factor=0.05,
     )
     client._client.test_base = server.url
+    server.clients.append(client)
     return client._client
 
 

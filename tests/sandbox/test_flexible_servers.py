@@ -8,7 +8,7 @@ import ssl
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -30,15 +30,33 @@ pytestmark = pytest.mark.sandbox
 
 
 # ---- helpers ------------------------------------------------------------------------------------
+_clients: list[Any] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_clients() -> Iterator[None]:
+    """SDK clients hold pooled sockets: close them after each test (an unclosed one warns later)."""
+    yield
+    while _clients:
+        _clients.pop().close()
+
+
 def mgmt(sb: SandboxClient) -> PostgreSQLManagementClient:
     e = sb.endpoints
-    return PostgreSQLManagementClient(
-        StaticTokenCredential(),
-        e["subscription_id"],
-        base_url=e["arm_endpoint"],
-        connection_verify=e["ca_bundle"],
-        retry_backoff_factor=0.1,
+    return _keep(
+        PostgreSQLManagementClient(
+            StaticTokenCredential(),
+            e["subscription_id"],
+            base_url=e["arm_endpoint"],
+            connection_verify=e["ca_bundle"],
+            retry_backoff_factor=0.1,
+        )
     )
+
+
+def _keep(client: Any) -> Any:
+    _clients.append(client)
+    return client
 
 
 def rg(sb: SandboxClient, which: str = "primary") -> str:
@@ -321,12 +339,14 @@ def test_replication_lag_metric_grows_and_clears_and_arm_faults_are_retried(sand
 
     sb = sandbox_factory(components=["flexible_servers", "monitor"])
     client, e = mgmt(sb), sb.endpoints
-    monitor = MonitorManagementClient(
-        StaticTokenCredential(),
-        e["subscription_id"],
-        base_url=e["arm_endpoint"],
-        connection_verify=e["ca_bundle"],
-        retry_backoff_factor=0.1,
+    monitor = _keep(
+        MonitorManagementClient(
+            StaticTokenCredential(),
+            e["subscription_id"],
+            base_url=e["arm_endpoint"],
+            connection_verify=e["ca_bundle"],
+            retry_backoff_factor=0.1,
+        )
     )
     primary = client.servers.get(rg(sb), e["servers"]["primary"])
     replica = client.servers.get(rg(sb, "secondary"), e["servers"]["replica"])
