@@ -134,3 +134,20 @@ def test_failover_steps_are_idempotent_and_really_move_the_app(
     assert [f["changed"] for f in fenced] == [True, False]
     old = act(names.DATABASE_GET_SERVER, server=primary)
     assert (old["exists"], old["state"]) == (True, "Stopped")
+
+
+def test_forced_promote_during_a_region_outage(sandbox_factory: Callable[..., SandboxClient]) -> None:
+    """The primary region is down: a forced promote proceeds at once and the replica takes writes."""
+    sandbox = sandbox_factory()
+    ep = sandbox.endpoints
+    act: Activity = caller(app_settings(ep))
+    primary, replica = ep["servers"]["primary"], ep["servers"]["replica"]
+    sandbox.fault("region-outage", region=ep["regions"]["primary"])
+    down = act(names.DATABASE_GET_SERVER, server=primary)
+    assert down["state"] != "Ready"
+    assert act(names.PROBE_HTTP, url=f"{ep['frontdoor_url']}/health", timeout_seconds=2)["ok"] is False
+    forced = [act(names.DATABASE_PROMOTE_REPLICA, server=replica, mode="forced") for _ in range(2)]
+    assert [f["promoted"] for f in forced] == [True, False] and forced[1]["already_primary"] is True
+    with psycopg.connect(_url_on(sandbox, replica), autocommit=True) as conn:
+        conn.execute("insert into sentinels (name) values ('written-after-forced-promote')")
+    assert act(names.SECRETS_POINT_DATABASE_URL, server=replica)["changed"] is True
