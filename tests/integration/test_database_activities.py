@@ -175,3 +175,22 @@ def test_a_permanent_error_names_operation_and_resource(act: Activity) -> None:
         Exception, match=r"^permanent: validate input of database_promote_replica: mode: must be"
     ):
         act(names.DATABASE_PROMOTE_REPLICA, server="x", mode="sideways")
+
+
+def test_geo_restore_lands_in_the_dr_region(act: Activity, sandbox: SandboxClient) -> None:
+    ep = sandbox.endpoints
+    primary, dr_group = ep["servers"]["primary"], ep["resource_groups"]["secondary"]
+    target = f"qlp-db-geo-{uuid.uuid4().hex[:6]}"
+    point = dt.datetime.now(dt.UTC).isoformat()
+    params = {"source": primary, "target": target, "point_in_time": point, "run_id": "it-geo", "geo": True}
+    try:
+        restored = act(names.DATABASE_RESTORE_SERVER, **params, resource_group=dr_group)
+        assert (restored["created"], restored["location"], restored["state"]) == (
+            True,
+            ep["regions"]["secondary"],
+            "Ready",
+        )
+        assert act(names.DATABASE_RUN_CHECKS, server=target, resource_group=dr_group)["passed"] is True
+    finally:
+        act(names.DATABASE_DELETE_SERVER, server=target, resource_group=dr_group)
+    assert act(names.DATABASE_GET_SERVER, server=target, resource_group=dr_group)["exists"] is False
