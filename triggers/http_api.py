@@ -324,6 +324,7 @@ def read_estate(settings: Settings) -> dict[str, Any]:
             settings.replica_server, settings.secondary_resource_group
         ),
         "latest_backup": lambda: db.list_backups(settings.primary_server, settings.primary_resource_group),
+        "backup_watch": lambda: runtime.storage().read_report("backup-watch").get("report"),
     }
     out: dict[str, Any] = {}
     for key, read in reads.items():
@@ -353,6 +354,7 @@ def status_view(settings: Settings, estate: dict[str, Any], running: list[str]) 
         },
         "replica_lag_seconds": estate.get("replica_lag_seconds"),
         "latest_backup_age_seconds": backups.get("latest_age_seconds"),
+        "backup_watch": _watch_brief(estate.get("backup_watch")),
         "running_operations": running,
         "objectives": {
             "rto_tier1_minutes": settings.rto_tier1_minutes,
@@ -363,6 +365,15 @@ def status_view(settings: Settings, estate: dict[str, Any], running: list[str]) 
         },
         "errors": {k: v["error"] for k, v in estate.items() if isinstance(v, dict) and "error" in v},
     }
+
+
+def _watch_brief(result: Any) -> dict[str, Any] | None:
+    """The latest backup-watch result (orchestrators/backup_watch.py): when, healthy, open breaches."""
+    if not isinstance(result, dict) or "observed_at" not in result:
+        return None
+    failing = [c["reason"] for c in result.get("checks", []) if not c.get("ok")]
+    keys = ("observed_at", "healthy", "open_breaches", "latest_backup_age_seconds")
+    return {**{k: result.get(k) for k in keys}, "failing": failing}
 
 
 def _server_brief(server: Any) -> dict[str, Any] | None:
