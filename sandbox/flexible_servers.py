@@ -254,7 +254,7 @@ class FlexibleServers:
         await c.initdb()
         log.info("initdb %s done", name)
         await c.start()
-        await c.query(f"CREATE ROLE {user} LOGIN PASSWORD %s".replace("%s", _literal(password)))
+        await c.query(f"CREATE ROLE {user} LOGIN PASSWORD {_literal(password)}")
         await c.query(f"CREATE DATABASE {db} OWNER {user}")
         await c.query(f"SET ROLE {user}; " + SCHEMA.read_text(), dbname=db)
         self.ready(server)
@@ -392,6 +392,11 @@ class FlexibleServers:
             server.cluster.set_standby_of(replica.cluster)
             server.source = replica.name.lower()
             await server.cluster.start()
+            # A replica has no backups (its WAL is not archived while it follows): its restore window
+            # starts again with the first backup after it is next promoted.
+            for backup in server.backups:
+                await asyncio.to_thread(_rmtree, backup.path)
+            server.backups.clear()
 
     # ---- ARM handlers ---------------------------------------------------------------------------
     def routes(self) -> None:

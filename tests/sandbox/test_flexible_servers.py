@@ -301,6 +301,13 @@ def test_planned_switchover_and_back(sandbox_factory: Any) -> None:
     insert(sb, back, ["written-after-failback"])
     eventually(lambda: "written-after-failback" in texts(sb, replica), what="replication after failback")
 
+    # planned standalone: everything the primary committed is on the promoted server
+    sb.fault("replication-lag", seconds=3)
+    insert(sb, back, ["committed-while-replay-paused"])
+    standalone = promote(client, west, replica.name, "Standalone", "Planned")
+    assert standalone.properties.replica.role == "None"
+    assert "committed-while-replay-paused" in texts(sb, standalone)
+
 
 def test_corrupt_db_then_restore_to_the_moment_before(sandbox_factory: Any) -> None:
     sb = sandbox_factory(components=["flexible_servers"])
