@@ -138,7 +138,11 @@ def _switch(rec: RunRecord, settings: Settings, source: str, target: str) -> Gen
             yield from rec.step(f"restart-{slot}", names.CONTAINERS_RESTART_GROUP, {"group": group})
     yield from _verify_public(rec, settings)
     yield from rec.step("stop-old-server", names.DATABASE_STOP_SERVER, {"server": source})
-    rec.resource(old_server_state="stopped (kept, not deleted)", serving_server=target)
+    rec.resource(
+        old_server_state="stopped (kept, not deleted)",
+        serving_server=target,
+        replica_note=f"{settings.replica_server} still follows {source}: rebuild the replica from {target}",
+    )
 
 
 def _verify_public(rec: RunRecord, settings: Settings) -> Gen:
