@@ -39,7 +39,6 @@ def restore_test_plan(context: Any) -> Gen:
     scratch = inp.get("scratch_server") or derived_server_name(
         settings.primary_server, "rt", context.current_utc_datetime
     )
-    yield from rec.save()
     verdict = yield from run_restore_test(context, rec, settings, scratch)
     return (yield from finish_restore_test(rec, verdict))
 
@@ -101,6 +100,7 @@ def _restore_and_check(context: Any, rec: RunRecord, settings: Settings, scratch
         requested_restore_point=iso(point),
         achieved_restore_point=restored.get("point_in_time") or iso(point),
     )
+    yield from rec.save()  # the timeline so far, while the checks and the teardown run
     checks = {
         "critical_tables": list(settings.critical_tables),
         "sentinels_present": [before_name],

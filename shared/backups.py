@@ -157,15 +157,20 @@ class RunRecord:
     def resource(self, **values: Any) -> None:
         self.report["resources"].update(values)
 
-    def save(self, *, run_id: str | None = None) -> Gen:
-        """Write the report (JSON and Markdown, secrets redacted); a failed save never fails the run."""
+    def _write(self, run_id: str) -> Any:
+        """The storage task that writes the report (JSON and Markdown, secrets redacted) as ``run_id``."""
         body = redact(self.report)
-        payload: Json = {"run_id": run_id or self.run_id, "report": body, "markdown": render_markdown(body)}
+        payload: Json = {"run_id": run_id, "report": body, "markdown": render_markdown(body)}
         payload["kind"] = self.report["operation"]
         if self.retain_years is not None:
             payload["retain_years"] = self.retain_years
+        return self._context.call_activity(names.STORAGE_WRITE_REPORT, payload)
+
+    def save(self, *, also_as: str | None = None) -> Gen:
+        """Write the report (and a copy named ``also_as``, in parallel); a failed save never fails the run."""
+        writes = [self._write(self.run_id)] + ([self._write(also_as)] if also_as else [])
         try:
-            yield from call(self._context, names.STORAGE_WRITE_REPORT, payload, attempts=2)
+            yield self._context.task_all(writes)
         except Exception:  # the report is evidence, not a step: keep going
             self.report.setdefault("warnings", []).append("report could not be saved at " + self.now())
 
@@ -196,11 +201,10 @@ class RunRecord:
         (``<run id>-<start>``), so the next run of the same singleton id does not overwrite the evidence."""
         self.report.update(status=status, summary=summary, ended_at=self.now())
         self.status("done", summary)
-        yield from self.save()
         if self.archive:
             started = datetime.fromisoformat(self.report["started_at"])
             self.report["archived_as"] = f"{self.run_id}-{stamp(started)}"
-            yield from self.save(run_id=self.report["archived_as"])
+        yield from self.save(also_as=self.report.get("archived_as"))
         return self.report
 
 
