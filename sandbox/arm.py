@@ -393,6 +393,11 @@ class ArmApi:
             "arm_fault_rate": self.fault_rate,
             "requests_served": self.requests_served,
             "faults_injected": self.faults_injected,
+            "resources": {
+                name: summary()
+                for name, component in self.ctx.components.items()
+                if callable(summary := getattr(component, "summary", None))
+            },
         }
 
     def application(self) -> web.Application:

@@ -208,8 +208,10 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"components: {', '.join(status['components']) or '-'}")
     for proc in status["processes"]:
         print(f"  pid {proc['pid']:>7}  {proc['name']}")
-    for key, value in status.get("resources", {}).items():
-        print(f"  {key}: {value}")
+    for component, lines in status.get("resources", {}).items():
+        print(f"{component}:")
+        for key, value in (lines or {}).items():
+            print(f"  {key}: {value}")
     print(f"faults: {json.dumps(status['faults']) if status['faults'] else 'none'}")
     return 0
 

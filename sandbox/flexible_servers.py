@@ -815,6 +815,13 @@ class FlexibleServers:
                     server.delay_samples.append((time.time(), await self.replication_delay(server)))
                     del server.delay_samples[:-720]
 
+    def summary(self) -> dict[str, str]:
+        """One line per server for ``python -m sandbox status``."""
+        return {
+            s.name: f"{self.state(s)} {self.role(s)} 127.0.0.1:{s.cluster.port} backups={len(s.backups)}"
+            for s in self.servers.values()
+        }
+
     # ---- lifecycle ------------------------------------------------------------------------------
     async def close(self) -> None:
         for task in list(self._tasks) + ([self._lag_resume] if self._lag_resume else []):
