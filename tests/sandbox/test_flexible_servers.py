@@ -315,9 +315,16 @@ def test_planned_switchover_and_back(sandbox_factory: Any) -> None:
 
 
 def test_corrupt_db_then_restore_to_the_moment_before(sandbox_factory: Any) -> None:
-    sb = sandbox_factory(components=["flexible_servers"])
+    sb = sandbox_factory(components=["flexible_servers"], backup_interval=2)
     client, e = mgmt(sb), sb.endpoints
     primary = client.servers.get(rg(sb), e["servers"]["primary"])
+
+    def backups() -> list[Any]:
+        return list(client.backups_automatic_and_on_demand.list_by_server(rg(sb), primary.name))
+
+    scheduled = eventually(lambda: len(backups()) >= 2 and backups(), what="a scheduled backup")
+    times = [b.properties.completed_time for b in scheduled]
+    assert times == sorted(times) and len(set(times)) == len(times)
     insert(sb, primary, [f"intent-{i}" for i in range(30)])
     good = texts(sb, primary)
     result = sb.fault("corrupt-db")
