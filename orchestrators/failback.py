@@ -37,6 +37,7 @@ class Failback(Flow):
     """One failback run."""
 
     operation = "failback"
+    checkpoints = frozenset({"observe", "create_replica", "catch_up", "switchover", "switch_traffic"})
 
     def __init__(self, context: Any) -> None:
         super().__init__(context)

@@ -38,6 +38,7 @@ class Failover(Flow):
     """One failover run. State lives only in this object and is rebuilt on every replay."""
 
     operation = "failover"
+    checkpoints = frozenset({"prepare", "promote", "switch_traffic"})
 
     def __init__(self, context: Any) -> None:
         super().__init__(context)
@@ -71,13 +72,19 @@ class Failover(Flow):
 
     # ---- observe and confirm --------------------------------------------------------------------------
     def observe(self) -> Gen:
-        route = yield from self.act(names.TRAFFIC_GET_ROUTE, {})
+        """Where traffic goes and the address of each primary slot (read together)."""
+        slots = [self.settings["container_group_blue"], self.settings["container_group_green"]]
+        route, *groups = yield from self.gather_safely(
+            [(names.TRAFFIC_GET_ROUTE, {})] + [(names.CONTAINERS_GET_GROUP, {"group": g}) for g in slots]
+        )
+        if "error" in route:
+            raise StepFailed("observe", str(route["error"]))
         live = str(route.get("origin_group", ""))
         self.log.resource("route", route)
         if live == self.settings["frontdoor_origin_group_standby"]:
             self.stop("stood-down", "traffic already serves from the DR region: nothing to fail over")
         self.live_group = self.slot_group(live)
-        group = yield from self.observe_safely(names.CONTAINERS_GET_GROUP, {"group": self.live_group})
+        group = groups[slots.index(self.live_group)]
         self.primary_url = str(group.get("url") or "")
         return f"traffic on {live} ({self.live_group})"
 
@@ -242,7 +249,10 @@ class Failover(Flow):
         return str(results[0].get("message") or f"{self.replica} promoted ({promote.action})")
 
     def count_rows(self) -> Gen:
-        """Rows on the old primary that the new one lacks, where both can be counted (sandbox, planned)."""
+        """Rows on the old primary that the new one lacks, where both can be counted (a planned move)."""
+        if not self.primary_reachable:
+            self.log.measure(rows_missing=None)
+            return "rows not countable: the old primary does not answer"
         new, old = yield from self.gather_safely(
             [
                 (names.DATABASE_RUN_CHECKS, {"server": self.replica}),

@@ -40,6 +40,9 @@ class Flow:
     """Base of a plan: input, settings, the run log, and the shared step/wait/finish machinery."""
 
     operation = "run"
+    # Steps after which the report is written (every state change writes it too): a run that dies
+    # still has its timeline, without a storage round trip after every quick step.
+    checkpoints: frozenset[str] = frozenset()
 
     def __init__(self, context: Any) -> None:
         self.context = context
@@ -129,7 +132,8 @@ class Flow:
             self.log.end(name, self.now(), "failed", str(exc))
             raise StepFailed(name, str(exc)) from exc
         self.log.end(name, self.now(), "succeeded", result if isinstance(result, str) else "")
-        yield from save(self.context, self.log)
+        if name in self.checkpoints:
+            yield from save(self.context, self.log)
         return result
 
     def act(self, name: str, payload: dict[str, Any]) -> Gen:
@@ -157,6 +161,12 @@ class Flow:
         return out
 
     def gather_safely(self, calls: list[tuple[str, dict[str, Any]]]) -> Gen:
+        """Observations in parallel; when one fails, each again on its own (a failed one is ``{"error"}``)."""
+        try:
+            results = yield self.context.task_all([self.context.call_activity(n, p) for n, p in calls])
+            return [dict(r or {}) for r in results]
+        except Exception:
+            pass
         out = []
         for name, payload in calls:
             out.append((yield from self.observe_safely(name, payload)))

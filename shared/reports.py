@@ -219,13 +219,17 @@ def announce(
         "subject": log.run_id,
         "data": {"run_id": log.run_id, "operation": log.operation, "event": event, "text": redact(text)},
     }
-    try:
-        yield context.task_all(
+    body = redact(log.report().to_dict())
+    report = {"run_id": log.run_id, "report": body, "markdown": render_markdown(body), "kind": log.operation}
+    try:  # one round trip: notify, publish and write the report together
+        results = yield context.task_all(
             [
                 context.call_activity(names.NOTIFY_SEND, message),
                 context.call_activity(names.EVENTS_PUBLISH, cloud_event),
+                context.call_activity(names.STORAGE_WRITE_REPORT, report),
             ]
         )
+        log.report_url = str((results[2] or {}).get("url", "")) or log.report_url
     except Exception as exc:
         log.measure(notify_error=str(exc)[:300])
-    yield from save(context, log)
+        yield from save(context, log)

@@ -1,0 +1,287 @@
+"""Failover and failback end to end: devhost runs function_app against a fresh sandbox per scenario.
+
+Scenarios (issue numbering): 1 outage via webhook -> automatic failover, then 9 failback; 4 fired then
+resolved -> no failover, 11 hostile input -> 4xx and no run, 3 a storm of alerts -> one run; 5 lag over
+the RPO -> approval -> proceeds, through Event Grid (2); 6 manual mode reject and approve; 7 promote
+fails -> traffic untouched, page; 8 planned failover with the primary up -> zero rows lost, with 10 the
+host killed mid-run and restarted -> completes, promote scheduled once.
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import Estate, EstateFactory
+
+pytestmark = [pytest.mark.e2e, pytest.mark.sandbox, pytest.mark.slow]
+
+RUN = "failover-qlp"
+
+
+def custom(run: dict[str, Any]) -> dict[str, Any]:
+    return dict(run.get("custom_status") or {})
+
+
+def output(run: dict[str, Any]) -> dict[str, Any]:
+    return dict(run.get("output") or {})
+
+
+def live_origin_group(estate: Estate) -> str:
+    return str(estate.api("GET", "/api/status").json()["origin_group"])
+
+
+def serves_from(estate: Estate, region: str, timeout: float = 60) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            resp = estate.public("GET", "/api/v1/status")
+            last = resp.status_code, resp.text[:200]
+            if resp.status_code == 200 and resp.json().get("region") == region:
+                return dict(resp.json())
+        except OSError as exc:
+            last = exc
+        time.sleep(0.25)
+    raise AssertionError(f"the public endpoint does not serve from {region}: {last}")
+
+
+def write_and_read(estate: Estate, text: str) -> None:
+    created = estate.public("POST", "/api/v1/intents", json={"text": text})
+    assert created.status_code == 201, created.text
+    found = estate.public("POST", "/api/v1/search", json={"text": text, "limit": 5})
+    assert found.status_code == 200, found.text
+    assert text in found.text
+
+
+def write_rows(estate: Estate, n: int, prefix: str) -> None:
+    for i in range(n):
+        assert estate.public("POST", "/api/v1/intents", json={"text": f"{prefix} {i}"}).status_code == 201
+
+
+# ---- 1 + 9 -----------------------------------------------------------------------------------------------
+def test_region_outage_alert_fails_over_automatically_then_fails_back(estate_factory: EstateFactory) -> None:
+    estate = estate_factory()
+    servers = estate.endpoints["servers"]
+    write_rows(estate, 5, "before the outage")
+    estate.sandbox.fault("region-outage", region="uksouth")
+
+    started = estate.alert()
+    assert started.status_code == 202 and started.json()["status"] == "started", started.text
+    run = estate.wait_done(RUN)
+    assert output(run)["status"] == "succeeded", run
+    serves_from(estate, "ukwest")
+    write_and_read(estate, "written after the failover")
+
+    report = estate.report(RUN)
+    m = report["measurements"]
+    assert m["rto_seconds"] > 0 and m["rpo_seconds"] is not None
+    assert report["decisions"][-1]["action"] == "met"
+    assert [s["name"] for s in report["steps"]][:3] == ["observe", "confirm", "prepare"]
+    assert "started" in estate.receiver.events() and "completed" in estate.receiver.events()
+    assert estate.count(servers["replica"]) >= 6
+
+    estate.sandbox.fault("heal", region="uksouth")
+    back = estate.api("POST", "/api/failback", {"reason": "uksouth is back"})
+    assert back.status_code == 202, back.text
+    done = estate.wait_done("failback-qlp", timeout=180)
+    assert output(done)["status"] == "succeeded", done
+    assert "zero rows lost, verified" in output(done)["summary"]
+    serves_from(estate, "uksouth")
+    write_and_read(estate, "written after the failback")
+
+
+# ---- 11, 3, 4 --------------------------------------------------------------------------------------------
+HOSTILE: list[tuple[str, str, Any]] = [
+    ("POST", "/api/failover", None),
+    ("POST", "/api/failover", "not an object"),
+    ("POST", "/api/failover", {"mode": "forced"}),
+    ("POST", "/api/failover", {"reason": "x", "mode": "forced; DROP TABLE intents"}),
+    ("POST", "/api/failover", {"reason": "x", "dry_run": "true"}),
+    ("POST", "/api/failover", {"reason": "x" * 10_000}),
+    ("POST", "/api/failback", {"reason": "x", "slot": "../../etc"}),
+    ("POST", "/api/alerts", {"schemaId": "azureMonitorCommonAlertSchema", "data": {"essentials": {}}}),
+    ("POST", "/api/alerts", [{"eventType": "x"}]),
+    ("GET", "/api/runs?status=<script>", None),
+    ("GET", "/api/runs?limit=100000", None),
+    ("POST", f"/api/runs/{RUN}/detonate", {}),
+    ("POST", f"/api/runs/{RUN}/approve", {"note": {"$gt": ""}}),
+]
+
+
+def test_healthy_primary_hostile_input_storm_and_resolved_blip(estate_factory: EstateFactory) -> None:
+    estate = estate_factory(CONFIRM_PROBES="4", CONFIRM_INTERVAL_SECONDS="1")
+    route = live_origin_group(estate)
+
+    # 11: bad or hostile input is a 4xx and starts nothing
+    for method, path, body in HOSTILE:
+        resp = estate.api(method, path, body)
+        assert 400 <= resp.status_code < 500, (method, path, resp.status_code, resp.text)
+    assert estate.host.request("POST", "/api/failover", json={"reason": "no key"}).status_code == 401
+    assert estate.api("GET", "/api/runs").json()["runs"] == []
+
+    # 3: a storm of identical alerts yields exactly one run (which finds the primary healthy)
+    body = estate.common_alert()
+    with ThreadPoolExecutor(32) as pool:
+        answers = list(
+            pool.map(lambda _: estate.api("POST", "/api/alerts", body).json()["status"], range(1000))
+        )
+    assert answers.count("started") == 1
+    assert set(answers) <= {"started", "acknowledged", "refused", "ignored"}
+    assert answers.count("acknowledged") + answers.count("ignored") == 999
+    run = estate.wait_done(RUN)
+    assert output(run)["status"] == "stood-down"
+    assert output(run)["summary"] == "the primary answered 4 consecutive probes: recovered, no failover"
+    assert len(estate.api("GET", "/api/runs", params={"operation": "failover"}).json()["runs"]) == 1
+
+    # 4: fired, then resolved within the confirmation window: no failover
+    estate.sandbox.fault("region-outage", region="uksouth")
+    blip = "/subscriptions/x/providers/Microsoft.AlertsManagement/alerts/blip"
+    assert estate.alert(alert_id=blip).json()["status"] == "started"
+    estate.wait_run(RUN, lambda r: custom(r).get("step") == "confirm")
+    assert estate.alert("Resolved", alert_id=blip).json()["status"] == "delivered"
+    run = estate.wait_done(RUN)
+    assert output(run)["summary"] == "the alert resolved during confirmation: recovered, no failover"
+    assert live_origin_group(estate) == route
+    servers = estate.api("GET", "/api/status").json()["servers"]
+    assert servers["replica"]["role"] == "replica"
+
+
+# ---- 5 + 2 -----------------------------------------------------------------------------------------------
+def resource_health_event(estate: Estate, state: str) -> list[dict[str, Any]]:
+    target = estate.resource_id()
+    return [
+        {
+            "id": f"rh-{state}-{time.monotonic_ns()}",
+            "topic": f"/subscriptions/{estate.endpoints['subscription_id']}",
+            "subject": target,
+            "eventType": "Microsoft.ResourceNotifications.HealthResources.AvailabilityStatusChanged",
+            "eventTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "dataVersion": "1",
+            "data": {
+                "resourceInfo": {
+                    "id": target + "/providers/Microsoft.ResourceHealth/availabilityStatuses/current",
+                    "properties": {
+                        "targetResourceId": target,
+                        "availabilityState": state,
+                        "occurredTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                        "title": "Database unavailable",
+                    },
+                }
+            },
+        }
+    ]
+
+
+def test_lag_over_rpo_waits_for_approval_through_event_grid(estate_factory: EstateFactory) -> None:
+    estate = estate_factory(RPO_MINUTES="0.02")  # 1.2 s, so a paused replica is over it
+    estate.sandbox.fault("replication-lag", seconds=300)
+    write_rows(estate, 20, "written while replay is paused")
+    deadline = time.monotonic() + 30
+    while estate.api("GET", "/api/status").json()["replica_lag_seconds"] in (None, 0, 0.0):
+        assert time.monotonic() < deadline, "the replica never reported lag"
+        time.sleep(0.5)
+    estate.sandbox.fault("region-outage", region="uksouth")
+
+    resp = estate.host.request(
+        "POST",
+        "/runtime/webhooks/eventgrid",
+        key="master",
+        params={"functionName": "eventgrid_alerts"},
+        headers={"aeg-event-type": "Notification"},
+        json=resource_health_event(estate, "Unavailable"),
+    )
+    assert resp.status_code in (200, 202), resp.text
+    waiting = estate.wait_step(RUN)
+    assert "no automatic forced promote, waiting for operator approval" in custom(waiting)["reason"]
+    assert "awaiting-approval" in estate.receiver.events()
+
+    assert estate.api("POST", f"/api/runs/{RUN}/approve", {"note": "accept the lag"}).status_code == 202
+    run = estate.wait_done(RUN)
+    assert output(run)["status"] == "succeeded", run
+    serves_from(estate, "ukwest")
+    decisions = [d["reason"] for d in custom(run)["decisions"]]
+    assert "approved by operator: accept the lag" in decisions
+
+
+# ---- 6 ---------------------------------------------------------------------------------------------------
+def test_manual_mode_reject_changes_nothing_then_approve_fails_over(estate_factory: EstateFactory) -> None:
+    estate = estate_factory(FAILOVER_MODE="manual")
+    route = live_origin_group(estate)
+    estate.sandbox.fault("region-outage", region="uksouth")
+
+    assert estate.alert().json()["status"] == "started"
+    waiting = estate.wait_step(RUN)
+    assert custom(waiting)["reason"] == "failover mode is manual: waiting for operator approval"
+    assert estate.api("POST", f"/api/runs/{RUN}/reject", {"by": "duty manager"}).status_code == 202
+    run = estate.wait_done(RUN)
+    assert output(run)["status"] == "rejected"
+    assert live_origin_group(estate) == route
+    assert estate.api("GET", "/api/status").json()["servers"]["replica"]["role"] == "replica"
+
+    assert estate.alert().json()["status"] == "started"
+    estate.wait_step(RUN)
+    assert estate.api("POST", f"/api/runs/{RUN}/approve").status_code == 202
+    run = estate.wait_done(RUN)
+    assert output(run)["status"] == "succeeded", run
+    serves_from(estate, "ukwest")
+
+
+# ---- 7 ---------------------------------------------------------------------------------------------------
+def stop_server(estate: Estate, name: str, resource_group: str) -> None:
+    from shared.azure.clients import Clients
+    from shared.azure.database import DatabaseAdapter
+    from shared.config import load_secrets, load_settings
+
+    adapter = DatabaseAdapter(Clients(load_settings(estate.env), load_secrets(estate.env)))
+    adapter.stop(name, resource_group)
+
+
+def test_promote_failure_leaves_traffic_and_pages(estate_factory: EstateFactory) -> None:
+    estate = estate_factory()
+    route = live_origin_group(estate)
+    stop_server(
+        estate, estate.endpoints["servers"]["replica"], estate.endpoints["resource_groups"]["secondary"]
+    )
+
+    assert estate.api("POST", "/api/failover", {"reason": "drill", "mode": "planned"}).status_code == 202
+    run = estate.wait_done(RUN)
+    assert output(run)["status"] == "failed"
+    summary = output(run)["summary"]
+    assert summary.startswith("promote failed before anything changed")
+    assert "traffic left where it was" in summary and "Steps that ran: observe, prepare" in summary
+    assert live_origin_group(estate) == route
+    report = estate.report(RUN)
+    assert report["resources"]["route"]["origin_group"] == route
+    assert [s["outcome"] for s in report["steps"] if s["name"] == "promote"] == ["failed"]
+    pages = [b for b in estate.receiver.bodies if b.get("event") == "step-failed"]
+    assert pages and pages[0]["page"] is True
+    write_and_read(estate, "still served by uksouth")
+
+
+# ---- 8 + 10 ----------------------------------------------------------------------------------------------
+def test_planned_failover_survives_a_host_kill_with_zero_rows_lost(estate_factory: EstateFactory) -> None:
+    estate = estate_factory()
+    servers = estate.endpoints["servers"]
+    write_rows(estate, 10, "before the planned failover")
+    before = estate.count(servers["primary"])
+
+    assert (
+        estate.api("POST", "/api/failover", {"reason": "planned move", "mode": "planned"}).status_code == 202
+    )
+    estate.wait_run(RUN, lambda r: custom(r).get("step") in ("promote", "count_rows", "point_secret"))
+    estate.host.kill()
+    estate.host.start()
+    run = estate.wait_done(RUN)
+    assert output(run)["status"] == "succeeded", run
+    serves_from(estate, "ukwest")
+
+    m = output(run)["measurements"]
+    assert (m["promote_mode"], m["rows_missing"], m["rpo_seconds"]) == ("planned", 0, 0.0)
+    assert estate.count(servers["replica"]) >= before
+    # the extension's history folds each scheduling into its completion: one promote, completed once
+    promotes = [e for e in estate.history(RUN) if e.get("FunctionName") == "database_promote_replica"]
+    assert [e["EventType"] for e in promotes] == ["TaskCompleted"]
