@@ -1,9 +1,10 @@
 """The restore test as a Durable orchestration: restore to a scratch server, check the data, tear down.
 
 Two sentinel rows bracket the restore point: the one written before it must be in the restored data,
-the one written after it must not. Row counts of the critical tables and the configured SQL assertions
-run too; time-to-restore and the achieved point are recorded; the scratch server is deleted and
-verified gone. A failed check or a leftover server fails the test and notifies.
+the one written after it must not. The critical tables must hold at least the rows counted on the source
+just before the first sentinel, and the configured SQL assertions must hold. Time-to-restore and the
+achieved point are recorded; the scratch server is deleted and verified gone. A failed check or a
+leftover server fails the test and notifies.
 """
 
 from __future__ import annotations
@@ -78,6 +79,10 @@ def run_restore_test(context: Any, rec: RunRecord, settings: Settings, scratch: 
 def _restore_and_check(context: Any, rec: RunRecord, settings: Settings, scratch: str, evidence: Json) -> Gen:
     run, tag = rec.run_id, stamp(context.current_utc_datetime)
     before_name, after_name = f"restore-test-{tag}-before", f"restore-test-{tag}-after"
+    tables = {"critical_tables": list(settings.critical_tables), "sql": []}
+    source = {"server": settings.primary_server, "checks": tables}
+    counted = yield from rec.step("source-counts", names.DATABASE_RUN_CHECKS, source)
+    rec.measure(source_row_counts=counted.get("counts", {}))
     before = yield from rec.step("sentinel-before", names.DATABASE_WRITE_SENTINEL, {"name": before_name})
     yield context.create_timer(context.current_utc_datetime + timedelta(seconds=SENTINEL_GAP_SECONDS))
     after = yield from rec.step("sentinel-after", names.DATABASE_WRITE_SENTINEL, {"name": after_name})
@@ -103,6 +108,8 @@ def _restore_and_check(context: Any, rec: RunRecord, settings: Settings, scratch
     yield from rec.save()  # the timeline so far, while the checks and the teardown run
     checks = {
         "critical_tables": list(settings.critical_tables),
+        # every row counted on the source before the first sentinel was committed before the point
+        "min_counts": dict(counted.get("counts", {})),
         "sentinels_present": [before_name],
         "sentinels_absent": [after_name],
         "sql": list(settings.verify_sql),

@@ -41,6 +41,7 @@ def test_restore_test_passes_on_a_healthy_estate_and_leaves_no_scratch_server(
     shared: tuple[SandboxClient, DevhostProcess, Receiver],
 ) -> None:
     sb, host, hook = shared
+    _write_intents(sb.endpoints["frontdoor_url"], [f"intent before the restore test #{i}" for i in range(5)])
     before = servers(sb)
     status, started = post(host, "/api/drills", {"scenario": "restore"})
     assert status == 202, started
@@ -53,6 +54,8 @@ def test_restore_test_passes_on_a_healthy_estate_and_leaves_no_scratch_server(
         n.endswith("-after absent") for n in names
     )
     assert report["measurements"]["restore_seconds"] > 0
+    counted = report["measurements"]["source_row_counts"]["intents"]
+    assert counted >= 5 and report["measurements"]["row_counts"]["intents"] >= counted
     assert report["resources"]["scratch_server"] not in servers(sb)
     assert servers(sb) == before
     assert _events(hook, started["id"]) == ["completed"]

@@ -19,6 +19,7 @@ class FakeEstate:
         self.sentinels: dict[str, Any] = {}
         self.servers: set[str] = set()
         self.delete_works = True
+        self.checked: list[dict[str, Any]] = []
 
     def write_sentinel(self, p: dict[str, Any]) -> dict[str, Any]:
         at = self.now()
@@ -30,6 +31,9 @@ class FakeEstate:
         return {"server": p["target"], "created": True, "state": "Ready", "point_in_time": p["point_in_time"]}
 
     def run_checks(self, p: dict[str, Any]) -> dict[str, Any]:
+        self.checked.append(p)
+        if p["server"] == "qlp-db-uksouth":  # counting the source
+            return {"server": p["server"], "passed": True, "counts": {"intents": 4}, "checks": []}
         present, absent = p["checks"]["sentinels_present"], p["checks"]["sentinels_absent"]
         checks = [{"name": "row-count:intents", "passed": True, "detail": "intents: 5 rows"}]
         checks += [{"name": f"sentinel-present:{n}", "passed": True, "detail": "present"} for n in present]
@@ -85,9 +89,12 @@ def test_the_restore_point_lies_between_the_two_sentinels() -> None:
     assert before[0].endswith("-before") and after[0].endswith("-after")
     point = ctx.payloads(names.DATABASE_RESTORE_SERVER)[0]["point_in_time"]
     assert before[1].isoformat() < point < after[1].isoformat()
-    checks = ctx.payloads(names.DATABASE_RUN_CHECKS)[0]["checks"]
+    source, scratch = ctx.payloads(names.DATABASE_RUN_CHECKS)
+    assert source["server"] == "qlp-db-uksouth" and scratch["server"].startswith("qlp-db-uksouth-rt-")
+    checks = scratch["checks"]
     assert checks["sentinels_present"] == [before[0]] and checks["sentinels_absent"] == [after[0]]
     assert checks["critical_tables"] == ["intents"]
+    assert checks["min_counts"] == {"intents": 4}
 
 
 def test_time_to_restore_and_achieved_point_are_recorded() -> None:
@@ -100,6 +107,8 @@ def test_time_to_restore_and_achieved_point_are_recorded() -> None:
 
 def test_a_sentinel_after_the_point_that_survived_fails_and_pages() -> None:
     def overshoot(p: dict[str, Any]) -> dict[str, Any]:
+        if p["server"] == "qlp-db-uksouth":
+            return FakeEstate(lambda: NOW).run_checks(p)
         (after,) = p["checks"]["sentinels_absent"]
         return {
             "passed": False,
@@ -117,7 +126,8 @@ def test_a_sentinel_after_the_point_that_survived_fails_and_pages() -> None:
 def test_a_failed_row_count_check_fails_the_test() -> None:
     def empty(p: dict[str, Any]) -> dict[str, Any]:
         result = FakeEstate(lambda: NOW).run_checks(p)
-        result["checks"][0] = {"name": "row-count:intents", "passed": False, "detail": "intents: 0 rows"}
+        if p["server"] != "qlp-db-uksouth":
+            result["checks"][0] = {"name": "row-count:intents", "passed": False, "detail": "intents: 0 rows"}
         return result
 
     _, _, report = _run(**{names.DATABASE_RUN_CHECKS: empty})
@@ -135,7 +145,7 @@ def test_a_failed_restore_still_tears_down_and_fails() -> None:
     ctx, _, report = _run(**{names.DATABASE_RESTORE_SERVER: fails("permanent: restore qlp-db-uksouth: boom")})
     assert report["verdict"]["reasons"] == ["restore failed: permanent: restore qlp-db-uksouth: boom"]
     assert names.DATABASE_DELETE_SERVER in ctx.names()
-    assert names.DATABASE_RUN_CHECKS not in ctx.names()
+    assert [p["server"] for p in ctx.payloads(names.DATABASE_RUN_CHECKS)] == ["qlp-db-uksouth"]
 
 
 def test_a_failed_sentinel_write_fails_the_test_and_tears_down() -> None:
