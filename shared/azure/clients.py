@@ -57,6 +57,15 @@ class Clients:
                 self._cache[key] = build()
             return self._cache[key]  # type: ignore[no-any-return]
 
+    def close(self) -> None:
+        """Close every client built so far (their connection pools); the next use builds new ones."""
+        with self._lock:
+            built, self._cache = list(self._cache.values()), {}
+        for client in built:
+            close = getattr(client, "close", None)
+            if callable(close):
+                close()
+
     # ---- shared pieces -------------------------------------------------------------------------------
     def credential(self) -> Any:
         """DefaultAzureCredential in Azure; the static sandbox token only when settings say so."""

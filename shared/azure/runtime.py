@@ -53,6 +53,8 @@ def events() -> EventsAdapter:
 
 
 def reset() -> None:
-    """Forget the cached settings and clients (tests that change the environment)."""
+    """Close and forget the cached clients and settings (tests that change the environment)."""
+    if clients.cache_info().currsize:
+        clients().close()
     for cached in (current_settings, current_secrets, clients, storage):
         cached.cache_clear()

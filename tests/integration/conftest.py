@@ -67,3 +67,20 @@ def sandbox_values(sandbox: SandboxClient) -> dict[str, str]:
 def act(sandbox_values: dict[str, str]) -> Activity:
     """``act(names.X, **params)`` runs activity X against the session sandbox."""
     return caller(sandbox_values)
+
+
+@pytest.fixture
+def cleanup_backups(sandbox: SandboxClient, sandbox_values: dict[str, str]) -> Iterator[list[str]]:
+    """Names of on-demand backups of the primary a test creates; deleted afterwards, so the shared
+    sandbox keeps only its automatic backups."""
+    from shared.azure.clients import Clients
+    from shared.config import load_secrets, load_settings
+
+    created: list[str] = []
+    yield created
+    clients = Clients(load_settings(sandbox_values), load_secrets(sandbox_values))
+    ops = clients.postgres().backups_automatic_and_on_demand
+    rg, server = sandbox.endpoints["resource_groups"]["primary"], sandbox.endpoints["servers"]["primary"]
+    for name in created:
+        ops.begin_delete(rg, server, name).result()
+    clients.postgres().close()

@@ -47,9 +47,12 @@ def test_backups_replicas_and_lag(act: Activity, sandbox: SandboxClient) -> None
     assert lag["source"] in ("metric", "database") and 0 <= lag["lag_seconds"] < 60
 
 
-def test_on_demand_backup_twice_is_one_backup(act: Activity, sandbox: SandboxClient) -> None:
+def test_on_demand_backup_twice_is_one_backup(
+    act: Activity, sandbox: SandboxClient, cleanup_backups: list[str]
+) -> None:
     primary = sandbox.endpoints["servers"]["primary"]
     name = f"pre-deploy-{uuid.uuid4().hex[:8]}"
+    cleanup_backups.append(name)
     first = act(names.DATABASE_CREATE_BACKUP, server=primary, name=name)
     second = act(names.DATABASE_CREATE_BACKUP, server=primary, name=name)
     assert (first["created"], second["created"]) == (True, False)

@@ -22,7 +22,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.sandbox
-def test_calls_succeed_through_arm_faults(act: Activity, sandbox: SandboxClient) -> None:
+def test_calls_succeed_through_arm_faults(
+    act: Activity, sandbox: SandboxClient, cleanup_backups: list[str]
+) -> None:
     """With 30% of ARM calls answering 429/503 (Retry-After), every activity still succeeds."""
     ep = sandbox.endpoints
     primary, standby = ep["servers"]["primary"], ep["container_groups"]["ukwest-standby"]
@@ -36,7 +38,8 @@ def test_calls_succeed_through_arm_faults(act: Activity, sandbox: SandboxClient)
             assert act(names.CONTAINERS_GET_GROUP, group=standby)["exists"] is True
             assert act(names.DATABASE_LIST_BACKUPS, server=primary)["backups"]
         assert act(names.TRAFFIC_SWITCH_ROUTE, origin_group=blue_pool)["changed"] is False
-        backup = act(names.DATABASE_CREATE_BACKUP, server=primary, name=f"faulty-{uuid.uuid4().hex[:6]}")
+        cleanup_backups.append(f"faulty-{uuid.uuid4().hex[:6]}")
+        backup = act(names.DATABASE_CREATE_BACKUP, server=primary, name=cleanup_backups[-1])
         assert backup["created"] is True  # a long-running operation, polled through the faults
     finally:
         sandbox.fault("arm-faults", rate=0.0)
