@@ -102,22 +102,26 @@ class Failover(Flow):
         yield from ()
 
     def confirm(self) -> Gen:
-        threshold = int(self.settings["confirm_probes"])
-        while True:
-            decision = policy.confirm_outage(
-                self.primary_probes, threshold=threshold, max_probes=3 * threshold, resolved=self.resolved
-            )
-            if decision.action != "probe":
-                break
-            self.primary_probes.append((yield from self.probe_primary()))
-            if policy.confirm_outage(self.primary_probes, threshold=threshold, max_probes=3 * threshold).is_(
-                "probe"
-            ):
-                yield from self.pause(float(self.settings["confirm_interval_seconds"]))
+        interval = float(self.settings["confirm_interval_seconds"])
+        self.set_awaiting("confirmation" if interval > 0 else "")
+        decision = self.confirmation()
+        while decision.is_("probe"):
+            if self.primary_probes:
+                yield from self.pause(interval)
+            if not self.resolved:
+                self.primary_probes.append((yield from self.probe_primary()))
+            decision = self.confirmation()
+        self.set_awaiting("")
         self.decide_now("confirm", decision)
         if decision.is_("recovered"):
             self.stop("stood-down", decision.reason, event=COMPLETED)
         return decision.reason
+
+    def confirmation(self) -> Decision:
+        threshold = int(self.settings["confirm_probes"])
+        return policy.confirm_outage(
+            self.primary_probes, threshold=threshold, max_probes=3 * threshold, resolved=self.resolved
+        )
 
     def probe_primary(self) -> Gen:
         url = self.primary_url + self.settings["database_health_path"] if self.primary_url else ""
@@ -186,7 +190,9 @@ class Failover(Flow):
         )
         if wait.is_("skip"):
             return wait.reason
+        self.set_awaiting("grace")
         answer = yield from self.wait_for_events(float(self.settings["grace_period_seconds"]))
+        self.set_awaiting("")
         approved = answer is not None and answer.is_("proceed")
         if answer is not None and not approved:
             self.stop("stopped", answer.reason, event=COMPLETED)
@@ -340,9 +346,11 @@ class Failover(Flow):
         return str(self.settings["container_group_blue"])
 
     def pause(self, seconds_: float) -> Gen:
-        """Wait on a durable timer, also listening for signals (a resolved alert ends confirmation)."""
+        """Wait between confirmation probes; a resolved alert ends the wait, a cancel ends the run."""
         if seconds_ > 0:
-            yield from self.wait_for_events(seconds_, approvals=False)
+            answer = yield from self.wait_for_events(seconds_)
+            if answer is not None and answer.is_("stop"):
+                self.stop("cancelled", answer.reason)
 
 
 def rows_missing(old: dict[str, int] | None, new: dict[str, int] | None) -> int | None:

@@ -112,6 +112,11 @@ class Flow:
         self.set_status()
         return decision
 
+    def set_awaiting(self, what: str) -> None:
+        """What the run waits for (an operator may answer): approval, grace, confirmation, or ''."""
+        self.log.awaiting = what
+        self.set_status()
+
     def stop(self, status: str, reason: str, *, event: str = COMPLETED, page: bool = False) -> None:
         raise Stop(status, reason, event, page)
 
@@ -258,8 +263,7 @@ class Flow:
 
     def await_approval(self, gate: Decision) -> Gen:
         """Wait for an operator; on timeout stop, keep waiting, or page and keep waiting (settings)."""
-        self.log.awaiting = "approval"
-        self.set_status()
+        self.set_awaiting("approval")
         yield from announce(self.context, self.log, AWAITING_APPROVAL, gate.reason)
         timeout = float(self.settings.get("approval_timeout_minutes", 30)) * 60
         waited = 0.0
@@ -280,7 +284,7 @@ class Flow:
                 self.stop("stopped", late.reason, page=True)
             if late.is_("escalate"):
                 yield from announce(self.context, self.log, AWAITING_APPROVAL, late.reason, page=True)
-        self.log.awaiting = ""
+        self.set_awaiting("")
         self.decide_now("approval", answer)
         if answer.is_("stop"):
             self.stop("rejected" if answer.reason.startswith("rejected") else "cancelled", answer.reason)

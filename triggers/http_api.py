@@ -263,23 +263,26 @@ async def get_run(req: func.HttpRequest, client: Any) -> func.HttpResponse:
     return json_response(runs.run_view(status))
 
 
-ACTIONS = {"approve": "approve", "reject": "reject", "cancel": "cancel"}
-WAITING_STEPS = {"approval", "grace"}
-CANCELLABLE_STEPS = {"", "observe", "confirm", "prepare", "decide", "approval", "grace"}
+ACTIONS = ("approve", "reject", "cancel")
+# What a run must be waiting for (custom status "awaiting") to take each answer.
+ANSWERABLE = {
+    "approve": {"approval", "grace"},
+    "reject": {"approval", "grace"},
+    "cancel": {"approval", "grace", "confirmation"},
+}
 
 
 def action_refusal(action: str, iid: str, status: Any) -> str:
     """Why an approve/reject/cancel cannot be delivered now ('' when it can)."""
-    state = runs.runtime_status(status)
     if not runs.is_active(status):
-        return f"run {iid} is {state}: nothing to {action}"
+        return f"run {iid} is {runs.runtime_status(status)}: nothing to {action}"
     custom = status.custom_status if isinstance(status.custom_status, dict) else {}
-    step = str(custom.get("step", ""))
-    if action == "cancel" and step not in CANCELLABLE_STEPS:
-        return f"run {iid} is at step {step}, past its last decision point: it cannot be cancelled safely"
-    if action != "cancel" and step not in WAITING_STEPS and custom.get("awaiting") != "approval":
-        return f"run {iid} is at step {step or 'start'}, not waiting for approval"
-    return ""
+    if custom.get("awaiting") in ANSWERABLE[action]:
+        return ""
+    step = str(custom.get("step") or "start")
+    if action == "cancel":
+        return f"run {iid} is at step {step}, not at a decision point: it cannot be cancelled safely"
+    return f"run {iid} is at step {step}, not waiting for approval"
 
 
 @bp.function_name(names.HTTP_RUN_ACTION)
@@ -303,7 +306,7 @@ async def run_action(req: func.HttpRequest, client: Any) -> func.HttpResponse:
     refusal = action_refusal(action, iid, status)
     if refusal:
         return json_response({"error": "conflict", "reason": refusal}, 409)
-    await client.raise_event(iid, "approval", {"answer": ACTIONS[action], "by": by, "note": note})
+    await client.raise_event(iid, "approval", {"answer": action, "by": by, "note": note})
     return json_response({"id": iid, "delivered": action, "by": by}, 202)
 
 

@@ -497,3 +497,13 @@ def test_reports_never_hold_a_secret(secret: str) -> None:
     run(estate, operator_input())
     assert all("s3cret" not in str(r) for r in estate.reports)
     assert all("s3cret" not in str(n) for n in estate.notes)
+
+
+def test_cancel_during_confirmation_stops_the_run() -> None:
+    estate = Estate()
+    cancel = Event("approval", {"answer": "cancel", "by": "ops"}, T0 + timedelta(seconds=5))
+    out, rt = run(estate, alert_input(), [cancel])
+    assert out["status"] == "cancelled"
+    assert out["summary"] == "cancelled by ops: stopped, nothing changed"
+    assert not rt.called(names.CONTAINERS_START_GROUP)
+    assert any(s["awaiting"] == "confirmation" for s in rt.context.statuses)

@@ -196,7 +196,7 @@ def test_approve_delivers_the_answer_to_the_waiting_run() -> None:
 
 
 def test_reject_during_the_grace_period_is_delivered() -> None:
-    client = waiting_client(step="grace", awaiting="")
+    client = waiting_client(step="grace", awaiting="grace")
     status, _ = act(client, "reject")
     assert status == 202
     assert client.events[0][2]["answer"] == "reject"
@@ -214,7 +214,16 @@ def test_cancel_past_the_last_decision_point_is_409() -> None:
     client = waiting_client(step="promote", awaiting="")
     status, body = act(client, "cancel")
     assert status == 409
-    assert "cannot be cancelled safely" in body["reason"]
+    assert (
+        body["reason"]
+        == "run failover-qlp is at step promote, not at a decision point: it cannot be cancelled safely"
+    )
+
+
+def test_cancel_during_confirmation_is_delivered() -> None:
+    client = waiting_client(step="confirm", awaiting="confirmation")
+    assert act(client, "cancel")[0] == 202
+    assert act(client, "approve")[0] == 409
 
 
 def test_actions_on_finished_or_unknown_runs() -> None:
