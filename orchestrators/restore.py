@@ -71,13 +71,32 @@ def _restore(context: Any, rec: RunRecord, settings: Settings, inp: Json, source
     }
     restored = yield from rec.step("restore", names.DATABASE_RESTORE_SERVER, payload)
     rec.resource(target_fqdn=restored.get("fqdn", ""))
-    checks = yield from rec.step("integrity-checks", names.DATABASE_RUN_CHECKS, {"server": target})
+    integrity = {"server": target, "checks": integrity_checks(settings, inp["restore_point"])}
+    checks = yield from rec.step("integrity-checks", names.DATABASE_RUN_CHECKS, integrity)
     rec.report["checks"] = checks.get("checks", [])
     rec.measure(row_counts=checks.get("counts", {}))
     decision = yield from _decide_switch(context, rec, settings, inp, checks)
     if decision.action == policy.SWITCH_GO:
         yield from _switch(rec, settings, source, target)
     return (yield from _finish(rec, inp, decision))
+
+
+def integrity_checks(settings: Settings, point: str) -> Json:
+    """Row counts of the critical tables, the configured SQL assertions, and two sentinel assertions:
+    a sentinel (the backup watch writes one every tick) from before the point is there, none after it."""
+    at = parse_time(point).isoformat()  # re-rendered from a parsed time: safe inside the SQL literal
+    table = settings.sentinel_table  # validated as a table name by the settings
+    sentinels = [
+        {
+            "name": "sentinel before the restore point present",
+            "sql": f"select exists (select 1 from {table} where written_at <= timestamptz '{at}')",
+        },
+        {
+            "name": "no sentinel after the restore point",
+            "sql": f"select not exists (select 1 from {table} where written_at > timestamptz '{at}')",
+        },
+    ]
+    return {"critical_tables": list(settings.critical_tables), "sql": [*settings.verify_sql, *sentinels]}
 
 
 def _validate(context: Any, settings: Settings, server: Json, point: str) -> policy.RestorePointCheck:

@@ -14,7 +14,7 @@ from typing import Any
 
 import azure.functions as func
 
-from orchestrators.restore import restored_server_name
+from orchestrators.restore import integrity_checks, restored_server_name
 from shared import names, policy
 from shared.config import Settings
 from shared.models import parse_time
@@ -79,7 +79,7 @@ def restore_plan_view(settings: Settings, point: datetime, now: datetime, switch
         "checks": {
             "row_counts": list(settings.critical_tables),
             "sentinel_table": settings.sentinel_table,
-            "sql": [c["name"] for c in settings.verify_sql],
+            "sql": [c["name"] for c in integrity_checks(settings, point.isoformat())["sql"]],
         },
         "switch": {
             "requested": switch,

@@ -129,3 +129,22 @@ def container_groups(sb: SandboxClient) -> set[str]:
         )
         found |= {g["name"] for g in sb.request("GET", f"{path}?api-version=2023-05-01")["value"]}
     return found
+
+
+def watch_tick(host: DevhostProcess) -> dict[str, Any]:
+    """One backup-watch tick through the timer, waited for; the stored watch result."""
+
+    def observed() -> tuple[str | None, dict[str, Any]]:
+        view = host.request("GET", "/api/runs/backup-watch-qlp", key="function").json()
+        output = view.get("output") if view.get("runtime_status") == "Completed" else None
+        return (output or {}).get("observed_at"), output or {}
+
+    before, _ = observed()
+    run_timer(host, "timer_backup_watch")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        at, output = observed()
+        if at is not None and at != before:
+            return output
+        time.sleep(0.3)
+    raise AssertionError(f"backup watch tick did not complete\n{host.log[-3000:]}")

@@ -17,10 +17,10 @@ from tests.e2e.backup_helpers import (
     container_groups,
     post,
     receiver,
-    run_timer,
     servers,
     start_devhost,
     wait_run,
+    watch_tick,
 )
 from tests.fixtures.devhost import DevhostProcess
 from tests.fixtures.sandbox import start_sandbox, stop_sandbox
@@ -53,25 +53,6 @@ def _age_messages(hook: Receiver, event: str) -> list[dict[str, Any]]:
     )
 
 
-def _tick(host: DevhostProcess) -> dict[str, Any]:
-    """One backup-watch tick through the timer, waited for; the stored watch result."""
-
-    def observed() -> tuple[str | None, dict[str, Any]]:
-        view = host.request("GET", "/api/runs/backup-watch-qlp", key="function").json()
-        output = view.get("output") if view.get("runtime_status") == "Completed" else None
-        return (output or {}).get("observed_at"), output or {}
-
-    before, _ = observed()
-    run_timer(host, "timer_backup_watch")
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        at, output = observed()
-        if at is not None and at != before:
-            return output
-        time.sleep(0.3)
-    raise AssertionError(f"backup watch tick did not complete\n{host.log[-3000:]}")
-
-
 def _on_demand_backup(sb: SandboxClient) -> None:
     sub, rg = sb.endpoints["subscription_id"], sb.endpoints["resource_groups"]["primary"]
     server = sb.endpoints["servers"]["primary"]
@@ -97,24 +78,24 @@ def test_backup_watch_notifies_once_per_breach_and_resolves_once(
     deadline = time.monotonic() + BREACH_DEADLINE
     while not _age_messages(hook, "backup-breached"):
         assert time.monotonic() < deadline, f"no backup-age breach notified: {hook.messages()}"
-        result = _tick(host)
+        result = watch_tick(host)
         time.sleep(1.0)
     assert "backup-age" in result["open_breaches"]
     assert result["latest_backup_age_seconds"] > 14.4
 
-    again = _tick(host)
+    again = watch_tick(host)
     assert "backup-age" in again["open_breaches"]
     assert len(_age_messages(hook, "backup-breached")) == 1
     assert _age_messages(hook, "backup-resolved") == []
 
     _on_demand_backup(sb)
-    cleared = _tick(host)
+    cleared = watch_tick(host)
     assert "backup-age" not in cleared["open_breaches"], cleared
     resolved = _age_messages(hook, "backup-resolved")
     assert len(resolved) == 1 and resolved[0]["action"] == "resolve"
     assert resolved[0]["dedup_key"] == _age_messages(hook, "backup-breached")[0]["dedup_key"]
 
-    _tick(host)
+    watch_tick(host)
     assert len(_age_messages(hook, "backup-resolved")) == 1
     assert len(_age_messages(hook, "backup-breached")) == 1
 

@@ -11,7 +11,16 @@ import pytest
 import requests
 
 from sandbox.client import SandboxClient
-from tests.e2e.backup_helpers import Receiver, app_env, post, receiver, servers, start_devhost, wait_run
+from tests.e2e.backup_helpers import (
+    Receiver,
+    app_env,
+    post,
+    receiver,
+    servers,
+    start_devhost,
+    wait_run,
+    watch_tick,
+)
 from tests.fixtures.devhost import DevhostProcess
 from tests.fixtures.sandbox import SandboxFactory, start_sandbox, stop_sandbox
 
@@ -128,6 +137,7 @@ def test_restore_after_corruption_brings_back_every_row_before_it_and_nothing_af
 
 def _corrupt_and_restore(sb: SandboxClient, host: DevhostProcess, hook: Receiver) -> None:
     public = sb.endpoints["frontdoor_url"]
+    watch_tick(host)  # as every 15 minutes in production: a sentinel row from before the corruption
     kept = [f"intent committed before the corruption #{i}" for i in range(12)]
     _write_intents(public, kept)
     corruption = sb.fault("corrupt-db")
@@ -146,6 +156,9 @@ def _corrupt_and_restore(sb: SandboxClient, host: DevhostProcess, hook: Receiver
     assert target != sb.endpoints["servers"]["primary"] and target in servers(sb)
     assert report["measurements"]["data_loss_window_seconds"] > 0
     assert "data-loss window" in report["summary"]
+    checked = {c["name"]: c["passed"] for c in report["checks"]}
+    assert checked["sentinel before the restore point present"] is True
+    assert checked["no sentinel after the restore point"] is True
 
     # the app serves the restored data through the public endpoint
     for text in kept:

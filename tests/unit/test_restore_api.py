@@ -135,6 +135,7 @@ def test_a_dry_run_returns_the_plan_and_starts_nothing() -> None:
     assert plan["target_server"].startswith("qlp-db-uksouth-pitr-")
     assert plan["restore_point"] == datetime.fromisoformat(point).isoformat()
     assert plan["checks"]["row_counts"] == ["intents"]
+    assert "no sentinel after the restore point" in plan["checks"]["sql"]
     assert plan["switch"]["requested"] is True and "stopped, not deleted" in plan["switch"]["old_server"]
     assert 1790 <= plan["data_loss_window_seconds"] <= 1900
 

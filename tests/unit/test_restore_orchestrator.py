@@ -87,7 +87,13 @@ def test_restore_without_switch_restores_into_a_new_server_and_checks_it() -> No
     assert restore_call["target"] != restore_call["source"]
     assert restore_call["target"].startswith("qlp-db-uksouth-pitr-")
     assert restore_call["point_in_time"] == POINT.isoformat()
-    assert ctx.payloads(names.DATABASE_RUN_CHECKS) == [{"server": restore_call["target"]}]
+    (checked,) = ctx.payloads(names.DATABASE_RUN_CHECKS)
+    assert checked["server"] == restore_call["target"]
+    assert checked["checks"]["critical_tables"] == ["intents"]
+    sql = {c["name"]: c["sql"] for c in checked["checks"]["sql"]}
+    at = POINT.isoformat()
+    assert sql["sentinel before the restore point present"].endswith(f"written_at <= timestamptz '{at}')")
+    assert sql["no sentinel after the restore point"].endswith(f"written_at > timestamptz '{at}')")
     assert names.SECRETS_POINT_DATABASE_URL not in ctx.names()
     assert names.DATABASE_STOP_SERVER not in ctx.names()
     assert report["measurements"]["data_loss_window_seconds"] == 1800.0
