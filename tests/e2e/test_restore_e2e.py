@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -128,11 +129,25 @@ def test_restore_after_corruption_brings_back_every_row_before_it_and_nothing_af
 ) -> None:
     sb = sandbox_factory()
     with receiver() as hook:
-        host = start_devhost(app_env(sb, hook.url, restore_requires_approval="false"))
+        host = start_devhost(app_env(sb, hook.url, restore_requires_approval="true"))
         try:
             _corrupt_and_restore(sb, host, hook)
         finally:
             host.stop()
+
+
+def _approve_when_asked(host: DevhostProcess, iid: str) -> None:
+    """Poll the run until it waits for approval (the checks passed), then approve through the API."""
+    deadline = time.monotonic() + 120
+    while True:
+        view = host.request("GET", f"/api/runs/{iid}", key="function").json()
+        if (view.get("custom_status") or {}).get("awaiting") == "approval":
+            break
+        assert view.get("runtime_status") in ("Running", "Pending"), view
+        assert time.monotonic() < deadline, f"run {iid} never asked for approval: {view}"
+        time.sleep(0.3)
+    status, body = post(host, f"/api/runs/{iid}/approve", {"by": "e2e", "note": "checks look right"})
+    assert status == 202, body
 
 
 def _corrupt_and_restore(sb: SandboxClient, host: DevhostProcess, hook: Receiver) -> None:
@@ -150,8 +165,10 @@ def _corrupt_and_restore(sb: SandboxClient, host: DevhostProcess, hook: Receiver
         host, "/api/restore", {"restore_point": point, "reason": "corrupt-db", "switch": True}
     )
     assert status == 202, started
+    _approve_when_asked(host, started["id"])
     report = wait_run(host, started["id"])["output"]
     assert report["status"] == "succeeded", json.dumps(report, indent=1)[:3000]
+    assert [d["action"] for d in report["decisions"]][-2:] == ["await-approval", "switch"]
     target = report["resources"]["target_server"]
     assert target != sb.endpoints["servers"]["primary"] and target in servers(sb)
     assert report["measurements"]["data_loss_window_seconds"] > 0
