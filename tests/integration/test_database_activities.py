@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 import uuid
+from typing import Any
 
 import psycopg
 import pytest
@@ -197,3 +199,22 @@ def test_geo_restore_lands_in_the_dr_region(act: Activity, sandbox: SandboxClien
     finally:
         act(names.DATABASE_DELETE_SERVER, server=target, resource_group=dr_group)
     assert act(names.DATABASE_GET_SERVER, server=target, resource_group=dr_group)["exists"] is False
+
+
+def test_replication_lag_grows_while_replay_is_paused(act: Activity, sandbox: SandboxClient) -> None:
+    replica = sandbox.endpoints["servers"]["replica"]
+    sandbox.fault("replication-lag", seconds=120)
+    try:
+        deadline = time.monotonic() + 45
+        lag: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            with _db(sandbox) as conn:
+                conn.execute("insert into sentinels (name) values (%s)", (f"lag-{uuid.uuid4().hex[:8]}",))
+            lag = act(names.DATABASE_GET_REPLICATION_LAG, server=replica)
+            if (lag["lag_seconds"] or 0) >= 2:
+                break
+            time.sleep(0.5)
+        assert (lag["lag_seconds"] or 0) >= 2, lag
+    finally:
+        sandbox.fault("clear")
+    # Monitor reports the maximum of each minute, so the clearing is not awaited here.
