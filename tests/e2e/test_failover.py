@@ -3,12 +3,14 @@
 Scenarios (issue numbering): 1 outage via webhook -> automatic failover, then 9 failback; 4 fired then
 resolved -> no failover, 11 hostile input -> 4xx and no run, 3 a storm of alerts -> one run; 5 lag over
 the RPO -> approval -> proceeds, through Event Grid (2); 6 manual mode reject and approve; 7 promote
-fails -> traffic untouched, page; 8 planned failover with the primary up -> zero rows lost, with 10 the
-host killed mid-run and restarted -> completes, promote scheduled once.
+fails -> traffic untouched, page; 8 planned failover with the primary up under write load -> every
+acknowledged write kept and the reported rows lost (12) equal to the rows actually lost, with 10 the host
+killed mid-run and restarted -> completes, promote scheduled once.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -177,12 +179,12 @@ def resource_health_event(estate: Estate, state: str) -> list[dict[str, Any]]:
 
 
 def test_lag_over_rpo_waits_for_approval_through_event_grid(estate_factory: EstateFactory) -> None:
-    estate = estate_factory(RPO_MINUTES="0.02")  # 1.2 s, so a paused replica is over it
+    estate = estate_factory(RPO_MINUTES="0.01")  # 0.6 s, so a replica paused for seconds is over it
     estate.sandbox.fault("replication-lag", seconds=300)
     write_rows(estate, 20, "written while replay is paused")
     deadline = time.monotonic() + 30
-    while estate.api("GET", "/api/status").json()["replica_lag_seconds"] in (None, 0, 0.0):
-        assert time.monotonic() < deadline, "the replica never reported lag"
+    while (estate.api("GET", "/api/status").json()["replica_lag_seconds"] or 0) < 2:
+        assert time.monotonic() < deadline, "the replica never reported 2 s of lag"
         time.sleep(0.5)
     estate.sandbox.fault("region-outage", region="uksouth")
 
@@ -262,26 +264,72 @@ def test_promote_failure_leaves_traffic_and_pages(estate_factory: EstateFactory)
     write_and_read(estate, "still served by uksouth")
 
 
-# ---- 8 + 10 ----------------------------------------------------------------------------------------------
-def test_planned_failover_survives_a_host_kill_with_zero_rows_lost(estate_factory: EstateFactory) -> None:
+# ---- 8 + 10 + 12 ------------------------------------------------------------------------------------------
+class WriteLoad:
+    """Writes intents through the public endpoint until stopped; remembers every acknowledged id."""
+
+    def __init__(self, estate: Estate) -> None:
+        self.estate, self.acknowledged, self.refused = estate, [], 0
+        self.running = True
+        self.thread = threading.Thread(target=self.loop, daemon=True)
+        self.thread.start()
+
+    def loop(self) -> None:
+        i = 0
+        while self.running:
+            i += 1
+            try:
+                resp = self.estate.public("POST", "/api/v1/intents", json={"text": f"load {i}"}, timeout=5)
+                if resp.status_code == 201:
+                    self.acknowledged.append(int(resp.json()["id"]))
+                else:
+                    self.refused += 1
+            except OSError:
+                self.refused += 1
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        self.running = False
+        self.thread.join(10)
+
+
+def missing_ids(estate: Estate, server: str, ids: list[int]) -> list[int]:
+    import psycopg
+
+    with psycopg.connect(estate.database_url(server), connect_timeout=5) as conn:
+        found = {r[0] for r in conn.execute("SELECT id FROM intents WHERE id = ANY(%s)", (ids,)).fetchall()}
+    return sorted(set(ids) - found)
+
+
+def test_planned_failover_under_load_survives_a_host_kill_with_zero_rows_lost(
+    estate_factory: EstateFactory,
+) -> None:
     estate = estate_factory()
     servers = estate.endpoints["servers"]
-    write_rows(estate, 10, "before the planned failover")
-    before = estate.count(servers["primary"])
+    load = WriteLoad(estate)
+    try:
+        started = estate.api("POST", "/api/failover", {"reason": "planned move", "mode": "planned"})
+        assert started.status_code == 202
+        estate.wait_run(RUN, lambda r: custom(r).get("step") in ("promote", "count_rows", "point_secret"))
+        estate.host.kill()  # 10: the host dies mid-failover and comes back on the same state
+        estate.host.start()
+        run = estate.wait_done(RUN)
+        assert output(run)["status"] == "succeeded", run
+        serves_from(estate, "ukwest")
+        acknowledged_after = len(load.acknowledged)
+        deadline = time.monotonic() + 30
+        while len(load.acknowledged) < acknowledged_after + 5:  # the load goes on against UK West
+            assert time.monotonic() < deadline, "writes did not resume after the failover"
+            time.sleep(0.1)
+    finally:
+        load.stop()
 
-    assert (
-        estate.api("POST", "/api/failover", {"reason": "planned move", "mode": "planned"}).status_code == 202
-    )
-    estate.wait_run(RUN, lambda r: custom(r).get("step") in ("promote", "count_rows", "point_secret"))
-    estate.host.kill()
-    estate.host.start()
-    run = estate.wait_done(RUN)
-    assert output(run)["status"] == "succeeded", run
-    serves_from(estate, "ukwest")
-
+    # 8 + 12: every acknowledged write is on the new primary, and the report says exactly that
+    lost = missing_ids(estate, servers["replica"], load.acknowledged)
     m = output(run)["measurements"]
-    assert (m["promote_mode"], m["rows_missing"], m["rpo_seconds"]) == ("planned", 0, 0.0)
-    assert estate.count(servers["replica"]) >= before
+    assert (m["promote_mode"], m["rpo_seconds"]) == ("planned", 0.0)
+    assert m["rows_missing"] == len(lost) == 0
+    assert len(load.acknowledged) > 20
     # the extension's history folds each scheduling into its completion: one promote, completed once
     promotes = [e for e in estate.history(RUN) if e.get("FunctionName") == "database_promote_replica"]
     assert [e["EventType"] for e in promotes] == ["TaskCompleted"]
