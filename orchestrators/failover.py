@@ -48,6 +48,7 @@ class Failover(Flow):
         self.primary_probes: list[ProbeSnapshot] = []
         self.primary_state = "unknown"
         self.lag = ReplicaLag(None, "unavailable")
+        self.approved = False  # an operator approved this failover
 
     # ---- the plan -------------------------------------------------------------------------------------
     def run(self) -> Gen:
@@ -56,7 +57,7 @@ class Failover(Flow):
                 yield from announce(self.context, self.log, STARTED, self.trigger_text())
             yield from self.step("observe", self.observe())
             if self.trigger_kind != "operator":
-                yield from self.check_budget()
+                self.check_budget()
                 yield from self.step("confirm", self.confirm())
             yield from self.step("prepare", self.prepare())
             promote = yield from self.decide()
@@ -88,7 +89,8 @@ class Failover(Flow):
         self.primary_url = str(group.get("url") or "")
         return f"traffic on {live} ({self.live_group})"
 
-    def check_budget(self) -> Gen:
+    def check_budget(self) -> None:
+        """Safety rule 7 for automatic runs: refuse (and page) past the allowed failovers per window."""
         recent = [parse_time(t) for t in self.input.get("recent_automatic_failovers", [])]
         decision = policy.failover_budget(
             recent,
@@ -99,7 +101,6 @@ class Failover(Flow):
         self.decide_now("budget", decision)
         if decision.is_("refuse"):
             self.stop("refused", decision.reason, event=REFUSED, page=True)
-        yield from ()
 
     def confirm(self) -> Gen:
         interval = float(self.settings["confirm_interval_seconds"])
@@ -175,9 +176,28 @@ class Failover(Flow):
             return promote
         if gate.is_("approval"):
             yield from self.step("approval", self.await_approval(gate))
+            self.approved = True
         else:
             yield from self.step("grace", self.grace())
+        if self.waited and promote.is_("forced"):
+            yield from self.step("recheck_lag", self.recheck_lag())
         return promote
+
+    def read_lag(self) -> Gen:
+        lag = yield from self.act(names.DATABASE_GET_REPLICATION_LAG, {"server": self.replica})
+        return ReplicaLag(lag.get("lag_seconds"), str(lag.get("source", "")), str(lag.get("measured_at", "")))
+
+    def recheck_lag(self) -> Gen:
+        """After a wait, the lag gate again on a fresh reading (rule 3 holds at the moment of promotion)."""
+        self.lag = yield from self.read_lag()
+        lag = self.decide_now("recheck_lag", policy.lag_gate(self.lag, rpo_seconds=self.rpo_seconds))
+        if lag.is_("exceeded") and not self.approved:
+            gate = policy.approval(
+                trigger_kind="alert", failover_mode="auto", promote=Decision("forced", ""), lag=lag
+            )
+            yield from self.await_approval(self.decide_now("recheck_lag", gate))
+            self.approved = True
+        return lag.reason
 
     def grace(self) -> Gen:
         wait = self.decide_now(
@@ -190,10 +210,12 @@ class Failover(Flow):
         )
         if wait.is_("skip"):
             return wait.reason
+        self.waited = True
         self.set_awaiting("grace")
         answer = yield from self.wait_for_events(float(self.settings["grace_period_seconds"]))
         self.set_awaiting("")
         approved = answer is not None and answer.is_("proceed")
+        self.approved = approved
         if answer is not None and not approved:
             self.stop("stopped", answer.reason, event=COMPLETED)
         probe = (yield from self.probe_primary()) if not (approved or self.resolved) else None

@@ -51,7 +51,7 @@ class Flow:
         self.run_id = str(self.input.get("run_id") or context.instance_id)
         self.trigger: dict[str, Any] = dict(self.input.get("trigger") or {"kind": "operator"})
         self.log = RunLog(self.run_id, self.operation, self.trigger, context.current_utc_datetime)
-        self.promoted = self.traffic_moved = self.resolved = False
+        self.promoted = self.traffic_moved = self.resolved = self.waited = False
         self.live_group = ""
         self.warnings: list[str] = []
         self._approval: Any = None
@@ -263,6 +263,7 @@ class Flow:
 
     def await_approval(self, gate: Decision) -> Gen:
         """Wait for an operator; on timeout stop, keep waiting, or page and keep waiting (settings)."""
+        self.waited = True
         self.set_awaiting("approval")
         yield from announce(self.context, self.log, AWAITING_APPROVAL, gate.reason)
         timeout = float(self.settings.get("approval_timeout_minutes", 30)) * 60

@@ -177,7 +177,7 @@ def test_alert_outage_fails_over_after_confirmation_and_grace() -> None:
     report = last_report(estate)
     steps = [s["name"] for s in report["steps"]]
     assert steps == [
-        "observe", "confirm", "prepare", "grace", "promote", "count_rows", "point_secret",
+        "observe", "confirm", "prepare", "grace", "recheck_lag", "promote", "count_rows", "point_secret",
         "restart_standby", "verify_standby", "check_pool", "switch_traffic", "verify_public", "fence",
     ]  # fmt: skip
     assert all(s["outcome"] == "succeeded" for s in report["steps"])
@@ -507,3 +507,27 @@ def test_cancel_during_confirmation_stops_the_run() -> None:
     assert out["summary"] == "cancelled by ops: stopped, nothing changed"
     assert not rt.called(names.CONTAINERS_START_GROUP)
     assert any(s["awaiting"] == "confirmation" for s in rt.context.statuses)
+
+
+def test_lag_that_grows_over_the_rpo_during_grace_needs_approval_rule3() -> None:
+    estate = Estate()
+    readings = iter([3.0, 1200.0])
+    acts = {
+        **estate.activities(),
+        names.DATABASE_GET_REPLICATION_LAG: lambda i: {"lag_seconds": next(readings)},
+    }
+    runtime = Runtime(FakeContext(alert_input()), acts, [approve(at_minutes=20, answer="reject")])
+    out = drive(orchestrator(names.FAILOVER_ORCHESTRATOR), runtime)
+    assert out["status"] == "rejected"
+    assert not runtime.called(names.DATABASE_PROMOTE_REPLICA)
+    reasons_ = [d["reason"] for d in runtime.context.custom_status["decisions"]]
+    assert "replica lag 20 min is over the RPO of 15 min" in reasons_
+
+
+def test_an_approved_failover_is_not_gated_again() -> None:
+    estate = Estate()
+    estate.lag = 1800.0
+    out, _ = run(estate, alert_input(), [approve(at_minutes=3)])
+    assert out["status"] == "succeeded"
+    assert len([e for e in estate.notes if e["event"] == "awaiting-approval"]) == 1
+    assert out["measurements"]["replica_lag_at_promotion_seconds"] == 1800.0
