@@ -75,6 +75,12 @@ def app_settings(
         "CONTINUITY_CA_BUNDLE": endpoints["ca_bundle"],
         "CONTINUITY_CREDENTIAL": "sandbox",
         "CONTINUITY_SANDBOX_TOKEN": SANDBOX_TOKEN,
+        # Timer schedules (NCRONTAB, seconds first). The host resolves %CONTINUITY_..._SCHEDULE% in the
+        # trigger definitions from these, so they must be present for the timers to run at all.
+        "CONTINUITY_HEALTH_PROBE_SCHEDULE": "0 * * * * *",
+        "CONTINUITY_BACKUP_WATCH_SCHEDULE": "0 */15 * * * *",
+        "CONTINUITY_RESTORE_TEST_SCHEDULE": "0 0 3 * * *",
+        "CONTINUITY_DRILL_SCHEDULE": "0 0 4 1 1,4,7,10 *",
     }
     if endpoints.get("eventgrid_topic_endpoint"):
         values["CONTINUITY_EVENTGRID_TOPIC_ENDPOINT"] = str(endpoints["eventgrid_topic_endpoint"])

@@ -107,15 +107,42 @@ def _row(values: Iterable[Any]) -> InstanceRow:
     return InstanceRow(*fields)
 
 
+SCHEMA_VERSION = 2
+"""Bumped whenever _SCHEMA changes; a store written by another version is set aside, not misread."""
+
+
+def _set_aside_if_stale(path: Path) -> None:
+    """Move a store of another schema version out of the way (with its WAL files) and say where."""
+    if not path.exists():
+        return
+    with sqlite3.connect(str(path)) as db:
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+    db.close()
+    if version == SCHEMA_VERSION:
+        return
+    aside = path.with_name(f"{path.name}.schema-{version}")
+    for suffix in ("", "-wal", "-shm"):
+        old = Path(f"{path}{suffix}")
+        if old.exists():
+            old.replace(Path(f"{aside}{suffix}"))
+    print(
+        f"[devhost] durable state in {path} has schema {version}, this devhost uses {SCHEMA_VERSION}: "
+        f"kept it as {aside} and started with an empty store",
+        flush=True,
+    )
+
+
 class Store:
     """The engine's tables. Every mutating method must run inside `transaction()`."""
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
+        _set_aside_if_stale(path)
         self._db = sqlite3.connect(str(path), isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     def close(self) -> None:
         self._db.close()

@@ -49,3 +49,35 @@ def test_missing_endpoints_file_is_a_clear_error(tmp_path: Path) -> None:
     argv = [sys.executable, "-m", "sandbox.app_settings", "--endpoints", str(tmp_path / "none.json")]
     out = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert out.returncode == 2 and "python -m sandbox up" in out.stderr and out.stdout == ""
+
+
+def test_every_setting_a_timer_schedule_refers_to_is_generated() -> None:
+    """The host resolves %NAME% schedules from app settings; a missing one disables the timer."""
+    from sandbox.app_settings import app_settings
+
+    out = subprocess.run(
+        [sys.executable, "-c", _LIST_TIMER_SETTINGS], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    referenced = set(json.loads(out.stdout))
+    endpoints = {
+        "resource_groups": {"primary": "rg-p", "secondary": "rg-s"},
+        "servers": {"primary": "db-p", "replica": "db-s"},
+        "subscription_id": "sub",
+        "arm_endpoint": "https://127.0.0.1:1",
+        "ca_bundle": "/ca.pem",
+    }
+    values = app_settings(endpoints)
+    assert referenced, "the app has timer triggers whose schedules are app settings"
+    assert sorted(referenced - set(values)) == []
+
+
+_LIST_TIMER_SETTINGS = """
+import json, function_app
+found = []
+for fn in function_app.app.get_functions():
+    for b in fn.get_bindings():
+        schedule = getattr(b, "schedule", None) if b.type == "timerTrigger" else None
+        if schedule and schedule.startswith("%") and schedule.endswith("%"):
+            found.append(schedule.strip("%"))
+print(json.dumps(found))
+"""
