@@ -84,6 +84,7 @@ def test_region_outage_alert_fails_over_automatically_then_fails_back(estate_fac
     assert report["decisions"][-1]["action"] == "met"
     assert [s["name"] for s in report["steps"]][:3] == ["observe", "confirm", "prepare"]
     assert "started" in estate.receiver.events() and "completed" in estate.receiver.events()
+    assert "notify_error" not in m  # every notification and CloudEvent of the run was accepted
     assert estate.count(servers["replica"]) >= 6
 
     estate.sandbox.fault("heal", region="uksouth")
