@@ -170,7 +170,8 @@ class Failback(Flow):
         lost = "zero rows lost, verified" if missing == 0 else f"rows lost: {missing}"
         summary = (
             f"failed back to {self.settings['primary_region']}: {self.home} is primary, {self.replica} its "
-            f"replica; {lost}. Set CONTINUITY_PRIMARY_SERVER={self.home} for the next failover."
+            f"replica; {lost}. The next failover finds {self.home} from the replica; set "
+            f"CONTINUITY_PRIMARY_SERVER={self.home} for the backup watch and restores."
         )
         status = "succeeded" if missing == 0 else "succeeded-with-warnings"
         return (yield from self.finish(status, summary, COMPLETED, page=missing != 0))

@@ -73,13 +73,15 @@ class Failover(Flow):
 
     # ---- observe and confirm --------------------------------------------------------------------------
     def observe(self) -> Gen:
-        """Where traffic goes and the address of each primary slot (read together)."""
+        """Where traffic goes, which server the replica follows, and the primary slots' addresses."""
         slots = [self.settings["container_group_blue"], self.settings["container_group_green"]]
-        route, *groups = yield from self.gather_safely(
-            [(names.TRAFFIC_GET_ROUTE, {})] + [(names.CONTAINERS_GET_GROUP, {"group": g}) for g in slots]
+        route, replica, *groups = yield from self.gather_safely(
+            [(names.TRAFFIC_GET_ROUTE, {}), (names.DATABASE_GET_SERVER, {"server": self.replica})]
+            + [(names.CONTAINERS_GET_GROUP, {"group": g}) for g in slots]
         )
         if "error" in route:
             raise StepFailed("observe", str(route["error"]))
+        self.follow(replica)
         live = str(route.get("origin_group", ""))
         self.log.resource("route", route)
         if live == self.settings["frontdoor_origin_group_standby"]:
@@ -88,6 +90,14 @@ class Failover(Flow):
         group = groups[slots.index(self.live_group)]
         self.primary_url = str(group.get("url") or "")
         return f"traffic on {live} ({self.live_group})"
+
+    def follow(self, replica: dict[str, Any]) -> None:
+        """The primary is the server the replica follows (after a failback it is not the configured one)."""
+        source = str(replica.get("source_server") or "")
+        if replica.get("role") == "replica" and source and source != self.primary:
+            self.current_primary = source
+            reason = f"the replica {self.replica} follows {source}: {source} is the primary"
+            self.decide_now("observe", Decision("primary", reason))
 
     def check_budget(self) -> None:
         """Safety rule 7 for automatic runs: refuse (and page) past the allowed failovers per window."""

@@ -53,6 +53,7 @@ class Flow:
         self.log = RunLog(self.run_id, self.operation, self.trigger, context.current_utc_datetime)
         self.promoted = self.traffic_moved = self.resolved = self.waited = False
         self.live_group = ""
+        self.current_primary = ""  # the server the replica follows, when observed
         self.warnings: list[str] = []
         self._approval: Any = None
         self._signal: Any = None
@@ -64,7 +65,9 @@ class Flow:
 
     @property
     def primary(self) -> str:
-        return str(self.input.get("primary_server") or self.settings["primary_server"])
+        return str(
+            self.input.get("primary_server") or self.current_primary or self.settings["primary_server"]
+        )
 
     @property
     def replica(self) -> str:

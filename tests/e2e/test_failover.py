@@ -96,6 +96,18 @@ def test_region_outage_alert_fails_over_automatically_then_fails_back(estate_fac
     serves_from(estate, "uksouth")
     write_and_read(estate, "written after the failback")
 
+    # the next failover finds the new UK South primary through the replica, and fences that one
+    home = output(done)["summary"].split(" is primary")[0].rsplit(": ", 1)[-1]
+    estate.sandbox.fault("region-outage", region="uksouth")
+    again = estate.api("POST", "/api/failover", {"reason": "second outage", "mode": "forced"})
+    assert again.status_code == 202, again.text
+    run = estate.wait_done(RUN)
+    assert output(run)["status"].startswith("succeeded"), run
+    reasons = [d["reason"] for d in custom(run)["decisions"]]
+    assert f"the replica {servers['replica']} follows {home}: {home} is the primary" in reasons
+    assert "forced promote: stopping the old primary so it cannot take writes" in reasons
+    serves_from(estate, "ukwest")
+
 
 # ---- 11, 3, 4 --------------------------------------------------------------------------------------------
 HOSTILE: list[tuple[str, str, Any]] = [

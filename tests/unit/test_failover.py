@@ -531,3 +531,20 @@ def test_an_approved_failover_is_not_gated_again() -> None:
     assert out["status"] == "succeeded"
     assert len([e for e in estate.notes if e["event"] == "awaiting-approval"]) == 1
     assert out["measurements"]["replica_lag_at_promotion_seconds"] == 1800.0
+
+
+def test_the_primary_is_the_server_the_replica_follows() -> None:
+    estate = Estate()
+    acts = estate.activities()
+
+    def get_server(i: dict[str, Any]) -> dict[str, Any]:
+        if i["server"] == "pg-west":
+            return {"name": "pg-west", "state": "Ready", "role": "replica", "source_server": "pg-south-fb1"}
+        return {"name": i["server"], "state": "Ready", "role": "primary"}
+
+    runtime = Runtime(FakeContext(operator_input()), {**acts, names.DATABASE_GET_SERVER: get_server})
+    out = drive(orchestrator(names.FAILOVER_ORCHESTRATOR), runtime)
+    assert out["status"] == "succeeded"
+    assert runtime.called(names.DATABASE_STOP_SERVER) == [{"server": "pg-south-fb1"}]
+    reasons_ = [d["reason"] for d in runtime.context.custom_status["decisions"]]
+    assert "the replica pg-west follows pg-south-fb1: pg-south-fb1 is the primary" in reasons_
