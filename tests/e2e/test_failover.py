@@ -138,6 +138,13 @@ def test_healthy_primary_hostile_input_storm_and_resolved_blip(estate_factory: E
     assert estate.host.request("POST", "/api/failover", json={"reason": "no key"}).status_code == 401
     assert estate.api("GET", "/api/runs").json()["runs"] == []
 
+    # a dry run observes and decides, changes nothing, and is not the app's failover run
+    dry = estate.api("POST", "/api/failover", {"reason": "what if", "mode": "auto", "dry_run": True})
+    assert dry.status_code == 200, dry.text
+    assert dry.json()["plan"][0] == "promote replica (planned) || start standby"
+    assert estate.run(RUN) == {}
+    assert live_origin_group(estate) == route
+
     # 3: a storm of identical alerts yields exactly one run (which finds the primary healthy)
     body = estate.common_alert()
     with ThreadPoolExecutor(32) as pool:
@@ -150,7 +157,8 @@ def test_healthy_primary_hostile_input_storm_and_resolved_blip(estate_factory: E
     run = estate.wait_done(RUN)
     assert output(run)["status"] == "stood-down"
     assert output(run)["summary"] == "the primary answered 4 consecutive probes: recovered, no failover"
-    assert len(estate.api("GET", "/api/runs", params={"operation": "failover"}).json()["runs"]) == 1
+    listed = estate.api("GET", "/api/runs", params={"operation": "failover"}).json()["runs"]
+    assert [r["id"] for r in listed if "dryrun" not in r["id"]] == [RUN]
 
     # 4: fired, then resolved within the confirmation window: no failover
     estate.sandbox.fault("region-outage", region="uksouth")
