@@ -303,8 +303,10 @@ class ContainerGroups:
             "finishTime": g.finish_time,
             "detailStatus": "Stopped" if g.state == "Stopped" else "Completed",
         }
-        if g.exit_code is not None:
-            state["exitCode"] = g.exit_code
+        # A process that has just exited is terminal before its watcher records the code: read it here.
+        code = g.exit_code if g.exit_code is not None else (g.proc.poll() if g.proc is not None else None)
+        if code is not None:
+            state["exitCode"] = code
         return state
 
     def _instance_view(self, g: Group) -> dict[str, Any]:
