@@ -760,3 +760,115 @@ def objectives_verdict(
     if rto_seconds <= rto_goal and rpo_seconds <= rpo_goal:
         return Decision("met", f"objectives met: {rto}, {rpo}")
     return Decision("missed", f"objectives missed: {rto}, {rpo}")
+
+
+# =====================================================================================================
+# Which server is the primary now: observed from the estate, never taken from the settings
+# The configured primary and replica are the candidates (plus a server Continuity created and tagged
+# that the replica follows, after a failback). Ambiguity is a refusal with the reason, never a guess.
+# =====================================================================================================
+
+WRITABLE_ROLES = frozenset({"primary", "standalone"})
+
+
+@dataclass(frozen=True)
+class ServerView:
+    """One candidate server as observed (``error`` when it could not be read)."""
+
+    name: str
+    resource_group: str = ""
+    exists: bool = True
+    state: str = ""
+    role: str = ""  # primary (has replicas) | replica | standalone
+    source_server: str = ""  # the server a replica follows
+    fqdn: str = ""
+    error: str = ""
+
+    @property
+    def writable(self) -> bool:
+        """Ready and not following anyone: it accepts writes."""
+        readable = self.exists and not self.error
+        return readable and self.state.lower() == "ready" and self.role in WRITABLE_ROLES
+
+    def describe(self) -> str:
+        if self.error:
+            return f"{self.name} could not be read ({self.error[:120]})"
+        if not self.exists:
+            return f"{self.name} does not exist"
+        state = self.state.lower() or "in an unknown state"
+        if self.role == "replica":
+            return f"{self.name} is a replica of {self.source_server or 'an unknown server'}" + (
+                "" if state == "ready" else f", {state}"
+            )
+        if state != "ready":
+            return f"{self.name} is {state}"
+        return f"{self.name} is a writable {self.role or 'server'}"
+
+
+@dataclass(frozen=True)
+class PrimaryDecision:
+    """``primary`` (with the server, its resource group and its replica, if any) or ``refuse``."""
+
+    action: str
+    reason: str
+    primary: str = ""
+    primary_resource_group: str = ""
+    replica: str = ""
+    replica_resource_group: str = ""
+
+    def to_dict(self) -> dict[str, str]:
+        keys = ("action", "reason", "primary", "primary_resource_group", "replica", "replica_resource_group")
+        return {k: str(getattr(self, k)) for k in keys}
+
+
+def _same_host(a: str, b: str) -> bool:
+    def norm(host: str) -> str:
+        host = host.strip().lower()
+        return host[: -len(":5432")] if host.endswith(":5432") else host
+
+    return bool(a and b) and norm(a) == norm(b)
+
+
+def _secret_note(servers: Sequence[ServerView], secret_host: str | None) -> str:
+    if secret_host is None:
+        return "the database secret was not read"
+    named = next((s.name for s in servers if _same_host(s.fqdn, secret_host)), "")
+    return f"the database secret points at {named or secret_host}"
+
+
+def current_primary(servers: Sequence[ServerView], *, secret_host: str | None = None) -> PrimaryDecision:
+    """The one writable server among the observed candidates is the primary; its replica is the candidate
+    that follows it. Two writable servers, none, or a database secret pointing elsewhere: ``refuse``.
+
+    ``secret_host`` is where the database secret points (None: not read; then roles alone decide).
+    """
+    writable = [s for s in servers if s.writable]
+    note = _secret_note(servers, secret_host)
+    if len(writable) > 1:
+        names_ = " and ".join(s.name for s in writable)
+        return PrimaryDecision(
+            "refuse",
+            f"refusing to choose a primary: {names_} are {'both' if len(writable) == 2 else 'all'} writable "
+            f"({note}); fence the one the app must "
+            "not use, then run again",
+        )
+    if not writable:
+        seen = "; ".join(s.describe() for s in servers) or "no server observed"
+        return PrimaryDecision("refuse", f"no primary found: {seen} ({note})")
+    primary = writable[0]
+    if secret_host is not None and not _same_host(primary.fqdn, secret_host):
+        return PrimaryDecision(
+            "refuse",
+            f"refusing to choose a primary: {primary.name} is the only writable server but {note}, not at "
+            "it (a switch in progress, or a server outside the candidates)",
+        )
+    replica = next((s for s in servers if s.role == "replica" and s.source_server == primary.name), None)
+    others = "; ".join([s.describe() for s in servers if s is not primary] + [note])
+    return PrimaryDecision(
+        "primary",
+        f"{primary.name} is the primary ({others})",
+        primary=primary.name,
+        primary_resource_group=primary.resource_group,
+        replica=replica.name if replica else "",
+        replica_resource_group=replica.resource_group if replica else "",
+    )
