@@ -1,6 +1,8 @@
 """The backup watch as a Durable orchestration: observe the backup posture, decide breaches, notify, store.
 
-Every tick (timer, every 15 minutes by default): latest backup age, retention and earliest restore
+Every tick (timer, every 15 minutes by default) first finds which server is the primary now
+(shared.backups.find_primary: observed, not taken from the settings; no primary is a breach with the
+policy's reason), then reads its latest backup age, retention and earliest restore
 point, geo-redundant backup, replica state and lag, storage geo-sync time; a sentinel row is written on
 the primary so restores can be checked against a known moment. Breaches notify once and resolve once
 (shared.policy.next_breach_state); the latest result is stored in blob storage under the run id
@@ -15,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from shared import names, policy
-from shared.backups import Gen, Json, call, iso, stamp
+from shared.backups import Gen, Json, call, find_primary, iso, on_primary, stamp
 from shared.config import Settings
 from shared.models import parse_time
 
@@ -28,13 +30,15 @@ def backup_watch_plan(context: Any) -> Gen:
     settings = Settings.from_dict((context.get_input() or {})["settings"])
     now = context.current_utc_datetime
     previous = yield from _previous_state(context)
-    observation, errors = yield from _observe(context, settings, now)
+    primary = yield from find_primary(context, settings)
+    observation, errors = yield from _observe(context, primary, now)
     checks = list(policy.assess_backups(observation, _objectives(settings))) if observation else []
     checks += [policy.probe_failed_check(e) for e in errors]
     transition = policy.next_breach_state(previous.get("open_breaches", {}), checks, now)
     for event in transition.events:
         yield from _notify(context, settings, event)
     result = _result(now, observation, checks, transition)
+    result["primary"] = primary.to_dict()
     payload = {"run_id": WATCH_RUN_ID, "report": result, "kind": "backup-watch"}
     yield from call(context, names.STORAGE_WRITE_REPORT, payload, attempts=2)
     return result
@@ -56,9 +60,12 @@ def _objectives(settings: Settings) -> policy.BackupObjectives:
     )
 
 
-def _observe(context: Any, settings: Settings, now: datetime) -> Gen:
-    """One snapshot; returns (observation or None, errors). A failing source is an error, not a crash."""
+def _observe(context: Any, primary: policy.PrimaryDecision, now: datetime) -> Gen:
+    """One snapshot of the primary found now; returns (observation or None, errors). A failing source is
+    an error, not a crash; no primary (policy refused) is an error with the policy's reason, no guess."""
     errors: list[str] = []
+    if primary.action != "primary":
+        return None, [primary.reason]
 
     def attempt(name: str, payload: Json) -> Gen:
         try:
@@ -67,23 +74,24 @@ def _observe(context: Any, settings: Settings, now: datetime) -> Gen:
             errors.append(f"{name}: {str(exc)[:200]}")
             return None
 
-    primary = settings.primary_server
-    backups = yield from attempt(names.DATABASE_LIST_BACKUPS, {"server": primary})
-    replicas = yield from attempt(names.DATABASE_LIST_REPLICAS, {"server": primary})
-    replica = _replica(replicas, settings)
+    backups = yield from attempt(names.DATABASE_LIST_BACKUPS, on_primary(primary))
+    replicas = yield from attempt(names.DATABASE_LIST_REPLICAS, on_primary(primary))
+    replica = _replica(replicas, primary.replica)
     lag = None
     if replica is not None:
-        lag = yield from attempt(names.DATABASE_GET_REPLICATION_LAG, {"server": replica["name"]})
+        where = {"resource_group": replica["resource_group"]} if replica.get("resource_group") else {}
+        lag = yield from attempt(names.DATABASE_GET_REPLICATION_LAG, {"server": replica["name"], **where})
     geo = yield from attempt(names.STORAGE_GET_GEO_SYNC, {})
-    yield from attempt(names.DATABASE_WRITE_SENTINEL, {"name": f"watch-{stamp(now)}"})
+    yield from attempt(names.DATABASE_WRITE_SENTINEL, on_primary(primary, name=f"watch-{stamp(now)}"))
     if backups is None:
         return None, errors
     return _observation(now, backups, replica, lag, geo), errors
 
 
-def _replica(replicas: Json | None, settings: Settings) -> Json | None:
+def _replica(replicas: Json | None, expected: str) -> Json | None:
+    """The replica the policy named (when listed), else any replica of the primary."""
     found = list((replicas or {}).get("replicas") or [])
-    named = [r for r in found if r.get("name") == settings.replica_server]
+    named = [r for r in found if r.get("name") == expected]
     chosen: Json | None = (named or found or [None])[0]
     return chosen
 

@@ -298,3 +298,68 @@ def _on_demand_backup(context: Any, rec: RunRecord, server: str) -> Gen:
     except Exception:
         return "Failed"
     return "Succeeded" if result.get("completed_at") else "InProgress"
+
+
+# ---- which server is the primary now (observe -> shared.policy.current_primary) ---------------------
+
+
+def server_view(name: str, snapshot: Mapping[str, Any]) -> policy.ServerView:
+    """A DATABASE_GET_SERVER result (or ``{"error": ...}``) as the policy's view of a candidate."""
+    return policy.ServerView(
+        name=name,
+        resource_group=str(snapshot.get("resource_group") or ""),
+        exists=bool(snapshot.get("exists", True)),
+        state=str(snapshot.get("state") or ""),
+        role=str(snapshot.get("role") or ""),
+        source_server=str(snapshot.get("source_server") or ""),
+        fqdn=str(snapshot.get("fqdn") or ""),
+        error=str(snapshot.get("error") or ""),
+    )
+
+
+def _observe_all(context: Any, calls: list[tuple[str, Json]]) -> Gen:
+    """Observations in parallel; when one fails, each again on its own (a failure is ``{"error"}``)."""
+    try:
+        results = yield context.task_all([context.call_activity(n, dict(p)) for n, p in calls])
+        return [dict(r or {}) for r in results]
+    except Exception:
+        pass
+    out: list[Json] = []
+    for name, payload in calls:
+        try:
+            out.append(dict((yield from call(context, name, payload, attempts=2)) or {}))
+        except Exception as exc:
+            out.append({"error": str(exc)[:300]})
+    return out
+
+
+def find_primary(context: Any, settings: Settings) -> Gen:
+    """Observe the candidates (configured primary and replica, and a server Continuity created that the
+    replica follows) and the database secret; returns shared.policy.current_primary's PrimaryDecision."""
+    candidates = [
+        (settings.primary_server, settings.primary_resource_group),
+        (settings.replica_server, settings.secondary_resource_group),
+    ]
+    reads = [(names.DATABASE_GET_SERVER, {"server": n, "resource_group": rg}) for n, rg in candidates]
+    *found, secret = yield from _observe_all(context, [*reads, (names.SECRETS_GET_DATABASE_HOST, {})])
+    views = [server_view(name, snap) for (name, _), snap in zip(candidates, found, strict=True)]
+    followed = views[1].source_server if views[1].role == "replica" else ""
+    if followed and followed not in (settings.primary_server, settings.replica_server):
+        (extra,) = yield from _observe_all(context, [(names.DATABASE_GET_SERVER, {"server": followed})])
+        if extra.get("created_by_continuity"):  # only servers Continuity created and tagged
+            views.append(server_view(followed, extra))
+    host = None if "error" in secret else str(secret.get("host") or "") or None
+    return policy.current_primary(views, secret_host=host)
+
+
+def record_primary(rec: RunRecord, decision: policy.PrimaryDecision) -> None:
+    """The decision in the run report: a decision with its reason, and the servers it names."""
+    rec.decide("find-primary", decision.action, decision.reason)
+    rec.report["primary"] = decision.to_dict()
+    if decision.action == "primary":
+        rec.resource(source_server=decision.primary, replica_server=decision.replica or None)
+
+
+def on_primary(decision: policy.PrimaryDecision, **payload: Any) -> Json:
+    """An activity input that addresses the primary: ``server`` and its ``resource_group``."""
+    return {"server": decision.primary, "resource_group": decision.primary_resource_group, **payload}

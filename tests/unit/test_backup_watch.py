@@ -8,6 +8,7 @@ from typing import Any
 from orchestrators import backup_watch
 from shared import names, policy
 from tests.unit.backup_fakes import NOW, FakeContext, drive, fails, returns, settings_dict
+from tests.unit.estate_fakes import SOUTH, WEST, estate
 
 
 class Blob:
@@ -34,8 +35,11 @@ def _backups(age_hours: float, now: Any = NOW) -> dict[str, Any]:
     }
 
 
-def _tick(blob: Blob, *, age_hours: float = 1.0, now: Any = NOW, **overrides: Any) -> FakeContext:
+def _tick(
+    blob: Blob, *, age_hours: float = 1.0, now: Any = NOW, state: str = "home", **overrides: Any
+) -> FakeContext:
     activities = {
+        **estate(state),
         names.STORAGE_READ_REPORT: blob.read,
         names.STORAGE_WRITE_REPORT: blob.write,
         names.DATABASE_LIST_BACKUPS: returns(_backups(age_hours, now)),
@@ -63,6 +67,8 @@ def test_a_healthy_estate_notifies_nothing_and_stores_a_healthy_result() -> None
     assert blob.report["latest_backup_age_seconds"] == 3600.0
     assert blob.report["open_breaches"] == {}
     assert ctx.payloads(names.DATABASE_GET_REPLICATION_LAG) == [{"server": "qlp-db-ukwest"}]
+    assert ctx.payloads(names.DATABASE_LIST_BACKUPS) == [{"server": SOUTH, "resource_group": "rg-uksouth"}]
+    assert blob.report["primary"]["primary"] == SOUTH
     assert ctx.payloads(names.DATABASE_WRITE_SENTINEL)[0]["name"].startswith("watch-")
 
 
@@ -118,3 +124,41 @@ def test_a_failed_sentinel_write_is_reported_as_a_breach() -> None:
     ctx = _tick(blob, **{names.DATABASE_WRITE_SENTINEL: fails("transient: write sentinel: timeout")})
     assert ctx.names().count(names.DATABASE_WRITE_SENTINEL) == 4
     assert (blob.report or {})["open_breaches"].keys() == {policy.CHECK_WATCH_PROBE}
+
+
+def test_after_a_failover_the_watch_reads_and_writes_on_the_promoted_server() -> None:
+    blob = Blob()
+    ctx = _tick(blob, state="failed-over", **{names.DATABASE_LIST_REPLICAS: returns({"replicas": []})})
+    on_west = {"server": WEST, "resource_group": "rg-ukwest"}
+    assert ctx.payloads(names.DATABASE_LIST_BACKUPS) == [on_west]
+    assert ctx.payloads(names.DATABASE_LIST_REPLICAS) == [on_west]
+    sentinel = ctx.payloads(names.DATABASE_WRITE_SENTINEL)[0]
+    assert (sentinel["server"], sentinel["resource_group"]) == (WEST, "rg-ukwest")
+    assert names.DATABASE_GET_REPLICATION_LAG not in ctx.names()
+    report = blob.report or {}
+    assert report["primary"]["reason"] == (
+        f"{WEST} is the primary ({SOUTH} is stopped; the database secret points at {WEST})"
+    )
+    failing = {c["name"]: c["reason"] for c in report["checks"] if not c["ok"]}
+    assert failing == {policy.CHECK_REPLICA: "the primary server has no read replica"}
+
+
+def test_after_a_switchover_the_old_primary_is_the_replica_watched() -> None:
+    blob = Blob()
+    listed = {"replicas": [{"name": SOUTH, "resource_group": "rg-uksouth", "replication_state": "Active"}]}
+    ctx = _tick(blob, state="switched-over", **{names.DATABASE_LIST_REPLICAS: returns(listed)})
+    assert ctx.payloads(names.DATABASE_GET_REPLICATION_LAG) == [
+        {"server": SOUTH, "resource_group": "rg-uksouth"}
+    ]
+    assert (blob.report or {})["healthy"] is True
+
+
+def test_two_writable_servers_are_a_breach_and_nothing_is_read_or_written() -> None:
+    blob = Blob()
+    ctx = _tick(blob, state="split")
+    for activity in (names.DATABASE_LIST_BACKUPS, names.DATABASE_WRITE_SENTINEL):
+        assert activity not in ctx.names()
+    sent = ctx.payloads(names.NOTIFY_SEND)
+    assert [p["fields"]["check"] for p in sent] == [policy.CHECK_WATCH_PROBE]
+    assert f"refusing to choose a primary: {SOUTH} and {WEST} are both writable" in sent[0]["text"]
+    assert (blob.report or {})["primary"]["action"] == "refuse"
