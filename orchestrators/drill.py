@@ -1,5 +1,7 @@
 """Drills in practice mode as a Durable orchestration: database, region and complete, with evidence.
 
+Every drill acts on the primary found now (shared.backups.find_primary: observed, not the configured
+name; no primary is a refusal with the policy's reason), and "the DR region" is the region it is not in.
 Practice mode never moves production traffic: the database drill is a restore test; the region drill
 creates a drill-only replica, promotes it, brings up a drill-only container group, verifies it and tears
 both down; the complete drill runs both and checks Front Door (route and DR origin group) without
@@ -15,7 +17,17 @@ import azure.durable_functions as df
 
 from orchestrators.restore_test import run_restore_test
 from shared import names, policy
-from shared.backups import Gen, Json, RunRecord, derived_server_name, seconds_between, stamp, teardown
+from shared.backups import (
+    Gen,
+    Json,
+    RunRecord,
+    derived_server_name,
+    find_primary,
+    record_primary,
+    seconds_between,
+    stamp,
+    teardown,
+)
 from shared.config import Settings
 
 bp = df.Blueprint()
@@ -43,19 +55,26 @@ def drill_plan(context: Any) -> Gen:
     rec.report["retention"] = f"{settings.compliance_retention_years} years (compliance record)"
     yield from rec.save()
     yield from rec.notify("started", f"{scenario} drill in practice mode; production traffic is not moved")
+    primary = yield from find_primary(context, settings)
+    record_primary(rec, primary)
+    if primary.action != "primary":
+        yield from rec.notify("refused", f"drill not run: {primary.reason}", severity="error", page=True)
+        return (yield from rec.finish("refused", primary.reason))
     evidence: Json = {"rto": [], "rpo": [], "teardown": [], "failed": []}
     if scenario in ("restore", "database", "complete"):
-        yield from _database_drill(context, rec, settings, evidence)
+        yield from _database_drill(context, rec, settings, evidence, primary)
     if scenario in ("region", "complete"):
-        yield from _region_drill(context, rec, settings, evidence)
+        yield from _region_drill(context, rec, settings, evidence, primary)
     if scenario == "complete":
         yield from _frontdoor_check(rec, settings, evidence)
     return (yield from _finish(rec, settings, evidence))
 
 
-def _database_drill(context: Any, rec: RunRecord, settings: Settings, evidence: Json) -> Gen:
-    scratch = derived_server_name(settings.primary_server, "drill", context.current_utc_datetime)
-    verdict = yield from run_restore_test(context, rec, settings, scratch)
+def _database_drill(
+    context: Any, rec: RunRecord, settings: Settings, evidence: Json, primary: policy.PrimaryDecision
+) -> Gen:
+    scratch = derived_server_name(primary.primary, "drill", context.current_utc_datetime)
+    verdict = yield from run_restore_test(context, rec, settings, scratch, primary)
     if not verdict.passed:
         evidence["failed"].append("database: " + "; ".join(verdict.reasons))
     m = rec.report["measurements"]
@@ -68,15 +87,25 @@ def _database_drill(context: Any, rec: RunRecord, settings: Settings, evidence: 
     evidence["teardown"].append(bool(m.get("scratch_teardown_verified")))
 
 
-def _region_drill(context: Any, rec: RunRecord, settings: Settings, evidence: Json) -> Gen:
+def dr_side(settings: Settings, primary: policy.PrimaryDecision) -> tuple[str, str]:
+    """(resource group, region) of the DR side: the one the primary is not in now."""
+    if primary.primary_resource_group == settings.secondary_resource_group:
+        return settings.primary_resource_group, settings.primary_region
+    return settings.secondary_resource_group, settings.secondary_region
+
+
+def _region_drill(
+    context: Any, rec: RunRecord, settings: Settings, evidence: Json, primary: policy.PrimaryDecision
+) -> Gen:
     """Drill-only replica in the DR region, promoted; a drill-only container group on it; both removed."""
     tag = stamp(context.current_utc_datetime)
-    replica = derived_server_name(settings.primary_server, "drill", context.current_utc_datetime) + "-r"
+    replica = derived_server_name(primary.primary, "drill", context.current_utc_datetime) + "-r"
     group = f"{settings.container_group_standby[:40]}-drill-{tag}"
-    where = {"resource_group": settings.secondary_resource_group}
-    rec.resource(drill_replica=replica, drill_group=group)
+    rg, region = dr_side(settings, primary)
+    where = {"resource_group": rg}
+    rec.resource(drill_replica=replica, drill_group=group, drill_region=region)
     try:
-        yield from _bring_up_region(rec, settings, replica, group, where, evidence)
+        yield from _bring_up_region(rec, settings, (primary, region), (replica, group), where, evidence)
     except Exception as exc:
         evidence["failed"].append(f"region: {str(exc)[:300]}")
     gone_group = yield from teardown(context, rec, "group", group, step="drill-group", where=where)
@@ -85,10 +114,16 @@ def _region_drill(context: Any, rec: RunRecord, settings: Settings, evidence: Js
 
 
 def _bring_up_region(
-    rec: RunRecord, settings: Settings, replica: str, group: str, where: Json, evidence: Json
+    rec: RunRecord,
+    settings: Settings,
+    source: tuple[policy.PrimaryDecision, str],
+    made: tuple[str, str],
+    where: Json,
+    evidence: Json,
 ) -> Gen:
-    create = {"source": settings.primary_server, "target": replica, "run_id": rec.run_id, **where}
-    create["location"] = settings.secondary_region
+    (primary, region), (replica, group) = source, made
+    create = {"source": primary.primary, "source_resource_group": primary.primary_resource_group}
+    create.update(target=replica, run_id=rec.run_id, location=region, **where)
     yield from rec.step("create-drill-replica", names.DATABASE_CREATE_REPLICA, create)
     lag = yield from rec.step(
         "drill-replica-lag", names.DATABASE_GET_REPLICATION_LAG, {"server": replica, **where}
@@ -97,10 +132,10 @@ def _bring_up_region(
     promote = {"server": replica, "mode": "planned", "operation": "standalone", **where}
     yield from rec.step("promote-drill-replica", names.DATABASE_PROMOTE_REPLICA, promote)
     standby = yield from rec.step(
-        "observe-standby", names.CONTAINERS_GET_GROUP, {"group": settings.container_group_standby, **where}
+        "observe-standby", names.CONTAINERS_GET_GROUP, {"group": settings.container_group_standby}
     )
     ensure = {"group": group, "image": standby.get("image", ""), "run_id": rec.run_id, **where}
-    ensure.update(location=settings.secondary_region, port=settings.container_port)
+    ensure.update(location=region, port=settings.container_port)
     up = yield from rec.step("drill-group", names.CONTAINERS_ENSURE_GROUP, ensure)
     url = str(up.get("url") or "").rstrip("/") + settings.health_path
     probe = yield from rec.poll(

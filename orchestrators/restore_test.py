@@ -1,8 +1,10 @@
 """The restore test as a Durable orchestration: restore to a scratch server, check the data, tear down.
 
-Two sentinel rows bracket the restore point: the one written before it must be in the restored data,
-the one written after it must not. The critical tables must hold at least the rows counted on the source
-just before the first sentinel, and the configured SQL assertions must hold. Time-to-restore and the
+The source is the primary found now (shared.backups.find_primary: observed, not the configured name;
+no primary is a refusal with the policy's reason). Two sentinel rows bracket the restore point: the one
+written before it must be in the restored data, the one written after it must not. The critical tables
+must hold at least the rows counted on the source just before the first sentinel, and the configured SQL
+assertions must hold. Time-to-restore and the
 achieved point are recorded; the scratch server is deleted and verified gone. A failed check or a
 leftover server fails the test and notifies.
 """
@@ -15,7 +17,19 @@ from typing import Any
 import azure.durable_functions as df
 
 from shared import names, policy
-from shared.backups import Gen, Json, RunRecord, derived_server_name, iso, seconds_between, stamp, teardown
+from shared.backups import (
+    Gen,
+    Json,
+    RunRecord,
+    derived_server_name,
+    find_primary,
+    iso,
+    on_primary,
+    record_primary,
+    seconds_between,
+    stamp,
+    teardown,
+)
 from shared.config import Settings
 from shared.models import parse_time
 
@@ -37,10 +51,17 @@ def restore_test_plan(context: Any) -> Gen:
     settings = Settings.from_dict(inp["settings"])
     rec = RunRecord(context, run_id=inp["run_id"], operation="restore-test", trigger=inp.get("trigger", {}))
     rec.archive = True  # one report per day is kept, not only the latest
+    primary = yield from find_primary(context, settings)
+    record_primary(rec, primary)
+    if primary.action != "primary":
+        yield from rec.notify(
+            "refused", f"restore test not run: {primary.reason}", severity="error", page=True
+        )
+        return (yield from rec.finish("refused", primary.reason))
     scratch = inp.get("scratch_server") or derived_server_name(
-        settings.primary_server, "rt", context.current_utc_datetime
+        primary.primary, "rt", context.current_utc_datetime
     )
-    verdict = yield from run_restore_test(context, rec, settings, scratch)
+    verdict = yield from run_restore_test(context, rec, settings, scratch, primary)
     return (yield from finish_restore_test(rec, verdict))
 
 
@@ -55,9 +76,12 @@ def finish_restore_test(rec: RunRecord, verdict: policy.Verdict) -> Gen:
     return (yield from rec.finish("succeeded", summary))
 
 
-def run_restore_test(context: Any, rec: RunRecord, settings: Settings, scratch: str) -> Gen:
-    """Every step of a restore test, recorded on ``rec``; returns the policy verdict. Always tears down."""
-    rec.resource(source_server=settings.primary_server, scratch_server=scratch)
+def run_restore_test(
+    context: Any, rec: RunRecord, settings: Settings, scratch: str, primary: policy.PrimaryDecision
+) -> Gen:
+    """Every step of a restore test of ``primary`` (the server found now), recorded on ``rec``; returns the
+    policy verdict. The scratch server goes in the primary's resource group. Always tears down."""
+    rec.resource(source_server=primary.primary, scratch_server=scratch)
     evidence: Json = {
         "restore_error": None,
         "checks": [],
@@ -66,31 +90,43 @@ def run_restore_test(context: Any, rec: RunRecord, settings: Settings, scratch: 
         "teardown": None,
     }
     try:
-        yield from _restore_and_check(context, rec, settings, scratch, evidence)
+        yield from _restore_and_check(context, rec, settings, (primary, scratch), evidence)
     except Exception as exc:
         evidence["restore_error"] = evidence["restore_error"] or str(exc)[:300]
-    evidence["teardown"] = yield from teardown(context, rec, "server", scratch, step="scratch")
+    where = {"resource_group": primary.primary_resource_group}
+    evidence["teardown"] = yield from teardown(context, rec, "server", scratch, step="scratch", where=where)
     rec.measure(scratch_teardown_verified=evidence["teardown"])
     verdict = policy.restore_test_verdict(_evidence(evidence, rec, settings))
     rec.decide("verdict", "pass" if verdict.passed else "fail", "; ".join(verdict.reasons))
     return verdict
 
 
-def _restore_and_check(context: Any, rec: RunRecord, settings: Settings, scratch: str, evidence: Json) -> Gen:
+def _restore_and_check(
+    context: Any,
+    rec: RunRecord,
+    settings: Settings,
+    servers: tuple[policy.PrimaryDecision, str],
+    evidence: Json,
+) -> Gen:
+    (primary, scratch), rg = servers, servers[0].primary_resource_group
     run, tag = rec.run_id, stamp(context.current_utc_datetime)
     before_name, after_name = f"restore-test-{tag}-before", f"restore-test-{tag}-after"
     tables = {"critical_tables": list(settings.critical_tables), "sql": []}
-    source = {"server": settings.primary_server, "checks": tables}
-    counted = yield from rec.step("source-counts", names.DATABASE_RUN_CHECKS, source)
+    counted = yield from rec.step(
+        "source-counts", names.DATABASE_RUN_CHECKS, on_primary(primary, checks=tables)
+    )
     rec.measure(source_row_counts=counted.get("counts", {}))
-    before = yield from rec.step("sentinel-before", names.DATABASE_WRITE_SENTINEL, {"name": before_name})
+    write = names.DATABASE_WRITE_SENTINEL
+    before = yield from rec.step("sentinel-before", write, on_primary(primary, name=before_name))
     yield context.create_timer(context.current_utc_datetime + timedelta(seconds=SENTINEL_GAP_SECONDS))
-    after = yield from rec.step("sentinel-after", names.DATABASE_WRITE_SENTINEL, {"name": after_name})
+    after = yield from rec.step("sentinel-after", write, on_primary(primary, name=after_name))
     point = policy.restore_test_point(parse_time(before["written_at"]), parse_time(after["written_at"]))
     rec.decide("restore-point", "restore", f"restoring to {iso(point)}, between the two sentinels")
     payload = {
-        "source": settings.primary_server,
+        "source": primary.primary,
+        "source_resource_group": rg,
         "target": scratch,
+        "resource_group": rg,
         "point_in_time": iso(point),
         "run_id": run,
     }
@@ -115,7 +151,7 @@ def _restore_and_check(context: Any, rec: RunRecord, settings: Settings, scratch
         "sql": list(settings.verify_sql),
     }
     result = yield from rec.step(
-        "data-checks", names.DATABASE_RUN_CHECKS, {"server": scratch, "checks": checks}
+        "data-checks", names.DATABASE_RUN_CHECKS, {"server": scratch, "resource_group": rg, "checks": checks}
     )
     evidence["checks"] = result.get("checks", [])
     evidence["before"] = _sentinel_result(evidence["checks"], before_name)

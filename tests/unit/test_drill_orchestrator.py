@@ -7,14 +7,16 @@ from typing import Any
 from orchestrators import drill
 from shared import names
 from tests.unit.backup_fakes import FakeContext, drive, fails, returns, settings_dict
+from tests.unit.estate_fakes import RG, SOUTH, WEST
+from tests.unit.estate_fakes import estate as observed
 from tests.unit.test_restore_test_orchestrator import FakeEstate
 
 
 class FakeDrillEstate(FakeEstate):
     """Adds drill replicas and container groups to the restore-test estate."""
 
-    def __init__(self, now: Any) -> None:
-        super().__init__(now)
+    def __init__(self, now: Any, state: str = "home") -> None:
+        super().__init__(now, state)
         self.groups: set[str] = set()
 
     def create_replica(self, p: dict[str, Any]) -> dict[str, Any]:
@@ -34,12 +36,15 @@ class FakeDrillEstate(FakeEstate):
         return {"group": p["group"], "deleted": True}
 
 
-def _run(scenario: str, **overrides: Any) -> tuple[FakeContext, FakeDrillEstate, dict[str, Any]]:
+def _run(
+    scenario: str, state: str = "home", **overrides: Any
+) -> tuple[FakeContext, FakeDrillEstate, dict[str, Any]]:
     inp = {"run_id": "drill-qlp", "settings": settings_dict(), "scenario": scenario, "trigger": {}}
     ctx = FakeContext(inp, {})
-    estate = FakeDrillEstate(lambda: ctx.current_utc_datetime)
+    estate = FakeDrillEstate(lambda: ctx.current_utc_datetime, state)
     ctx.activities.update(
         {
+            names.SECRETS_GET_DATABASE_HOST: observed(state)[names.SECRETS_GET_DATABASE_HOST],
             names.STORAGE_WRITE_REPORT: returns({"url": "u"}),
             names.NOTIFY_SEND: returns({"sent": []}),
             names.DATABASE_WRITE_SENTINEL: estate.write_sentinel,
@@ -91,7 +96,8 @@ def test_region_drill_promotes_a_drill_replica_runs_a_drill_group_and_removes_bo
     assert group["image"] == "qlp:1" and "drill" in group["group"]
     assert estate.servers == set() and estate.groups == set()
     for name in (names.DATABASE_DELETE_SERVER, names.DATABASE_GET_SERVER, names.CONTAINERS_DELETE_GROUP):
-        assert all(p["resource_group"] == "rg-ukwest" for p in ctx.payloads(name)), name
+        made = [p for p in ctx.payloads(name) if p.get("server") not in RG]
+        assert made and all(p["resource_group"] == "rg-ukwest" for p in made), name
     assert report["measurements"]["drill_rpo_seconds"] == 0.5
     assert names.TRAFFIC_SWITCH_ROUTE not in ctx.names()
     assert names.SECRETS_POINT_DATABASE_URL not in ctx.names()
@@ -128,3 +134,29 @@ def test_complete_drill_runs_database_region_and_front_door_without_moving_traff
 def test_complete_drill_fails_when_the_public_endpoint_is_down() -> None:
     _, _, report = _run("complete", **{names.PROBE_HTTP: returns({"ok": False, "status": 503})})
     assert report["status"] == "failed"
+
+
+def test_after_a_failover_the_region_drill_replicates_the_new_primary_into_the_old_home_region() -> None:
+    ctx, fake, report = _run("region", "failed-over")
+    assert report["status"] == "succeeded", report["summary"]
+    replica = ctx.payloads(names.DATABASE_CREATE_REPLICA)[0]
+    assert (replica["source"], replica["source_resource_group"]) == (WEST, "rg-ukwest")
+    assert (replica["location"], replica["resource_group"]) == ("uksouth", "rg-uksouth")
+    assert replica["target"].startswith(f"{WEST}-drill-")
+    assert ctx.payloads(names.CONTAINERS_ENSURE_GROUP)[0]["resource_group"] == "rg-uksouth"
+    assert fake.servers == set() and fake.groups == set()
+    assert report["primary"]["primary"] == WEST
+
+
+def test_after_a_failover_the_database_drill_restores_the_new_primary() -> None:
+    ctx, _, report = _run("database", "failed-over")
+    assert report["status"] == "succeeded", report["summary"]
+    assert ctx.payloads(names.DATABASE_RESTORE_SERVER)[0]["source"] == WEST
+
+
+def test_two_writable_primaries_refuse_the_drill_with_the_reason() -> None:
+    ctx, _, report = _run("complete", "split")
+    assert report["status"] == "refused"
+    assert report["summary"].startswith(f"refusing to choose a primary: {SOUTH} and {WEST} are both writable")
+    for activity in (names.DATABASE_RESTORE_SERVER, names.DATABASE_CREATE_REPLICA, names.PROBE_HTTP):
+        assert activity not in ctx.names()

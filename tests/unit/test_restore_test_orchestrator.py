@@ -9,13 +9,16 @@ from orchestrators import restore_test
 from shared import names
 from shared.backups import TEARDOWN_POLLS
 from tests.unit.backup_fakes import NOW, FakeContext, drive, fails, returns, sequence, settings_dict
+from tests.unit.estate_fakes import RG, SOUTH, WEST, snapshot
+from tests.unit.estate_fakes import estate as observed
 
 
 class FakeEstate:
     """Sentinels written at the fake clock; the scratch server exists between restore and delete."""
 
-    def __init__(self, ctx_now: Any) -> None:
+    def __init__(self, ctx_now: Any, state: str = "home") -> None:
         self.now = ctx_now
+        self.state = state
         self.sentinels: dict[str, Any] = {}
         self.servers: set[str] = set()
         self.delete_works = True
@@ -32,7 +35,7 @@ class FakeEstate:
 
     def run_checks(self, p: dict[str, Any]) -> dict[str, Any]:
         self.checked.append(p)
-        if p["server"] == "qlp-db-uksouth":  # counting the source
+        if p["server"] in RG:  # counting the source
             return {"server": p["server"], "passed": True, "counts": {"intents": 4}, "checks": []}
         present, absent = p["checks"]["sentinels_present"], p["checks"]["sentinels_absent"]
         checks = [{"name": "row-count:intents", "passed": True, "detail": "intents: 5 rows"}]
@@ -46,16 +49,19 @@ class FakeEstate:
         return {"server": p["server"], "deleted": True}
 
     def get(self, p: dict[str, Any]) -> dict[str, Any]:
+        if p["server"] in RG:
+            return snapshot(p["server"], self.state)
         return {"name": p["server"], "exists": p["server"] in self.servers}
 
 
-def _run(**overrides: Any) -> tuple[FakeContext, FakeEstate, dict[str, Any]]:
+def _run(state: str = "home", **overrides: Any) -> tuple[FakeContext, FakeEstate, dict[str, Any]]:
     inp = {"run_id": "restore-test-qlp", "settings": settings_dict(), "trigger": {"kind": "timer"}}
     ctx = FakeContext(inp, {})
-    estate = FakeEstate(lambda: ctx.current_utc_datetime)
+    estate = FakeEstate(lambda: ctx.current_utc_datetime, state)
     estate.delete_works = overrides.pop("delete_works", True)
     ctx.activities.update(
         {
+            **observed(state),
             names.STORAGE_WRITE_REPORT: returns({"url": "u"}),
             names.NOTIFY_SEND: returns({"sent": []}),
             names.DATABASE_WRITE_SENTINEL: estate.write_sentinel,
@@ -78,7 +84,11 @@ def test_a_healthy_estate_passes_and_the_scratch_server_is_gone() -> None:
     restore_call = ctx.payloads(names.DATABASE_RESTORE_SERVER)[0]
     scratch = restore_call["target"]
     assert scratch.startswith("qlp-db-uksouth-rt-") and scratch != "qlp-db-uksouth"
-    assert ctx.payloads(names.DATABASE_DELETE_SERVER) == [{"server": scratch}]
+    assert ctx.payloads(names.DATABASE_DELETE_SERVER) == [{"server": scratch, "resource_group": "rg-uksouth"}]
+    assert report["primary"]["primary"] == SOUTH
+    assert report["decisions"][0]["reason"] == (
+        f"{SOUTH} is the primary ({WEST} is a replica of {SOUTH}; the database secret points at {SOUTH})"
+    )
     notified = ctx.payloads(names.NOTIFY_SEND)
     assert [p["event"] for p in notified] == ["completed"]
 
@@ -138,7 +148,7 @@ def test_a_leftover_scratch_server_fails_the_test_after_polling() -> None:
     ctx, _, report = _run(delete_works=False)
     assert report["status"] == "failed"
     assert report["verdict"]["reasons"] == ["the scratch server still exists after deletion"]
-    assert ctx.names().count(names.DATABASE_GET_SERVER) == TEARDOWN_POLLS
+    assert ctx.names().count(names.DATABASE_GET_SERVER) == TEARDOWN_POLLS + 2  # + the two candidates
 
 
 def test_a_failed_restore_still_tears_down_and_fails() -> None:
@@ -171,7 +181,10 @@ def test_a_slow_restore_fails_against_the_objective() -> None:
             names.DATABASE_RESTORE_SERVER: slow,
             names.DATABASE_RUN_CHECKS: lambda p: FakeEstate(lambda: NOW).run_checks(p),
             names.DATABASE_DELETE_SERVER: returns({}),
-            names.DATABASE_GET_SERVER: gone,
+            names.DATABASE_GET_SERVER: lambda p: (
+                snapshot(p["server"], "home") if p["server"] in RG else gone(p)
+            ),
+            names.SECRETS_GET_DATABASE_HOST: observed("home")[names.SECRETS_GET_DATABASE_HOST],
         }
     )
     report = drive(restore_test.restore_test_plan, ctx)
@@ -179,5 +192,34 @@ def test_a_slow_restore_fails_against_the_objective() -> None:
 
 
 def test_the_sentinel_gap_is_a_durable_timer() -> None:
-    ctx, _, _ = _run()
-    assert ctx.timers and ctx.timers[0] - NOW <= timedelta(seconds=restore_test.SENTINEL_GAP_SECONDS + 2)
+    ctx, estate_, _ = _run()
+    before = min(estate_.sentinels.values())
+    assert ctx.timers and ctx.timers[0] - before == timedelta(seconds=restore_test.SENTINEL_GAP_SECONDS)
+
+
+def test_after_a_failover_the_promoted_server_is_restored_and_the_scratch_goes_beside_it() -> None:
+    ctx, estate_, report = _run("failed-over")
+    assert report["status"] == "succeeded", report["summary"]
+    restore = ctx.payloads(names.DATABASE_RESTORE_SERVER)[0]
+    assert (restore["source"], restore["source_resource_group"]) == (WEST, "rg-ukwest")
+    assert restore["target"].startswith(f"{WEST}-rt-") and restore["resource_group"] == "rg-ukwest"
+    sentinels = ctx.payloads(names.DATABASE_WRITE_SENTINEL)
+    assert {(p["server"], p["resource_group"]) for p in sentinels} == {(WEST, "rg-ukwest")}
+    source, scratch = ctx.payloads(names.DATABASE_RUN_CHECKS)
+    assert source["server"] == WEST and scratch["resource_group"] == "rg-ukwest"
+    assert ctx.payloads(names.DATABASE_DELETE_SERVER) == [
+        {"server": restore["target"], "resource_group": "rg-ukwest"}
+    ]
+    assert report["resources"]["source_server"] == WEST
+    assert report["primary"]["reason"].startswith(f"{WEST} is the primary ({SOUTH} is stopped")
+    assert estate_.servers == set()
+
+
+def test_with_no_primary_the_test_is_refused_and_pages_and_nothing_is_created() -> None:
+    ctx, _, report = _run("down")
+    assert report["status"] == "refused"
+    assert report["summary"].startswith(f"no primary found: {SOUTH} is stopped")
+    for activity in (names.DATABASE_WRITE_SENTINEL, names.DATABASE_RESTORE_SERVER):
+        assert activity not in ctx.names()
+    paged = [p for p in ctx.payloads(names.NOTIFY_SEND) if p.get("page")]
+    assert [p["event"] for p in paged] == ["refused"]
