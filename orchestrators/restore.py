@@ -1,8 +1,10 @@
 """The point-in-time restore plan (database corruption): validate, restore to a new server, check, switch.
 
-Never restores over the source (safety rule 8). With ``switch``, the app moves to the restored server
-only when its integrity checks pass and, when the setting asks for it, an operator approved; the old
-server is then stopped, never deleted. The report gives the data-loss window (restore point to request).
+The source is the primary found now (shared.backups.find_primary: observed, not the configured name; no
+primary is a refusal with the policy's reason). Never restores over the source (safety rule 8). With
+``switch``, the app moves to the restored server only when its integrity checks pass and, when the
+setting asks for it, an operator approved; the old server is then stopped, never deleted. The report gives
+the data-loss window (restore point to request).
 """
 
 from __future__ import annotations
@@ -13,7 +15,16 @@ from typing import Any
 import azure.durable_functions as df
 
 from shared import names, policy
-from shared.backups import Gen, Json, RunRecord, derived_server_name, seconds_between
+from shared.backups import (
+    Gen,
+    Json,
+    RunRecord,
+    derived_server_name,
+    find_primary,
+    on_primary,
+    record_primary,
+    seconds_between,
+)
 from shared.config import Settings
 from shared.models import parse_time
 
@@ -41,43 +52,57 @@ def restore_plan(context: Any) -> Gen:
     inp: Json = context.get_input() or {}
     settings = Settings.from_dict(inp["settings"])
     rec = RunRecord(context, run_id=inp["run_id"], operation="restore", trigger=inp.get("trigger", {}))
-    source = settings.primary_server
-    target = inp.get("target_server") or restored_server_name(source, inp["requested_at"])
-    rec.resource(source_server=source, target_server=target)
     rec.measure(restore_point=inp["restore_point"], requested_at=inp["requested_at"])
+    primary = yield from find_primary(context, settings)
+    record_primary(rec, primary)
+    if primary.action != "primary":
+        yield from rec.notify("refused", f"restore not started: {primary.reason}", severity="warning")
+        return (yield from rec.finish("refused", primary.reason))
+    source = primary.primary
+    target = inp.get("target_server") or restored_server_name(source, inp["requested_at"])
+    rec.resource(target_server=target)
     yield from rec.save()
     yield from rec.notify(
         "started", f"restore of {source} to {inp['restore_point']}: {inp.get('reason', '')}"
     )
     try:
-        return (yield from _restore(context, rec, settings, inp, source, target))
+        return (yield from _restore(context, rec, settings, inp, (primary, target)))
     except Exception as exc:
         yield from rec.notify("step failed", f"restore failed: {exc}", severity="error", page=True)
         return (yield from rec.finish("failed", f"restore failed: {str(exc)[:300]}"))
 
 
-def _restore(context: Any, rec: RunRecord, settings: Settings, inp: Json, source: str, target: str) -> Gen:
-    server = yield from rec.step("observe-source", names.DATABASE_GET_SERVER, {"server": source})
+def _restore(
+    context: Any, rec: RunRecord, settings: Settings, inp: Json, servers: tuple[policy.PrimaryDecision, str]
+) -> Gen:
+    (primary, target), rg = servers, servers[0].primary_resource_group
+    server = yield from rec.step("observe-source", names.DATABASE_GET_SERVER, on_primary(primary))
     check = _validate(context, settings, server, inp["restore_point"])
     rec.decide("validate", "valid" if check.valid else f"refuse:{check.rule}", check.reason)
     if not check.valid:
         yield from rec.notify("refused", check.reason, severity="warning")
         return (yield from rec.finish("refused", check.reason))
     payload = {
-        "source": source,
+        "source": primary.primary,
+        "source_resource_group": rg,
         "target": target,
+        "resource_group": rg,
         "point_in_time": inp["restore_point"],
         "run_id": rec.run_id,
     }
     restored = yield from rec.step("restore", names.DATABASE_RESTORE_SERVER, payload)
     rec.resource(target_fqdn=restored.get("fqdn", ""))
-    integrity = {"server": target, "checks": integrity_checks(settings, inp["restore_point"])}
+    integrity = {
+        "server": target,
+        "resource_group": rg,
+        "checks": integrity_checks(settings, inp["restore_point"]),
+    }
     checks = yield from rec.step("integrity-checks", names.DATABASE_RUN_CHECKS, integrity)
     rec.report["checks"] = checks.get("checks", [])
     rec.measure(row_counts=checks.get("counts", {}))
     decision = yield from _decide_switch(context, rec, settings, inp, checks)
     if decision.action == policy.SWITCH_GO:
-        yield from _switch(rec, settings, source, target)
+        yield from _switch(rec, settings, primary, target)
     return (yield from _finish(rec, inp, decision))
 
 
@@ -148,20 +173,20 @@ def _wait_for_approval(context: Any, settings: Settings) -> Gen:
     return "approved" if str(body.get("answer", "")).lower() in ("approve", "approved") else "rejected"
 
 
-def _switch(rec: RunRecord, settings: Settings, source: str, target: str) -> Gen:
+def _switch(rec: RunRecord, settings: Settings, primary: policy.PrimaryDecision, target: str) -> Gen:
     """Point the secret at the restored server, restart the running app groups, verify, stop the source."""
-    yield from rec.step("point-secret", names.SECRETS_POINT_DATABASE_URL, {"server": target})
+    restored = {"server": target, "resource_group": primary.primary_resource_group}
+    yield from rec.step("point-secret", names.SECRETS_POINT_DATABASE_URL, restored)
     for slot, group in settings.container_groups.items():
         state = yield from rec.step(f"observe-{slot}", names.CONTAINERS_GET_GROUP, {"group": group})
         if str(state.get("state", "")).lower() == "running":
             yield from rec.step(f"restart-{slot}", names.CONTAINERS_RESTART_GROUP, {"group": group})
     yield from _verify_public(rec, settings)
-    yield from rec.step("stop-old-server", names.DATABASE_STOP_SERVER, {"server": source})
-    rec.resource(
-        old_server_state="stopped (kept, not deleted)",
-        serving_server=target,
-        replica_note=f"{settings.replica_server} still follows {source}: rebuild the replica from {target}",
-    )
+    yield from rec.step("stop-old-server", names.DATABASE_STOP_SERVER, on_primary(primary))
+    source, replica = primary.primary, primary.replica
+    rec.resource(old_server_state="stopped (kept, not deleted)", serving_server=target)
+    if replica:
+        rec.resource(replica_note=f"{replica} still follows {source}: rebuild the replica from {target}")
 
 
 def _verify_public(rec: RunRecord, settings: Settings) -> Gen:

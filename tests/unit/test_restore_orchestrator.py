@@ -8,6 +8,8 @@ from typing import Any
 from orchestrators import restore
 from shared import names, policy
 from tests.unit.backup_fakes import NOW, FakeContext, drive, fails, returns, sequence, settings_dict
+from tests.unit.estate_fakes import SOUTH, WEST, snapshot
+from tests.unit.estate_fakes import estate as observed
 
 POINT = NOW - timedelta(minutes=30)
 CHECKS_OK = {
@@ -24,18 +26,16 @@ CHECKS_BAD = {
 }
 
 
-def _activities(**overrides: Any) -> dict[str, Any]:
+WINDOW = {"earliest_restore_point": (NOW - timedelta(days=10)).isoformat(), "backup_retention_days": 30}
+
+
+def _activities(state: str = "home", **overrides: Any) -> dict[str, Any]:
     groups = {"qlp-blue": "Running", "qlp-green": "Stopped", "qlp-standby": "Stopped"}
     base = {
+        **observed(state),
         names.STORAGE_WRITE_REPORT: returns({"url": "https://reports/x.json"}),
         names.NOTIFY_SEND: returns({"sent": ["webhook"], "failed": [], "skipped": []}),
-        names.DATABASE_GET_SERVER: returns(
-            {
-                "exists": True,
-                "earliest_restore_point": (NOW - timedelta(days=10)).isoformat(),
-                "backup_retention_days": 30,
-            }
-        ),
+        names.DATABASE_GET_SERVER: lambda p: {**snapshot(p["server"], state), **WINDOW},
         names.DATABASE_RESTORE_SERVER: lambda p: {
             "server": p["target"],
             "created": True,
@@ -56,6 +56,7 @@ def _activities(**overrides: Any) -> dict[str, Any]:
 
 def _run(point: Any = POINT, *, switch: bool = False, approval: bool = False, **kwargs: Any) -> FakeContext:
     events = kwargs.pop("events", None)
+    state = kwargs.pop("state", "home")
     inp = {
         "run_id": "restore-qlp",
         "settings": settings_dict(restore_requires_approval="true" if approval else "false"),
@@ -65,7 +66,7 @@ def _run(point: Any = POINT, *, switch: bool = False, approval: bool = False, **
         "requested_at": NOW.isoformat(),
         "trigger": {"kind": "operator", "reason": "corruption"},
     }
-    ctx = FakeContext(inp, _activities(**kwargs), events=events)
+    ctx = FakeContext(inp, _activities(state, **kwargs), events=events)
     ctx.result = drive(restore.restore_plan, ctx)  # type: ignore[attr-defined]
     return ctx
 
@@ -123,12 +124,18 @@ def test_switch_points_the_secret_restarts_running_groups_verifies_and_stops_the
     report = _report(ctx)
     assert report["status"] == "succeeded", report
     target = ctx.payloads(names.DATABASE_RESTORE_SERVER)[0]["target"]
-    assert ctx.payloads(names.SECRETS_POINT_DATABASE_URL) == [{"server": target}]
+    assert ctx.payloads(names.SECRETS_POINT_DATABASE_URL) == [
+        {"server": target, "resource_group": "rg-uksouth"}
+    ]
     assert ctx.payloads(names.CONTAINERS_RESTART_GROUP) == [{"group": "qlp-blue"}]
     urls = [p["url"] for p in ctx.payloads(names.PROBE_HTTP)]
     assert urls == ["https://qlp.example/health", "https://qlp.example/api/v1/health/database"]
-    assert ctx.payloads(names.DATABASE_STOP_SERVER) == [{"server": "qlp-db-uksouth"}]
+    assert ctx.payloads(names.DATABASE_STOP_SERVER) == [{"server": SOUTH, "resource_group": "rg-uksouth"}]
     assert names.DATABASE_DELETE_SERVER not in ctx.names()
+    assert (
+        report["resources"]["replica_note"]
+        == f"{WEST} still follows {SOUTH}: rebuild the replica from {target}"
+    )
     order = ctx.names()
     assert order.index(names.SECRETS_POINT_DATABASE_URL) < order.index(names.CONTAINERS_RESTART_GROUP)
     assert order.index(names.PROBE_HTTP) < order.index(names.DATABASE_STOP_SERVER)
@@ -225,3 +232,41 @@ def test_a_connection_string_in_an_error_never_reaches_the_report() -> None:
         assert "hunter2" not in str(saved)
     for sent in ctx.payloads(names.NOTIFY_SEND):
         assert "hunter2" not in str(sent)
+
+
+def test_after_a_failover_the_promoted_server_is_restored_switched_to_and_stopped() -> None:
+    ctx = _run(switch=True, state="failed-over")
+    report = _report(ctx)
+    assert report["status"] == "succeeded", report
+    restore_call = ctx.payloads(names.DATABASE_RESTORE_SERVER)[0]
+    assert (restore_call["source"], restore_call["source_resource_group"]) == (WEST, "rg-ukwest")
+    target = restore_call["target"]
+    assert target.startswith(f"{WEST}-pitr-") and restore_call["resource_group"] == "rg-ukwest"
+    assert ctx.payloads(names.DATABASE_RUN_CHECKS)[0]["resource_group"] == "rg-ukwest"
+    assert ctx.payloads(names.SECRETS_POINT_DATABASE_URL) == [
+        {"server": target, "resource_group": "rg-ukwest"}
+    ]
+    assert ctx.payloads(names.DATABASE_STOP_SERVER) == [{"server": WEST, "resource_group": "rg-ukwest"}]
+    assert SOUTH not in {p.get("server") for p in ctx.payloads(names.DATABASE_STOP_SERVER)}
+    assert "replica_note" not in report["resources"]  # a promoted server has no replica to rebuild
+    assert report["resources"]["source_server"] == WEST
+    assert report["decisions"][0] == {
+        "step": "find-primary",
+        "action": "primary",
+        "reason": f"{WEST} is the primary ({SOUTH} is stopped; the database secret points at {WEST})",
+        "at": report["decisions"][0]["at"],
+    }
+
+
+def test_with_two_writable_servers_nothing_is_restored_and_the_reason_is_reported() -> None:
+    ctx = _run(switch=True, state="split")
+    report = _report(ctx)
+    assert report["status"] == "refused"
+    assert report["summary"].startswith(f"refusing to choose a primary: {SOUTH} and {WEST} are both writable")
+    for activity in (
+        names.DATABASE_RESTORE_SERVER,
+        names.SECRETS_POINT_DATABASE_URL,
+        names.DATABASE_STOP_SERVER,
+    ):
+        assert activity not in ctx.names()
+    assert _events(ctx) == ["refused"]
