@@ -314,27 +314,58 @@ async def run_action(req: func.HttpRequest, client: Any) -> func.HttpResponse:
 EstateReader = Callable[[Settings], dict[str, Any]]
 
 
-def read_estate(settings: Settings) -> dict[str, Any]:
-    """Live topology: the route, both servers, the replica's lag. Each read may fail on its own."""
-    from shared.azure import runtime
-
-    db = runtime.database()
-    reads: dict[str, Callable[[], Any]] = {
-        "route": lambda: runtime.traffic().get_route(),
-        "primary_server": lambda: db.find(settings.primary_server, settings.primary_resource_group),
-        "replica_server": lambda: db.find(settings.replica_server, settings.secondary_resource_group),
-        "replica_lag_seconds": lambda: db.metric_lag_seconds(
-            settings.replica_server, settings.secondary_resource_group
-        ),
-        "latest_backup": lambda: db.list_backups(settings.primary_server, settings.primary_resource_group),
-        "backup_watch": lambda: runtime.storage().read_report("backup-watch").get("report"),
-    }
+def _read_each(reads: dict[str, Callable[[], Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, read in reads.items():
         try:
             out[key] = read()
         except Exception as exc:
             out[key] = {"error": str(exc)[:300]}
+    return out
+
+
+def read_estate(settings: Settings) -> dict[str, Any]:
+    """Live topology: the route, the primary found among the candidate servers (shared.policy.
+    current_primary, as the plans find it) and its replica, the replica's lag, the primary's backups.
+    Each read may fail on its own."""
+    from shared import policy
+    from shared.azure import runtime
+    from shared.backups import server_view
+
+    db = runtime.database()
+    out = _read_each(
+        {
+            "route": lambda: runtime.traffic().get_route(),
+            "primary_server": lambda: db.find(settings.primary_server, settings.primary_resource_group),
+            "replica_server": lambda: db.find(settings.replica_server, settings.secondary_resource_group),
+            "secret": lambda: runtime.secrets().database_host(),
+            "backup_watch": lambda: runtime.storage().read_report("backup-watch").get("report"),
+        }
+    )
+    seen = {settings.primary_server: out["primary_server"], settings.replica_server: out["replica_server"]}
+    followed = str((out["replica_server"] or {}).get("source_server") or "")
+    if followed and followed not in seen:
+        extra = _read_each({followed: lambda: db.find(followed, settings.primary_resource_group)})
+        if (extra[followed] or {}).get("created_by_continuity"):
+            seen.update(extra)
+    views = [server_view(name, snap or {"exists": False}) for name, snap in seen.items()]
+    secret = out.pop("secret")
+    host = None if "error" in (secret or {"error": ""}) else str(secret.get("host") or "") or None
+    decision = policy.current_primary(views, secret_host=host)
+    out["primary"] = decision.to_dict()
+    if decision.action != "primary":  # no guess: the reason stands where the primary would
+        out["primary_server"], out["replica_server"] = {"error": decision.reason}, None
+        return out
+    out["primary_server"], out["replica_server"] = seen[decision.primary], seen.get(decision.replica)
+    rg, replica_rg = decision.primary_resource_group, decision.replica_resource_group
+    out |= _read_each(
+        {
+            "latest_backup": lambda: db.list_backups(decision.primary, rg),
+            "replica_lag_seconds": lambda: (
+                db.metric_lag_seconds(decision.replica, replica_rg) if decision.replica else None
+            ),
+        }
+    )
     return out
 
 
@@ -351,6 +382,8 @@ def status_view(settings: Settings, estate: dict[str, Any], running: list[str]) 
         "primary_region": region if slot != "unknown" else "unknown",
         "live_slot": slot,
         "origin_group": live or None,
+        "primary_server": (estate.get("primary") or {}).get("primary") or None,
+        "primary_reason": (estate.get("primary") or {}).get("reason"),
         "servers": {
             "primary": _server_brief(estate.get("primary_server")),
             "replica": _server_brief(estate.get("replica_server")),
