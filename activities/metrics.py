@@ -9,7 +9,6 @@ import azure.durable_functions as df
 from activities._params import Params
 from shared import names
 from shared.azure import runtime
-from shared.azure.metrics import METRICS
 
 bp = df.Blueprint()
 
@@ -19,6 +18,8 @@ bp = df.Blueprint()
 def metrics_get_window(params: dict[str, Any]) -> dict[str, Any]:
     """Metrics of a target over the last ``minutes`` (default 5) and a baseline window before it
     (``baseline_minutes``, default 0 = none). Read-only; a metric without data is None."""
+    from shared.azure.metrics import METRICS  # the adapter module loads on first use, not at import
+
     p = Params(names.METRICS_GET_WINDOW, params)
     target = p.choice("target", tuple(METRICS))
     return runtime.metrics().get_window(

@@ -9,7 +9,7 @@ from typing import Any
 import azure.durable_functions as df
 
 from activities._params import Params, done
-from shared import names, notify
+from shared import names
 from shared.config import current_secrets, current_settings
 from shared.errors import PermanentError
 
@@ -20,6 +20,8 @@ bp = df.Blueprint()
 @bp.activity_trigger(input_name="params")
 def notify_send(params: dict[str, Any]) -> dict[str, Any]:
     """Send the message to Slack, Teams, the webhook, and PagerDuty when it pages or resolves."""
+    from shared import notify  # the sending module loads on first use, not at import
+
     p = Params(names.NOTIFY_SEND, params)
     try:
         message = notify.Message.from_dict(p.data)

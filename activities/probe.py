@@ -8,7 +8,6 @@ import azure.durable_functions as df
 
 from activities._params import Params
 from shared import names
-from shared.azure.probe import probe
 from shared.config import current_settings
 
 bp = df.Blueprint()
@@ -19,6 +18,8 @@ bp = df.Blueprint()
 def probe_http(params: dict[str, Any]) -> dict[str, Any]:
     """Probe ``url``; never raises for an unhealthy target (``ok: false`` with the reason). Read-only
     unless the caller asks for another ``method`` with a ``json`` body (e.g. a test write)."""
+    from shared.azure.probe import probe  # the adapter module loads on first use, not at import
+
     p = Params(names.PROBE_HTTP, params)
     settings = current_settings()
     return probe(

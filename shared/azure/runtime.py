@@ -1,54 +1,75 @@
 """The composition root of the adapters: one Clients per process, built from this process's settings.
 
 Activities call these functions; tests build adapters directly from Settings instead (no patching).
+Each adapter module is imported by the function that builds it, on first use, so importing the app
+loads (and, without bytecode caches, compiles) none of them.
 """
 
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING
 
-from shared.azure.clients import Clients
-from shared.azure.containers import ContainersAdapter
-from shared.azure.database import DatabaseAdapter
-from shared.azure.events import EventsAdapter
-from shared.azure.metrics import MetricsAdapter
-from shared.azure.secrets import SecretsAdapter
-from shared.azure.storage import StorageAdapter
-from shared.azure.traffic import Traffic, traffic_for
 from shared.config import current_secrets, current_settings
+
+if TYPE_CHECKING:
+    from shared.azure.clients import Clients
+    from shared.azure.containers import ContainersAdapter
+    from shared.azure.database import DatabaseAdapter
+    from shared.azure.events import EventsAdapter
+    from shared.azure.metrics import MetricsAdapter
+    from shared.azure.secrets import SecretsAdapter
+    from shared.azure.storage import StorageAdapter
+    from shared.azure.traffic import Traffic
 
 
 @functools.cache
 def clients() -> Clients:
+    from shared.azure.clients import Clients
+
     return Clients(current_settings(), current_secrets())
 
 
 def database() -> DatabaseAdapter:
+    from shared.azure.database import DatabaseAdapter
+
     return DatabaseAdapter(clients())
 
 
 def containers() -> ContainersAdapter:
+    from shared.azure.containers import ContainersAdapter
+
     return ContainersAdapter(clients())
 
 
 def traffic() -> Traffic:
+    from shared.azure.traffic import traffic_for
+
     return traffic_for(clients())
 
 
 def secrets() -> SecretsAdapter:
+    from shared.azure.secrets import SecretsAdapter
+
     return SecretsAdapter(clients())
 
 
 def metrics() -> MetricsAdapter:
+    from shared.azure.metrics import MetricsAdapter
+
     return MetricsAdapter(clients())
 
 
 @functools.cache
 def storage() -> StorageAdapter:
+    from shared.azure.storage import StorageAdapter
+
     return StorageAdapter(clients())
 
 
 def events() -> EventsAdapter:
+    from shared.azure.events import EventsAdapter
+
     return EventsAdapter(clients())
 
 
