@@ -161,6 +161,7 @@ class SandboxContext:
         """Inject (or clear) a fault; returns what the components reported."""
         if kind not in self._fault_callbacks:
             raise ValueError(f"unknown fault kind {kind!r}; known: {', '.join(FAULT_KINDS)}")
+        self._check_fault_args(kind, args)
         result: dict[str, Any] = {"kind": kind}
         for callback in self._fault_callbacks[kind]:
             result.update(await callback(**args) or {})
@@ -173,6 +174,23 @@ class SandboxContext:
         else:
             self.active_faults[kind] = args
         return result
+
+    def _check_fault_args(self, kind: str, args: dict[str, Any]) -> None:
+        """Refuse bad fault arguments before any component acts (nothing changes on a 400)."""
+        region, regions = args.get("region"), self.estate.regions
+        if (kind == "region-outage" and region not in regions) or (
+            kind == "heal" and region not in (*regions, None)
+        ):
+            raise ValueError(f"{kind} needs region, one of {', '.join(regions)}")
+        numbers = {"replication-lag": ("seconds", 0.0, float("inf")), "arm-faults": ("rate", 0.0, 1.0)}
+        if kind in numbers:
+            key, low, high = numbers[kind]
+            try:
+                value = float(args[key])
+            except (KeyError, TypeError, ValueError) as exc:
+                raise ValueError(f"{kind} needs a numeric {key}") from exc
+            if not low <= value <= high or (kind == "replication-lag" and value == 0):
+                raise ValueError(f"{kind} {key} must be between {low:g} and {high:g}")
 
     # ---- metrics --------------------------------------------------------------------------------
     def register_metric_source(self, resource_type: str, fn: MetricSource) -> None:

@@ -44,6 +44,10 @@ def test_up_status_fault_down_leaves_no_process() -> None:
         refused = sandbox_cmd("fault", "arm-faults", "7", "--state-dir", str(state))
         assert refused.returncode == 2
         assert "between 0 and 1" in refused.stderr
+        refused = sandbox_cmd("fault", "region-outage", "mars", "--state-dir", str(state))
+        assert refused.returncode == 2
+        assert "one of uksouth, ukwest" in refused.stderr
+        assert client.status()["faults"] == {"arm-faults": {"rate": "0.25"}}
 
         corrupt = sandbox_cmd("fault", "corrupt-db", "--state-dir", str(state))
         assert corrupt.returncode == 0, corrupt.stderr
