@@ -54,6 +54,18 @@ def database_create_backup(params: dict[str, Any]) -> dict[str, Any]:
     return done(p.activity, runtime.database().create_backup(name, rg, p.opt_text("name") or default))
 
 
+@bp.function_name(names.DATABASE_LIST_SERVERS)
+@bp.activity_trigger(input_name="params")
+def database_list_servers(params: dict[str, Any]) -> dict[str, Any]:
+    """Snapshots of the servers in a resource group; ``created_by_continuity`` keeps only tagged ones."""
+    p = Params(names.DATABASE_LIST_SERVERS, params)
+    rg = p.opt_text("resource_group") or current_settings().primary_resource_group
+    found = runtime.database().list_servers(rg)
+    if p.flag("created_by_continuity"):
+        found = [s for s in found if s["created_by_continuity"]]
+    return {"resource_group": rg, "servers": found}
+
+
 @bp.function_name(names.DATABASE_LIST_REPLICAS)
 @bp.activity_trigger(input_name="params")
 def database_list_replicas(params: dict[str, Any]) -> dict[str, Any]:

@@ -334,8 +334,12 @@ def _observe_all(context: Any, calls: list[tuple[str, Json]]) -> Gen:
 
 
 def find_primary(context: Any, settings: Settings) -> Gen:
-    """Observe the candidates (configured primary and replica, and a server Continuity created that the
-    replica follows) and the database secret; returns shared.policy.current_primary's PrimaryDecision."""
+    """Observe the candidates and the database secret; returns shared.policy.current_primary's decision.
+
+    Candidates: the configured primary and replica; a server Continuity created that the replica follows
+    (after a failback); a server Continuity created that the secret points at (after a restore with
+    switch; listed only when the secret points at none of the others).
+    """
     candidates = [
         (settings.primary_server, settings.primary_resource_group),
         (settings.replica_server, settings.secondary_resource_group),
@@ -349,7 +353,20 @@ def find_primary(context: Any, settings: Settings) -> Gen:
         if extra.get("created_by_continuity"):  # only servers Continuity created and tagged
             views.append(server_view(followed, extra))
     host = None if "error" in secret else str(secret.get("host") or "") or None
+    if host and not any(policy.same_host(v.fqdn, host) for v in views):
+        views += yield from _tagged_at(context, settings, host)
     return policy.current_primary(views, secret_host=host)
+
+
+def _tagged_at(context: Any, settings: Settings, host: str) -> Gen:
+    """The servers Continuity created (tagged) whose address is ``host``, in either resource group."""
+    groups = [settings.primary_resource_group, settings.secondary_resource_group]
+    listings = yield from _observe_all(
+        context,
+        [(names.DATABASE_LIST_SERVERS, {"resource_group": g, "created_by_continuity": True}) for g in groups],
+    )
+    found = [s for listing in listings for s in listing.get("servers") or []]
+    return [server_view(str(s["name"]), s) for s in found if policy.same_host(str(s.get("fqdn") or ""), host)]
 
 
 def record_primary(rec: RunRecord, decision: policy.PrimaryDecision) -> None:

@@ -45,6 +45,9 @@ DATABASE_GET_SERVER = "database_get_server"
 DATABASE_LIST_BACKUPS = "database_list_backups"
 # {server, [resource_group], [name]} -> {server, name, completed_at, created}   (on-demand backup)
 DATABASE_CREATE_BACKUP = "database_create_backup"
+# {[resource_group], [created_by_continuity: bool]} -> {resource_group, servers: [snapshot as from
+#   DATABASE_GET_SERVER]}   (created_by_continuity: only servers tagged created-by=continuity)
+DATABASE_LIST_SERVERS = "database_list_servers"
 # {server, [resource_group]} -> {server, replicas: [{name, resource_group, location, state,
 #   replication_state, fqdn}]}
 DATABASE_LIST_REPLICAS = "database_list_replicas"

@@ -821,7 +821,9 @@ class PrimaryDecision:
         return {k: str(getattr(self, k)) for k in keys}
 
 
-def _same_host(a: str, b: str) -> bool:
+def same_host(a: str, b: str) -> bool:
+    """Two database addresses are the same host (case aside; the default port implied or not)."""
+
     def norm(host: str) -> str:
         host = host.strip().lower()
         return host[: -len(":5432")] if host.endswith(":5432") else host
@@ -832,7 +834,7 @@ def _same_host(a: str, b: str) -> bool:
 def _secret_note(servers: Sequence[ServerView], secret_host: str | None) -> str:
     if secret_host is None:
         return "the database secret was not read"
-    named = next((s.name for s in servers if _same_host(s.fqdn, secret_host)), "")
+    named = next((s.name for s in servers if same_host(s.fqdn, secret_host)), "")
     return f"the database secret points at {named or secret_host}"
 
 
@@ -856,7 +858,7 @@ def current_primary(servers: Sequence[ServerView], *, secret_host: str | None = 
         seen = "; ".join(s.describe() for s in servers) or "no server observed"
         return PrimaryDecision("refuse", f"no primary found: {seen} ({note})")
     primary = writable[0]
-    if secret_host is not None and not _same_host(primary.fqdn, secret_host):
+    if secret_host is not None and not same_host(primary.fqdn, secret_host):
         return PrimaryDecision(
             "refuse",
             f"refusing to choose a primary: {primary.name} is the only writable server but {note}, not at "

@@ -146,6 +146,12 @@ class DatabaseAdapter:
         backup = _backup_of(result.as_dict()) if result is not None else {"name": backup_name}
         return {"server": name, "completed_at": None, **backup, "created": True}
 
+    def list_servers(self, resource_group: str) -> list[dict[str, Any]]:
+        """Snapshots of every server in a resource group (never None; empty when there are none)."""
+        with translated("list servers of resource group", resource_group):
+            found = [s.as_dict() for s in self._servers.list_by_resource_group(resource_group)]
+        return [snapshot_of(server, resource_group) for server in found]
+
     def list_replicas(self, name: str, resource_group: str) -> list[dict[str, Any]]:
         with translated("list replicas of server", name):
             pages = self._clients.postgres().replicas.list_by_server(resource_group, name)

@@ -8,7 +8,7 @@ from typing import Any
 from orchestrators import backup_watch
 from shared import names, policy
 from tests.unit.backup_fakes import NOW, FakeContext, drive, fails, returns, settings_dict
-from tests.unit.estate_fakes import SOUTH, WEST, estate
+from tests.unit.estate_fakes import PITR, SOUTH, WEST, estate
 
 
 class Blob:
@@ -162,3 +162,22 @@ def test_two_writable_servers_are_a_breach_and_nothing_is_read_or_written() -> N
     assert [p["fields"]["check"] for p in sent] == [policy.CHECK_WATCH_PROBE]
     assert f"refusing to choose a primary: {SOUTH} and {WEST} are both writable" in sent[0]["text"]
     assert (blob.report or {})["primary"]["action"] == "refuse"
+
+
+def test_after_a_restore_with_switch_the_restored_server_the_secret_points_at_is_watched() -> None:
+    blob = Blob()
+    ctx = _tick(blob, state="restored", **{names.DATABASE_LIST_REPLICAS: returns({"replicas": []})})
+    listed = ctx.payloads(names.DATABASE_LIST_SERVERS)
+    assert {p["resource_group"] for p in listed} == {"rg-uksouth", "rg-ukwest"}
+    assert all(p["created_by_continuity"] is True for p in listed)
+    assert ctx.payloads(names.DATABASE_LIST_BACKUPS) == [{"server": PITR, "resource_group": "rg-uksouth"}]
+    assert ctx.payloads(names.DATABASE_WRITE_SENTINEL)[0]["server"] == PITR
+    assert (blob.report or {})["primary"]["reason"] == (
+        f"{PITR} is the primary ({SOUTH} is stopped; {WEST} is a replica of {SOUTH}; "
+        f"the database secret points at {PITR})"
+    )
+
+
+def test_servers_are_listed_only_when_the_secret_points_at_none_of_the_candidates() -> None:
+    assert names.DATABASE_LIST_SERVERS not in _tick(Blob()).names()
+    assert names.DATABASE_LIST_SERVERS not in _tick(Blob(), state="failed-over").names()

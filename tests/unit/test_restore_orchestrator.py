@@ -8,7 +8,7 @@ from typing import Any
 from orchestrators import restore
 from shared import names, policy
 from tests.unit.backup_fakes import NOW, FakeContext, drive, fails, returns, sequence, settings_dict
-from tests.unit.estate_fakes import SOUTH, WEST, snapshot
+from tests.unit.estate_fakes import PITR, SOUTH, WEST
 from tests.unit.estate_fakes import estate as observed
 
 POINT = NOW - timedelta(minutes=30)
@@ -35,7 +35,7 @@ def _activities(state: str = "home", **overrides: Any) -> dict[str, Any]:
         **observed(state),
         names.STORAGE_WRITE_REPORT: returns({"url": "https://reports/x.json"}),
         names.NOTIFY_SEND: returns({"sent": ["webhook"], "failed": [], "skipped": []}),
-        names.DATABASE_GET_SERVER: lambda p: {**snapshot(p["server"], state), **WINDOW},
+        names.DATABASE_GET_SERVER: lambda p: {**observed(state)[names.DATABASE_GET_SERVER](p), **WINDOW},
         names.DATABASE_RESTORE_SERVER: lambda p: {
             "server": p["target"],
             "created": True,
@@ -270,3 +270,11 @@ def test_with_two_writable_servers_nothing_is_restored_and_the_reason_is_reporte
     ):
         assert activity not in ctx.names()
     assert _events(ctx) == ["refused"]
+
+
+def test_after_a_restore_with_switch_the_next_restore_starts_from_the_restored_server() -> None:
+    ctx = _run(state="restored")
+    report = _report(ctx)
+    assert report["status"] == "succeeded", report
+    assert ctx.payloads(names.DATABASE_RESTORE_SERVER)[0]["source"] == PITR
+    assert report["primary"]["primary"] == PITR
