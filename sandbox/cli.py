@@ -110,6 +110,8 @@ def _serve_argv(args: argparse.Namespace) -> list[str]:
         argv += ["--components", args.components]
     if args.config:
         argv += ["--config", str(args.config.resolve())]
+    if args.owner_pid:
+        argv += ["--owner-pid", str(args.owner_pid)]
     return argv
 
 
@@ -253,7 +255,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     only = None
     if args.components:  # "none": the ARM core only
         only = [c.strip() for c in args.components.split(",") if c.strip() not in ("", "none")]
-    return asyncio.run(serve(args.state_dir.resolve(), estate, settings, only))
+    return asyncio.run(serve(args.state_dir.resolve(), estate, settings, only, owner_pid=args.owner_pid))
 
 
 # ---- parser -------------------------------------------------------------------------------------
@@ -269,6 +271,7 @@ def _run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backup-interval", type=float, default=300.0, help="seconds between base backups")
     p.add_argument("--components", help="comma-separated component subset (default: all present)")
     p.add_argument("--config", type=Path, help="JSON object of component options (see sandbox/README.md)")
+    p.add_argument("--owner-pid", type=int, help="stop by itself when this process exits (test fixtures)")
 
 
 def parser() -> argparse.ArgumentParser:

@@ -18,7 +18,7 @@ from aiohttp import web
 
 from sandbox import tls
 from sandbox.arm import ArmApi
-from sandbox.context import SandboxContext, Settings
+from sandbox.context import SandboxContext, Settings, process_start_time
 from sandbox.estate import Estate
 
 log = logging.getLogger("sandbox.server")
@@ -118,13 +118,30 @@ class Sandbox:
         await self.ctx.close()
 
 
-async def serve(state_dir: Path, estate: Estate, settings: Settings, only: list[str] | None = None) -> int:
-    """Run until SIGTERM/SIGINT; writes ``endpoints.json`` once everything is ready."""
+async def _watch_owner(pid: int, stop: asyncio.Event) -> None:
+    """Set ``stop`` once the owner process (e.g. a killed pytest) is gone, so nothing is left behind."""
+    start = process_start_time(pid)
+    while start is not None and process_start_time(pid) == start:
+        await asyncio.sleep(1)
+    log.warning("owner process %s is gone; stopping", pid)
+    stop.set()
+
+
+async def serve(
+    state_dir: Path,
+    estate: Estate,
+    settings: Settings,
+    only: list[str] | None = None,
+    *,
+    owner_pid: int | None = None,
+) -> int:
+    """Run until SIGTERM/SIGINT (or the owner process exits); writes ``endpoints.json`` when ready."""
     started = time.monotonic()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    watcher = asyncio.ensure_future(_watch_owner(owner_pid, stop)) if owner_pid else None
     ctx = SandboxContext(state_dir, estate, settings)
     sandbox = Sandbox(ctx, only)
     try:
@@ -138,6 +155,8 @@ async def serve(state_dir: Path, estate: Estate, settings: Settings, only: list[
     log.info("sandbox ready in %.1fs at %s", time.monotonic() - started, ctx.endpoints["arm_endpoint"])
     await stop.wait()
     log.info("stopping")
+    if watcher is not None:
+        watcher.cancel()
     await sandbox.close()
     log.info("stopped")
     return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -67,3 +68,25 @@ def test_up_status_fault_down_leaves_no_process() -> None:
 def test_client_without_sandbox_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(SandboxError, match="no running sandbox"):
         SandboxClient(tmp_path)
+
+
+def test_serve_stops_by_itself_when_its_owner_dies(tmp_path: Path) -> None:
+    """A killed test run (the fixture passes --owner-pid) leaves no sandbox behind."""
+    state = tmp_path / "state"
+    owner = subprocess.Popen(["sleep", "300"])
+    try:
+        up = sandbox_cmd(
+            "up", "--state-dir", str(state), "--components", "none", "--owner-pid", str(owner.pid)
+        )
+        assert up.returncode == 0, up.stderr
+        pid = int(json.loads((state / "serve.pid").read_text())["pid"])
+        assert _session_members(pid)
+    finally:
+        owner.kill()
+        owner.wait()
+    deadline = time.monotonic() + 30
+    while _session_members(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _session_members(pid) == []
+    assert "owner process" in (state / "logs" / "serve.log").read_text()
+    assert sandbox_cmd("down", "--state-dir", str(state)).returncode == 0
