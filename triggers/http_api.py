@@ -8,6 +8,7 @@ Response helpers (``json_response``, ``BadRequest``, ``read_body``) are shared w
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import re
 import uuid
@@ -324,34 +325,55 @@ def _read_each(reads: dict[str, Callable[[], Any]]) -> dict[str, Any]:
     return out
 
 
-def read_estate(settings: Settings) -> dict[str, Any]:
-    """Live topology: the route, the primary found among the candidate servers (shared.policy.
-    current_primary, as the plans find it) and its replica, the replica's lag, the primary's backups.
-    Each read may fail on its own."""
+def find_primary_now(settings: Settings) -> tuple[Any, dict[str, Any]]:
+    """Which server is the primary now, observed as the plans observe it (shared.backups.find_primary):
+    the decision (shared.policy.current_primary) and every candidate's snapshot (or ``{"error"}``)."""
     from shared import policy
     from shared.azure import runtime
     from shared.backups import server_view
 
     db = runtime.database()
-    out = _read_each(
+    seen = _read_each(
         {
-            "route": lambda: runtime.traffic().get_route(),
-            "primary_server": lambda: db.find(settings.primary_server, settings.primary_resource_group),
-            "replica_server": lambda: db.find(settings.replica_server, settings.secondary_resource_group),
-            "secret": lambda: runtime.secrets().database_host(),
-            "backup_watch": lambda: runtime.storage().read_report("backup-watch").get("report"),
+            settings.primary_server: lambda: db.find(
+                settings.primary_server, settings.primary_resource_group
+            ),
+            settings.replica_server: lambda: db.find(
+                settings.replica_server, settings.secondary_resource_group
+            ),
         }
     )
-    seen = {settings.primary_server: out["primary_server"], settings.replica_server: out["replica_server"]}
-    followed = str((out["replica_server"] or {}).get("source_server") or "")
-    if followed and followed not in seen:
+    secret = _read_each({"secret": lambda: runtime.secrets().database_host()})["secret"]
+    followed = str((seen[settings.replica_server] or {}).get("source_server") or "")
+    if followed and followed not in seen:  # after a failback: a server Continuity created
         extra = _read_each({followed: lambda: db.find(followed, settings.primary_resource_group)})
         if (extra[followed] or {}).get("created_by_continuity"):
             seen.update(extra)
     views = [server_view(name, snap or {"exists": False}) for name, snap in seen.items()]
-    secret = out.pop("secret")
     host = None if "error" in (secret or {"error": ""}) else str(secret.get("host") or "") or None
-    decision = policy.current_primary(views, secret_host=host)
+    if host and not any(policy.same_host(v.fqdn, host) for v in views):  # after a restore with switch
+        groups = (settings.primary_resource_group, settings.secondary_resource_group)
+        listed = _read_each({g: functools.partial(db.list_servers, g) for g in groups})
+        for found in (s for g in groups if isinstance(listed[g], list) for s in listed[g]):
+            if found["created_by_continuity"] and policy.same_host(str(found["fqdn"] or ""), host):
+                seen[found["name"]] = found
+                views.append(server_view(found["name"], found))
+    return policy.current_primary(views, secret_host=host), seen
+
+
+def read_estate(settings: Settings) -> dict[str, Any]:
+    """Live topology: the route, the primary found now (find_primary_now) and its replica, the replica's
+    lag, the primary's backups. Each read may fail on its own."""
+    from shared.azure import runtime
+
+    db = runtime.database()
+    out = _read_each(
+        {
+            "route": lambda: runtime.traffic().get_route(),
+            "backup_watch": lambda: runtime.storage().read_report("backup-watch").get("report"),
+        }
+    )
+    decision, seen = find_primary_now(settings)
     out["primary"] = decision.to_dict()
     if decision.action != "primary":  # no guess: the reason stands where the primary would
         out["primary_server"], out["replica_server"] = {"error": decision.reason}, None

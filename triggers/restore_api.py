@@ -22,6 +22,7 @@ from triggers.http_api import (
     BadRequest,
     bool_field,
     choice_field,
+    find_primary_now,
     json_response,
     operator_of,
     read_body,
@@ -36,13 +37,12 @@ WindowReader = Callable[[Settings], dict[str, Any]]
 
 
 def read_window(settings: Settings) -> dict[str, Any]:
-    """The source server's earliest restore point and retention, read through the database adapter."""
-    from shared.azure import runtime
-
-    server = runtime.database().find(settings.primary_server, settings.primary_resource_group)
-    if server is None:
-        raise LookupError(f"source server {settings.primary_server} does not exist")
-    return server
+    """The source server (the primary found now, as the restore plan finds it): its snapshot, with its
+    earliest restore point and retention. No primary raises LookupError with the policy's reason."""
+    decision, seen = find_primary_now(settings)
+    if decision.action != "primary":
+        raise LookupError(decision.reason)
+    return dict(seen[decision.primary])
 
 
 # Replaced only by tests that have no Azure estate to read (the one seam of this module).
@@ -68,11 +68,14 @@ def window_of(server: dict[str, Any], settings: Settings, now: datetime) -> poli
     )
 
 
-def restore_plan_view(settings: Settings, point: datetime, now: datetime, switch: bool) -> dict[str, Any]:
-    """What a restore would do, for dry runs and the operator's confirmation."""
-    target = restored_server_name(settings.primary_server, now.isoformat())
+def restore_plan_view(
+    settings: Settings, point: datetime, now: datetime, switch: bool, source: str = ""
+) -> dict[str, Any]:
+    """What a restore of ``source`` (default: the configured primary) would do, for dry runs."""
+    source = source or settings.primary_server
+    target = restored_server_name(source, now.isoformat())
     return {
-        "source_server": settings.primary_server,
+        "source_server": source,
         "target_server": target,
         "restore_point": point.isoformat(),
         "data_loss_window_seconds": (now - point).total_seconds(),
@@ -92,7 +95,7 @@ def restore_plan_view(settings: Settings, point: datetime, now: datetime, switch
             ]
             if switch
             else [],
-            "old_server": f"{settings.primary_server} stopped, not deleted" if switch else "untouched",
+            "old_server": f"{source} stopped, not deleted" if switch else "untouched",
         },
     }
 
@@ -121,7 +124,8 @@ async def start_restore(req: func.HttpRequest, client: Any) -> func.HttpResponse
         refusal = {"error": "invalid restore point", "field": "restore_point", "rule": check.rule}
         return json_response({**refusal, "problem": check.reason}, 400)
     if is_dry:
-        return json_response({"dry_run": True, "plan": restore_plan_view(settings, point, now, switch)})
+        plan = restore_plan_view(settings, point, now, switch, str(server.get("name") or ""))
+        return json_response({"dry_run": True, "plan": plan})
     payload = {
         "restore_point": point.isoformat(),
         "reason": reason,

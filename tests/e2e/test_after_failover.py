@@ -4,11 +4,13 @@ POST /api/failover {mode: planned} makes the configured replica (UK West) the pr
 primary its replica. Nothing is changed in the settings; then the backup watch (a manual timer run through
 the admin endpoint) and a restore test both find and act on UK West, their reports say why UK West is
 the primary, and GET /api/status names it. The watch passes every check but one it now rightly reports:
-the promoted server, created as a replica, has no geo-redundant backup.
+the promoted server, created as a replica, has no geo-redundant backup. Then a restore with switch moves
+the app to a restored server, and the watch and the status find that one (the secret points at it).
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -24,7 +26,8 @@ FAILOVER = "failover-qlp"
 def test_after_a_planned_failover_the_watch_restore_test_and_status_follow_the_new_primary(
     estate_factory: EstateFactory,
 ) -> None:
-    estate = estate_factory(BACKUP_RETENTION_DAYS="7")  # the sandbox's servers keep 7 days
+    # the sandbox's servers keep 7 days; the restore with switch below goes without an approval step
+    estate = estate_factory(BACKUP_RETENTION_DAYS="7", RESTORE_REQUIRES_APPROVAL="false")
     old, new = estate.endpoints["servers"]["primary"], estate.endpoints["servers"]["replica"]
     assert estate.env["CONTINUITY_PRIMARY_SERVER"] == old  # the setting stays as it was
 
@@ -59,3 +62,23 @@ def test_after_a_planned_failover_the_watch_restore_test_and_status_follow_the_n
     assert report["decisions"][0]["reason"] == report["primary"]["reason"]
     assert report["primary"]["primary"] == new
     assert servers(estate.sandbox) == before  # the scratch server is gone
+
+    # then a restore with switch: the restored server serves, and everything follows it in turn
+    point = datetime.now(UTC).isoformat()
+    dry = estate.api("POST", "/api/restore", {"restore_point": point, "reason": "e2e", "dry_run": True})
+    assert dry.status_code == 200 and dry.json()["plan"]["source_server"] == new, dry.text
+    body = {"restore_point": point, "reason": "after the failover", "switch": True}
+    restore = estate.api("POST", "/api/restore", body)
+    assert restore.status_code == 202, restore.text
+    done = estate.wait_done(restore.json()["id"], timeout=150)
+    restored: dict[str, Any] = done.get("output") or {}
+    assert restored.get("status") == "succeeded", restored.get("summary") or done
+    target = restored["resources"]["target_server"]
+    assert restored["resources"]["source_server"] == new and target.startswith(f"{new}-pitr-")
+
+    watch = watch_tick(estate.host)
+    assert watch["primary"]["primary"] == target, watch["primary"]
+    assert f"the database secret points at {target}" in watch["primary"]["reason"]
+    assert f"{new} is stopped" in watch["primary"]["reason"]
+    status = estate.api("GET", "/api/status").json()
+    assert status["primary_server"] == target, status
