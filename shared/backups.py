@@ -263,12 +263,17 @@ def backup_gate(
 
     Latest backup younger than the gate (6 h by default): proceed. Otherwise take an on-demand backup and
     wait for it (re-listing backups every 30 s), or refuse with the reason (shared.policy.decide_backup_gate).
+    The backups are those of the primary found now (find_primary); no primary refuses with its reason.
     """
     started_at: datetime | None = None
     status: str | None = None
-    server = settings.primary_server
+    primary = yield from find_primary(context, settings)
+    record_primary(rec, primary)
+    if primary.action != "primary":
+        return policy.GateDecision(policy.GATE_REFUSE, primary.reason)
+    server = on_primary(primary)
     while True:
-        listing = yield from rec.step("backup-gate-list", names.DATABASE_LIST_BACKUPS, {"server": server})
+        listing = yield from rec.step("backup-gate-list", names.DATABASE_LIST_BACKUPS, server)
         latest = listing.get("latest_completed_at")
         state = policy.BackupGateState(
             now=context.current_utc_datetime,
@@ -289,11 +294,11 @@ def backup_gate(
             yield context.create_timer(context.current_utc_datetime + timedelta(seconds=GATE_POLL_SECONDS))
 
 
-def _on_demand_backup(context: Any, rec: RunRecord, server: str) -> Gen:
+def _on_demand_backup(context: Any, rec: RunRecord, server: Json) -> Gen:
     name = f"predeploy-{stamp(context.current_utc_datetime)}"
     try:
         result = yield from rec.step(
-            "backup-gate-on-demand", names.DATABASE_CREATE_BACKUP, {"server": server, "name": name}
+            "backup-gate-on-demand", names.DATABASE_CREATE_BACKUP, {**server, "name": name}
         )
     except Exception:
         return "Failed"

@@ -9,10 +9,11 @@ from shared import names, policy
 from shared.backups import GATE_POLL_SECONDS, Gen, RunRecord, backup_gate
 from shared.config import Settings
 from tests.unit.backup_fakes import NOW, FakeContext, drive, fails, returns, sequence, settings_dict
+from tests.unit.estate_fakes import WEST, estate
 
 
-def _gate(**activities: Any) -> tuple[FakeContext, policy.GateDecision, RunRecord]:
-    ctx = FakeContext({}, activities)
+def _gate(state: str = "home", **activities: Any) -> tuple[FakeContext, policy.GateDecision, RunRecord]:
+    ctx = FakeContext({}, {**estate(state), **activities})
     rec = RunRecord(ctx, run_id="deploy-qlp", operation="blue-green", trigger={})
 
     def plan(context: Any) -> Gen:
@@ -41,10 +42,11 @@ def test_an_old_backup_triggers_an_on_demand_backup_then_proceeds() -> None:
     )
     assert decision.action == policy.GATE_PROCEED
     listed, created = names.DATABASE_LIST_BACKUPS, names.DATABASE_CREATE_BACKUP
-    assert ctx.names() == [listed, created, listed]
+    observed = [names.DATABASE_GET_SERVER, names.DATABASE_GET_SERVER, names.SECRETS_GET_DATABASE_HOST]
+    assert ctx.names() == [*observed, listed, created, listed]
     assert ctx.payloads(names.DATABASE_CREATE_BACKUP)[0]["server"] == "qlp-db-uksouth"
     actions = [d["action"] for d in rec.report["decisions"]]
-    assert actions == [policy.GATE_TAKE_BACKUP, policy.GATE_PROCEED]
+    assert actions == ["primary", policy.GATE_TAKE_BACKUP, policy.GATE_PROCEED]
 
 
 def test_a_backup_still_running_is_waited_for_with_durable_timers() -> None:
@@ -78,3 +80,26 @@ def test_waiting_too_long_refuses() -> None:
     )
     assert decision.action == policy.GATE_REFUSE and "still running after" in decision.reason
     assert len(ctx.timers) >= 1800 / (GATE_POLL_SECONDS + 2)
+
+
+def test_after_a_failover_the_gate_reads_and_backs_up_the_promoted_server() -> None:
+    listings = sequence(_listing(timedelta(hours=7)), _listing(timedelta(seconds=0)))
+    ctx, decision, _ = _gate(
+        "failed-over",
+        **{
+            names.DATABASE_LIST_BACKUPS: listings,
+            names.DATABASE_CREATE_BACKUP: returns({"name": "predeploy", "completed_at": NOW.isoformat()}),
+        },
+    )
+    assert decision.action == policy.GATE_PROCEED
+    on_west = {"server": WEST, "resource_group": "rg-ukwest"}
+    assert ctx.payloads(names.DATABASE_LIST_BACKUPS) == [on_west, on_west]
+    created = ctx.payloads(names.DATABASE_CREATE_BACKUP)[0]
+    assert (created["server"], created["resource_group"]) == (WEST, "rg-ukwest")
+
+
+def test_with_no_primary_the_gate_refuses_with_the_reason_and_backs_up_nothing() -> None:
+    ctx, decision, _ = _gate("split")
+    assert decision.action == policy.GATE_REFUSE
+    assert decision.reason.startswith("refusing to choose a primary:")
+    assert names.DATABASE_LIST_BACKUPS not in ctx.names() and names.DATABASE_CREATE_BACKUP not in ctx.names()
