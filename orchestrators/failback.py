@@ -170,8 +170,8 @@ class Failback(Flow):
         lost = "zero rows lost, verified" if missing == 0 else f"rows lost: {missing}"
         summary = (
             f"failed back to {self.settings['primary_region']}: {self.home} is primary, {self.replica} its "
-            f"replica; {lost}. The next failover finds {self.home} from the replica; set "
-            f"CONTINUITY_PRIMARY_SERVER={self.home} for the backup watch and restores."
+            f"replica; {lost}. The next failover, the backup watch, restores and drills find {self.home} "
+            "from the replica (no setting to change)."
         )
         status = "succeeded" if missing == 0 else "succeeded-with-warnings"
         return (yield from self.finish(status, summary, COMPLETED, page=missing != 0))
