@@ -17,9 +17,10 @@ from typing import Any
 from shared import names
 from shared.models import Decision, RunReport, StepRecord, parse_time
 
-_SECRET_KEY = re.compile(r"(password|passwd|secret|token|routing_key|api_key|connection_string|sig)$", re.I)
-_URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^/\s:@]+:)[^@\s/]+@", re.I)
-_KV_SECRET = re.compile(r"\b(password|pwd|sig|code|key)=([^&\s;]+)", re.I)
+# Patterns, compiled by ``re`` on first use (and cached there), not at import.
+_SECRET_KEY = r"(?i)(password|passwd|secret|token|routing_key|api_key|connection_string|sig)$"
+_URL_PASSWORD = r"(?i)(\b[a-z][a-z0-9+.-]*://[^/\s:@]+:)[^@\s/]+@"
+_KV_SECRET = r"(?i)\b(password|pwd|sig|code|key)=([^&\s;]+)"
 REDACTED = "***"
 
 # Events that notify (DESIGN.md: notifications at every state change).
@@ -36,11 +37,11 @@ _SEVERITY = {STARTED: "info", AWAITING_APPROVAL: "warning", STEP_FAILED: "error"
 def redact(value: Any) -> Any:
     """A copy of a JSON value with secret-looking keys and URL or query-string credentials masked."""
     if isinstance(value, dict):
-        return {k: REDACTED if _SECRET_KEY.search(str(k)) else redact(v) for k, v in value.items()}
+        return {k: REDACTED if re.search(_SECRET_KEY, str(k)) else redact(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [redact(v) for v in value]
     if isinstance(value, str):
-        return _KV_SECRET.sub(rf"\1={REDACTED}", _URL_PASSWORD.sub(rf"\1{REDACTED}@", value))
+        return re.sub(_KV_SECRET, rf"\1={REDACTED}", re.sub(_URL_PASSWORD, rf"\1{REDACTED}@", value))
     return value
 
 
