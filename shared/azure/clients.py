@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from shared.azure.imports import SDK_IMPORT_LOCK
 from shared.config import Secrets, Settings
 
 T = TypeVar("T")
@@ -26,12 +27,14 @@ class StaticTokenCredential:
         self._token = token
 
     def get_token(self, *scopes: str, **kwargs: Any) -> Any:
-        from azure.core.credentials import AccessToken
+        with SDK_IMPORT_LOCK:
+            from azure.core.credentials import AccessToken
 
         return AccessToken(self._token, int(time.time()) + 3600)
 
     def get_token_info(self, *scopes: str, options: Any = None) -> Any:
-        from azure.core.credentials import AccessTokenInfo
+        with SDK_IMPORT_LOCK:
+            from azure.core.credentials import AccessTokenInfo
 
         return AccessTokenInfo(self._token, int(time.time()) + 3600)
 
@@ -74,7 +77,8 @@ class Clients:
     def _build_credential(self) -> Any:
         if self.settings.sandbox:
             return StaticTokenCredential(self._secrets.sandbox_token or "")
-        from azure.identity import DefaultAzureCredential
+        with SDK_IMPORT_LOCK:
+            from azure.identity import DefaultAzureCredential
 
         return DefaultAzureCredential()
 
@@ -100,34 +104,40 @@ class Clients:
 
     # ---- management plane ----------------------------------------------------------------------------
     def postgres(self) -> Any:
-        from azure.mgmt.postgresqlflexibleservers import PostgreSQLManagementClient
+        with SDK_IMPORT_LOCK:
+            from azure.mgmt.postgresqlflexibleservers import PostgreSQLManagementClient
 
         return self._arm("postgres", PostgreSQLManagementClient)
 
     def cdn(self) -> Any:
-        from azure.mgmt.cdn import CdnManagementClient
+        with SDK_IMPORT_LOCK:
+            from azure.mgmt.cdn import CdnManagementClient
 
         return self._arm("cdn", CdnManagementClient)
 
     def frontdoor(self) -> Any:
-        from azure.mgmt.frontdoor import FrontDoorManagementClient
+        with SDK_IMPORT_LOCK:
+            from azure.mgmt.frontdoor import FrontDoorManagementClient
 
         return self._arm("frontdoor", FrontDoorManagementClient)
 
     def containers(self) -> Any:
-        from azure.mgmt.containerinstance import ContainerInstanceManagementClient
+        with SDK_IMPORT_LOCK:
+            from azure.mgmt.containerinstance import ContainerInstanceManagementClient
 
         return self._arm("containers", ContainerInstanceManagementClient)
 
     def monitor(self) -> Any:
-        from azure.mgmt.monitor import MonitorManagementClient
+        with SDK_IMPORT_LOCK:
+            from azure.mgmt.monitor import MonitorManagementClient
 
         return self._arm("monitor", MonitorManagementClient)
 
     # ---- data planes ---------------------------------------------------------------------------------
     def secrets(self) -> Any:
         def build() -> Any:
-            from azure.keyvault.secrets import SecretClient
+            with SDK_IMPORT_LOCK:
+                from azure.keyvault.secrets import SecretClient
 
             options = self.transport_options()
             if self.settings.sandbox:
@@ -138,7 +148,8 @@ class Clients:
 
     def blobs(self) -> Any:
         def build() -> Any:
-            from azure.storage.blob import BlobServiceClient
+            with SDK_IMPORT_LOCK:
+                from azure.storage.blob import BlobServiceClient
 
             options = self.transport_options()
             if self._secrets.storage_connection_string:
@@ -155,11 +166,13 @@ class Clients:
             return None
 
         def build() -> Any:
-            from azure.core.credentials import AzureKeyCredential
+            with SDK_IMPORT_LOCK:
+                from azure.core.credentials import AzureKeyCredential
 
             # The basic-topic client: azure.eventgrid.EventGridPublisherClient wraps this one for basic
             # topics but drops transport options (the CA bundle) on the way.
-            from azure.eventgrid._legacy import EventGridPublisherClient
+            with SDK_IMPORT_LOCK:
+                from azure.eventgrid._legacy import EventGridPublisherClient
 
             key = self._secrets.eventgrid_topic_key
             credential = AzureKeyCredential(key) if key else self.credential()

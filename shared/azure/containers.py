@@ -9,6 +9,7 @@ from typing import Any
 
 from shared.azure.clients import Clients
 from shared.azure.errors import is_not_found, translated
+from shared.azure.imports import SDK_IMPORT_LOCK
 from shared.config import TAG_CREATED_BY, TAG_CREATED_BY_VALUE, TAG_RUN
 from shared.errors import PermanentError, PreconditionFailed, TransientError
 
@@ -87,7 +88,8 @@ class ContainersAdapter:
         return found
 
     def _model(self, spec: dict[str, Any], location: str, tags: dict[str, str]) -> Any:
-        from azure.mgmt.containerinstance import models as m
+        with SDK_IMPORT_LOCK:
+            from azure.mgmt.containerinstance import models as m
 
         port = int(spec.get("port") or self._settings.container_port)
         env = [

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from shared.azure.imports import SDK_IMPORT_LOCK
 from shared.errors import ContinuityError, error_for, kind_for_status
 
 _MAX_DETAIL = 300
@@ -28,7 +29,8 @@ def translate(exc: BaseException, operation: str, resource: str) -> ContinuityEr
     """The Continuity error for an exception raised while doing ``operation`` to ``resource``."""
     if isinstance(exc, ContinuityError):
         return exc
-    from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
+    with SDK_IMPORT_LOCK:
+        from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
 
     if isinstance(exc, HttpResponseError):
         status = exc.status_code

@@ -10,6 +10,7 @@ from typing import Any
 
 from shared.azure.clients import Clients
 from shared.azure.errors import translated
+from shared.azure.imports import SDK_IMPORT_LOCK
 
 EVENT_TYPE_PREFIX = "Continuity."
 
@@ -27,7 +28,8 @@ class EventsAdapter:
         client = self._clients.eventgrid()
         if client is None:
             return {"published": False, "id": event_id, "reason": "no Event Grid topic configured"}
-        from azure.core.messaging import CloudEvent
+        with SDK_IMPORT_LOCK:
+            from azure.core.messaging import CloudEvent
 
         kind = event_type if event_type.startswith(EVENT_TYPE_PREFIX) else EVENT_TYPE_PREFIX + event_type
         options: dict[str, Any] = {"subject": subject, "data": data}

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from shared.azure.imports import SDK_IMPORT_LOCK
 from shared.azure.secrets import swap_host
 from shared.errors import ContinuityError, PermanentError, TransientError
 
@@ -28,7 +29,8 @@ end::float8
 
 
 def _translate_sql(exc: Exception, operation: str, server: str) -> ContinuityError:
-    import psycopg
+    with SDK_IMPORT_LOCK:
+        import psycopg
 
     detail = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
     # scrub anything that looks like a connection string from driver messages
@@ -41,7 +43,8 @@ def _translate_sql(exc: Exception, operation: str, server: str) -> ContinuityErr
 @contextmanager
 def connect(secret_url: str, fqdn: str, server: str, operation: str, *, read_only: bool) -> Iterator[Any]:
     """A psycopg connection to ``server`` using the secret's credentials; errors become ours."""
-    import psycopg
+    with SDK_IMPORT_LOCK:
+        import psycopg
 
     try:
         with psycopg.connect(swap_host(secret_url, fqdn), connect_timeout=10, autocommit=False) as conn:
@@ -64,20 +67,23 @@ def checked_table(name: str) -> str:
 
 
 def _identifier(name: str) -> Any:
-    from psycopg import sql
+    with SDK_IMPORT_LOCK:
+        from psycopg import sql
 
     return sql.Identifier(*name.split("."))
 
 
 def _count(cur: Any, table: str) -> int:
-    from psycopg import sql
+    with SDK_IMPORT_LOCK:
+        from psycopg import sql
 
     cur.execute(sql.SQL("select count(*) from {}").format(_identifier(table)))
     return int(cur.fetchone()[0])
 
 
 def _sentinels_found(cur: Any, table: str, names: list[str]) -> set[str]:
-    from psycopg import sql
+    with SDK_IMPORT_LOCK:
+        from psycopg import sql
 
     if not names:
         return set()
@@ -127,7 +133,8 @@ def run_checks(conn: Any, checks: dict[str, Any], table_sentinels: str) -> dict[
 
 def write_sentinel(conn: Any, table: str, name: str) -> dict[str, Any]:
     """Insert sentinel ``name`` unless it exists; returns its time and whether it was created now."""
-    from psycopg import sql
+    with SDK_IMPORT_LOCK:
+        from psycopg import sql
 
     table_id = _identifier(checked_table(table))
     with conn.cursor() as cur:

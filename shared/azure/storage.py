@@ -15,6 +15,7 @@ from typing import Any
 
 from shared.azure.clients import Clients
 from shared.azure.errors import is_not_found, translated
+from shared.azure.imports import SDK_IMPORT_LOCK
 from shared.errors import ContinuityError, PermanentError
 
 _RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:\-]{0,200}")
@@ -51,7 +52,8 @@ class StorageAdapter:
         self, run_id: str, report: dict[str, Any], markdown: str | None, retain_years: int | None
     ) -> dict[str, Any]:
         """Write (overwrite) the run's JSON report and, when given, its Markdown rendering."""
-        from azure.storage.blob import ContentSettings
+        with SDK_IMPORT_LOCK:
+            from azure.storage.blob import ContentSettings
 
         prefix = run_prefix(run_id)
         container = self._container()
