@@ -2,7 +2,9 @@
 
 Activities call these functions; tests build adapters directly from Settings instead (no patching).
 Each adapter module is imported by the function that builds it, on first use, so importing the app
-loads (and, without bytecode caches, compiles) none of them.
+loads (and, without bytecode caches, compiles) none of them. Those first imports may run on two activity
+threads at once; that is safe because the adapter modules import no SDK at module level (SDK imports
+take SDK_IMPORT_LOCK) and import one another without cycles (tests/unit/test_app_import.py).
 """
 
 from __future__ import annotations
