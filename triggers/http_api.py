@@ -375,8 +375,9 @@ def read_estate(settings: Settings) -> dict[str, Any]:
     )
     decision, seen = find_primary_now(settings)
     out["primary"] = decision.to_dict()
-    if decision.action != "primary":  # no guess: the reason stands where the primary would
-        out["primary_server"], out["replica_server"] = {"error": decision.reason}, None
+    if decision.action != "primary":  # no guess: primary_server is null, the candidates as observed
+        out["primary_server"] = seen[settings.primary_server]
+        out["replica_server"] = seen[settings.replica_server]
         return out
     out["primary_server"], out["replica_server"] = seen[decision.primary], seen.get(decision.replica)
     rg, replica_rg = decision.primary_resource_group, decision.replica_resource_group
