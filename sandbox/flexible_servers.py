@@ -96,6 +96,7 @@ class FlexibleServers:
         self.ctx, self.arm, self.layout = ctx, arm, layout
         self.servers: dict[str, Server] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._first_backups: dict[str, asyncio.Task[None]] = {}
         self._lag_resume: asyncio.Task[None] | None = None
 
     # ---- lookup and rendering -------------------------------------------------------------------
@@ -312,7 +313,7 @@ class FlexibleServers:
             await self._discard(server)
             raise
         self.ready(server)
-        await self.take_backup(server)
+        self.start_first_backup(server)
         return server
 
     async def _discard(self, server: Server) -> None:
@@ -368,14 +369,33 @@ class FlexibleServers:
             await replica.cluster.promote()
             replica.cluster.clear_standby()
             replica.source = None
-        self.background(self._first_backup(replica))
+        self.start_first_backup(replica)
+
+    def start_first_backup(self, server: Server) -> None:
+        """A new primary (promoted or restored) gets a base backup at once, in the background: as in
+        Azure, the operation completes when the server is ready and its restore window starts with that
+        first backup. Deleting the server stops its cluster first, which ends a first backup still running."""
+        task = asyncio.ensure_future(self._first_backup(server))
+        self._first_backups[server.name.lower()] = task
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _first_backup(self, server: Server) -> None:
-        """A new primary gets a base backup at once (its restore window starts there), as in Azure."""
         try:
             await self.take_backup(server)
-        except PgError as exc:
-            log.warning("first backup of promoted %s failed: %s", server.name, exc)
+        except (PgError, OSError) as exc:
+            log.warning("first backup of %s failed: %s", server.name, exc)
+        finally:
+            if self._first_backups.get(server.name.lower()) is asyncio.current_task():
+                del self._first_backups[server.name.lower()]
+
+    async def settle_first_backup(self, server: Server) -> None:
+        """Wait for a first backup still running; with the cluster stopped it fails at once (logged).
+        Not cancelled: pg_basebackup's WAL-streaming child would outlive its killed parent."""
+        task = self._first_backups.pop(server.name.lower(), None)
+        if task is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(task), CATCH_UP_TIMEOUT)
 
     async def switchover(self, replica: Server, primary: Server) -> None:
         """Planned switchover: the primary stops cleanly, the replica replays all of it and is promoted,
@@ -590,6 +610,7 @@ class FlexibleServers:
                 replica.cluster.clear_standby()
                 replica.source = None
             await server.cluster.stop("immediate")
+            await self.settle_first_backup(server)
             await asyncio.to_thread(server.cluster.remove)
             await asyncio.to_thread(_rmtree, self.layout.backups / server.name)
             self.servers.pop(server.name.lower(), None)
