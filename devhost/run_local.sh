@@ -55,9 +55,13 @@ start_sandbox() {
 
 write_settings() {
   mkdir -p "$STATE_DIR"
+  # The sandbox's ports change on every start, so settings written for an earlier sandbox are stale:
+  # always generate them. A file not generated here is kept aside, never lost. To change a setting for
+  # a run, set it in the environment (the environment wins over local.settings.json), e.g.
+  # `CONTINUITY_FAILOVER_MODE=manual make run`.
   if [ -f "$SETTINGS" ] && ! { [ -f "$SETTINGS_MARK" ] && sha256sum --check --status "$SETTINGS_MARK" 2>/dev/null; }; then
-    say "keeping your $SETTINGS (not generated here); delete it to have it generated from the sandbox"
-    return
+    mv "$SETTINGS" "${SETTINGS}.bak"
+    say "moved your $SETTINGS to ${SETTINGS}.bak (settings for the sandbox are generated on every run)"
   fi
   local tmp="${SETTINGS}.tmp"
   "$PY" -m sandbox.app_settings --endpoints "$SANDBOX_DIR/endpoints.json" >"$tmp" || { rm -f "$tmp"; fail "could not generate $SETTINGS"; }
