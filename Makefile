@@ -29,7 +29,7 @@ deps: $(STAMP) system-deps
 run: deps
 	@bash devhost/run_local.sh
 
-test: deps
+test: deps lint
 	$(PY) -m pytest
 
 # ---- the rest ------------------------------------------------------------------------------------

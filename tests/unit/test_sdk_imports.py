@@ -48,5 +48,7 @@ def test_every_lazy_sdk_import_in_the_adapters_holds_the_import_lock() -> None:
 
 def test_the_check_sees_an_unlocked_import(tmp_path: Path) -> None:
     sample = tmp_path / "sample.py"
-    sample.write_text("def f():\n    from azure.core.credentials import AccessToken\n    return AccessToken\n")
+    sample.write_text(
+        "def f():\n    from azure.core.credentials import AccessToken\n    return AccessToken\n"
+    )
     assert _unlocked_imports(sample) == ["sample.py:2 azure.core.credentials"]
