@@ -23,7 +23,8 @@ def secrets_point_database_url(params: dict[str, Any]) -> dict[str, Any]:
     """Point the database URL secret at ``server``'s FQDN, keeping user, password and database.
 
     Idempotent: already pointing there writes nothing (no new secret version). Refuses a server that does
-    not exist or has no FQDN (precondition).
+    not exist or has no FQDN (precondition). ``secret_name`` (default: the production secret) writes
+    another secret from the production URL, e.g. a drill-only one; production is then only read.
     """
     p = Params(names.SECRETS_POINT_DATABASE_URL, params)
     server = p.text("server")
@@ -33,7 +34,8 @@ def secrets_point_database_url(params: dict[str, Any]) -> dict[str, Any]:
         raise PreconditionFailed(
             "point database secret at", server, "the server does not exist or has no address"
         )
-    return done(p.activity, {"server": server, **runtime.secrets().point_database_url(snapshot["fqdn"])})
+    pointed = runtime.secrets().point_database_url(snapshot["fqdn"], p.opt_text("secret_name"))
+    return done(p.activity, {"server": server, **pointed})
 
 
 @bp.function_name(names.SECRETS_GET_DATABASE_HOST)
@@ -42,3 +44,12 @@ def secrets_get_database_host(params: dict[str, Any]) -> dict[str, Any]:
     """Where the database secret points (host, database, version); never the password."""
     Params(names.SECRETS_GET_DATABASE_HOST, params or {})
     return runtime.secrets().database_host()
+
+
+@bp.function_name(names.SECRETS_CLEAR)
+@bp.activity_trigger(input_name="params")
+def secrets_clear(params: dict[str, Any]) -> dict[str, Any]:
+    """Overwrite a non-production secret with an empty value (drill teardown); refuses production."""
+    p = Params(names.SECRETS_CLEAR, params)
+    result = runtime.secrets().clear(p.text("secret_name"))
+    return done(p.activity, {**result, "message": f"secret {result['secret']} cleared"})

@@ -3,10 +3,12 @@
 Every drill acts on the primary found now (shared.backups.find_primary: observed, not the configured
 name; no primary is a refusal with the policy's reason), and "the DR region" is the region it is not in.
 Practice mode never moves production traffic: the database drill is a restore test; the region drill
-creates a drill-only replica, promotes it, brings up a drill-only container group, verifies it and tears
-both down; the complete drill runs both and checks Front Door (route and DR origin group) without
-switching. The evidence report (what ran, RTO and RPO against objectives, teardown verified) is kept
-under the compliance retention (7 years by default).
+creates a drill-only replica, promotes it, points a drill-only Key Vault secret at it, brings up a
+drill-only container group that reads that secret, verifies it with a real write read back from the
+replica, and tears all three down (the drill secret is overwritten with an empty value); the complete
+drill runs both and checks Front Door (route and DR origin group) without switching. The evidence
+report (what ran, RTO and RPO against objectives, teardown verified) is kept under the compliance
+retention (7 years by default).
 """
 
 from __future__ import annotations
@@ -34,6 +36,13 @@ bp = df.Blueprint()
 
 SCENARIOS = ("restore", "database", "region", "complete")
 VERIFY_ATTEMPTS = 24
+WRITE_ATTEMPTS = 6
+WORKLOAD_TABLE = "intents"  # where POST /api/v1/intents writes
+
+
+def drill_secret_name(settings: Settings) -> str:
+    """The drill-only database secret: never the production one."""
+    return f"{settings.database_secret_name}-drill"
 
 
 @bp.function_name(names.DRILL_ORCHESTRATOR)
@@ -103,14 +112,25 @@ def _region_drill(
     group = f"{settings.container_group_standby[:40]}-drill-{tag}"
     rg, region = dr_side(settings, primary)
     where = {"resource_group": rg}
-    rec.resource(drill_replica=replica, drill_group=group, drill_region=region)
+    secret = drill_secret_name(settings)
+    rec.resource(drill_replica=replica, drill_group=group, drill_region=region, drill_secret=secret)
     try:
         yield from _bring_up_region(rec, settings, (primary, region), (replica, group), where, evidence)
     except Exception as exc:
         evidence["failed"].append(f"region: {str(exc)[:300]}")
     gone_group = yield from teardown(context, rec, "group", group, step="drill-group", where=where)
+    cleared = yield from _clear_drill_secret(rec, secret)
     gone_server = yield from teardown(context, rec, "server", replica, step="drill-replica", where=where)
-    evidence["teardown"].append(gone_group and gone_server)
+    evidence["teardown"].append(gone_group and gone_server and cleared)
+
+
+def _clear_drill_secret(rec: RunRecord, secret: str) -> Gen:
+    """Overwrite the drill secret with an empty value; False when that failed."""
+    try:
+        result = yield from rec.step("clear-drill-secret", names.SECRETS_CLEAR, {"secret_name": secret})
+    except Exception:
+        return False
+    return bool(result.get("cleared"))
 
 
 def _bring_up_region(
@@ -131,20 +151,49 @@ def _bring_up_region(
     started = rec.now()
     promote = {"server": replica, "mode": "planned", "operation": "standalone", **where}
     yield from rec.step("promote-drill-replica", names.DATABASE_PROMOTE_REPLICA, promote)
+    secret = drill_secret_name(settings)
+    point = {"server": replica, "secret_name": secret, **where}
+    yield from rec.step("point-drill-secret", names.SECRETS_POINT_DATABASE_URL, point)
     standby = yield from rec.step(
         "observe-standby", names.CONTAINERS_GET_GROUP, {"group": settings.container_group_standby}
     )
     ensure = {"group": group, "image": standby.get("image", ""), "run_id": rec.run_id, **where}
     ensure.update(location=region, port=settings.container_port)
+    ensure["environment"] = {"DATABASE_SECRET_NAME": secret}
     up = yield from rec.step("drill-group", names.CONTAINERS_ENSURE_GROUP, ensure)
-    url = str(up.get("url") or "").rstrip("/") + settings.health_path
+    base = str(up.get("url") or "").rstrip("/")
     probe = yield from rec.poll(
-        "verify-drill-group", names.PROBE_HTTP, {"url": url}, attempts=VERIFY_ATTEMPTS, interval=5.0
+        "verify-drill-group",
+        names.PROBE_HTTP,
+        {"url": base + settings.health_path},
+        attempts=VERIFY_ATTEMPTS,
+        interval=5.0,
     )
     if not probe.get("ok"):
         raise RuntimeError(f"drill group {group} did not answer {settings.health_path}: {probe.get('error')}")
+    yield from _verify_write(rec, base, (replica, where), f"continuity drill {rec.run_id}")
     evidence["rto"].append(seconds_between(started, rec.now()))
     evidence["rpo"].append(lag.get("lag_seconds"))
+
+
+def _verify_write(rec: RunRecord, base: str, on: tuple[str, Json], marker: str) -> Gen:
+    """A write through the drill group's own API, then read back from the drill replica itself."""
+    replica, where = on
+    write: Json = {"url": base + "/api/v1/intents", "method": "POST", "json": {"text": marker}}
+    write["expect_status"] = 201
+    wrote = yield from rec.poll("drill-write", names.PROBE_HTTP, write, attempts=WRITE_ATTEMPTS, interval=5.0)
+    if not wrote.get("ok"):
+        why = f"{wrote.get('status')} {wrote.get('error')}"
+        raise RuntimeError(f"write through the drill group failed: {why}")
+    literal = "'" + marker.replace("'", "''") + "'"
+    sql = f"SELECT EXISTS (SELECT 1 FROM {WORKLOAD_TABLE} WHERE text = {literal})"
+    checks = {"critical_tables": [], "sql": [{"name": "drill-write-on-replica", "sql": sql}]}
+    read = yield from rec.step(
+        "drill-read-back", names.DATABASE_RUN_CHECKS, {"server": replica, "checks": checks, **where}
+    )
+    if not read.get("passed"):
+        raise RuntimeError(f"the drill write is not on the drill replica {replica}")
+    rec.measure(drill_write_verified_on=replica)
 
 
 def _frontdoor_check(rec: RunRecord, settings: Settings, evidence: Json) -> Gen:

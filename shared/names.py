@@ -112,10 +112,13 @@ TRAFFIC_SWITCH_ROUTE = "traffic_switch_route"
 TRAFFIC_SET_ORIGIN_STATE = "traffic_set_origin_state"
 
 # secrets (Key Vault; the database URL never leaves the activity)
-# {server, [resource_group]} -> {secret, host, changed, version, message}   (same host twice: no new version)
+# {server, [resource_group], [secret_name]} -> {secret, host, changed, version, message}   (same host
+#   twice: no new version; secret_name defaults to the production secret, another one is written from it)
 SECRETS_POINT_DATABASE_URL = "secrets_point_database_url"
 # {} -> {secret, host, database, version}   (where the secret points; never the password)
 SECRETS_GET_DATABASE_HOST = "secrets_get_database_host"
+# {secret_name} -> {secret, cleared, changed}   (empty value; refuses the production secret)
+SECRETS_CLEAR = "secrets_clear"
 
 # metrics (Azure Monitor)
 # {target: frontdoor|container_group|server, [name], [resource_group], [minutes], [baseline_minutes]}

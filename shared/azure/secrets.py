@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from shared.azure.clients import Clients
-from shared.azure.errors import translated
+from shared.azure.errors import is_not_found, translated
 from shared.errors import PermanentError
 
 
@@ -40,9 +40,19 @@ class SecretsAdapter:
         self._clients = clients
         self._name = clients.settings.database_secret_name
 
-    def _current(self) -> Any:
-        with translated("read secret", self._name):
-            return self._clients.secrets().get_secret(self._name)
+    def _current(self, name: str | None = None) -> Any:
+        name = name or self._name
+        with translated("read secret", name):
+            return self._clients.secrets().get_secret(name)
+
+    def _value_of(self, name: str) -> str | None:
+        """The latest value of ``name``; None when the secret does not exist (yet)."""
+        try:
+            return str(self._clients.secrets().get_secret(name).value or "")
+        except Exception as exc:
+            if is_not_found(exc):
+                return None
+            raise
 
     def database_host(self) -> dict[str, Any]:
         """Where the secret points: host, database and version (no password)."""
@@ -55,8 +65,15 @@ class SecretsAdapter:
             "version": secret.properties.version,
         }
 
-    def point_database_url(self, fqdn: str) -> dict[str, Any]:
-        """Point the secret at ``fqdn``; the same host again writes nothing (no new version)."""
+    def point_database_url(self, fqdn: str, secret_name: str | None = None) -> dict[str, Any]:
+        """Point the secret at ``fqdn``; the same host again writes nothing (no new version).
+
+        ``secret_name`` (default: the production secret) names another secret to write: it gets the
+        production URL (user, password, database) with the host swapped, and production is only read.
+        """
+        target = secret_name or self._name
+        if target != self._name:
+            return self._point_other(target, fqdn)
         secret = self._current()
         current = str(secret.value or "")
         try:
@@ -73,3 +90,33 @@ class SecretsAdapter:
             written = self._clients.secrets().set_secret(self._name, wanted, content_type="text/plain")
         message = f"secret {self._name} now points at {fqdn} (was {host_of(current)})"
         return {**base, "changed": True, "version": written.properties.version, "message": message}
+
+    def _point_other(self, target: str, fqdn: str) -> dict[str, Any]:
+        try:
+            wanted = swap_host(str(self._current().value or ""), fqdn)
+        except ValueError:
+            raise PermanentError(
+                "point secret", target, f"the secret {self._name} does not hold a database URL"
+            ) from None
+        base = {"secret": target, "host": fqdn}
+        with translated("read secret", target):
+            current = self._value_of(target)
+        if current == wanted:
+            return {**base, "changed": False, "message": f"secret {target} already points at {fqdn}"}
+        with translated("write secret", target):
+            written = self._clients.secrets().set_secret(target, wanted, content_type="text/plain")
+        message = f"secret {target} now points at {fqdn}"
+        return {**base, "changed": True, "version": written.properties.version, "message": message}
+
+    def clear(self, secret_name: str) -> dict[str, Any]:
+        """Overwrite ``secret_name`` with an empty value (a drill secret at teardown); never production."""
+        if secret_name == self._name:
+            why = "the production database secret is never cleared"
+            raise PermanentError("clear secret", secret_name, why)
+        with translated("read secret", secret_name):
+            current = self._value_of(secret_name)
+        if not current:
+            return {"secret": secret_name, "cleared": True, "changed": False}
+        with translated("write secret", secret_name):
+            self._clients.secrets().set_secret(secret_name, "", content_type="text/plain")
+        return {"secret": secret_name, "cleared": True, "changed": True}

@@ -1,5 +1,6 @@
 """End to end on devhost + sandbox: the backup watch notifies once per breach and resolves once; each
-drill scenario produces its evidence report and leaves no drill resource behind."""
+drill scenario produces its evidence report and leaves no drill resource behind; the region drill's
+container group runs on a drill-only secret, and its write lands on the drill replica, not production."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from azure.keyvault.secrets import SecretClient
 
-from sandbox.client import SandboxClient
+from sandbox.client import SandboxClient, StaticTokenCredential
 from tests.e2e.backup_helpers import (
     API,
     Receiver,
@@ -45,6 +47,19 @@ def estate() -> Iterator[tuple[SandboxClient, DevhostProcess, Receiver]]:
                 host.stop()
     finally:
         stop_sandbox(sb.state_dir)
+
+
+def _secrets(sb: SandboxClient) -> SecretClient:
+    return SecretClient(
+        sb.endpoints["key_vault_url"],
+        StaticTokenCredential(),
+        verify_challenge_resource=False,
+        connection_verify=sb.ca_bundle,
+    )
+
+
+def _versions(kv: SecretClient, name: str) -> int:
+    return sum(1 for _ in kv.list_properties_of_secret_versions(name))
 
 
 def _age_messages(hook: Receiver, event: str) -> list[dict[str, Any]]:
@@ -106,6 +121,8 @@ def test_each_drill_produces_its_report_and_leaves_nothing_behind(
 ) -> None:
     sb, host, hook = estate
     before_servers, before_groups = servers(sb), container_groups(sb)
+    kv = _secrets(sb)
+    production_versions = _versions(kv, "database-url")
     status, started = post(host, "/api/drills", {"scenario": scenario})
     assert status == 202, started
     report = wait_run(host, started["id"])["output"]
@@ -119,3 +136,12 @@ def test_each_drill_produces_its_report_and_leaves_nothing_behind(
     assert container_groups(sb) == before_groups
     done = hook.messages(lambda msg: msg.get("title") == f"drill-{scenario} drill-qlp: completed")
     assert len(done) == 1
+    assert _versions(kv, "database-url") == production_versions
+    if scenario != "database":
+        replica = report["resources"]["drill_replica"]
+        assert m["drill_write_verified_on"] == replica
+        steps = {s["name"]: s["outcome"] for s in report["steps"]}
+        assert steps["drill-write"] == steps["drill-read-back"] == "succeeded"
+        assert steps["clear-drill-secret"] == "succeeded"
+        assert kv.get_secret("database-url-drill").value == ""
+        assert replica not in str(kv.get_secret("database-url").value)

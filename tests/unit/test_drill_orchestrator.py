@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from orchestrators import drill
@@ -13,11 +14,39 @@ from tests.unit.test_restore_test_orchestrator import FakeEstate
 
 
 class FakeDrillEstate(FakeEstate):
-    """Adds drill replicas and container groups to the restore-test estate."""
+    """Adds drill replicas, container groups, Key Vault secrets and workload writes to the restore-test
+    estate. A group's writes land on the server its DATABASE_SECRET_NAME secret points at."""
 
     def __init__(self, now: Any, state: str = "home") -> None:
         super().__init__(now, state)
         self.groups: set[str] = set()
+        self.secrets: dict[str, str] = {"database-url": "qlp-db-uksouth"}
+        self.group_secret: dict[str, str] = {}
+        self.rows: dict[str, list[str]] = {}
+
+    def point_secret(self, p: dict[str, Any]) -> dict[str, Any]:
+        name = p.get("secret_name") or "database-url"
+        self.secrets[name] = p["server"]
+        return {"secret": name, "host": p["server"], "changed": True}
+
+    def clear_secret(self, p: dict[str, Any]) -> dict[str, Any]:
+        self.secrets[p["secret_name"]] = ""
+        return {"secret": p["secret_name"], "cleared": True}
+
+    def probe(self, p: dict[str, Any]) -> dict[str, Any]:
+        if p.get("method") == "POST":
+            for group in self.groups:
+                server = self.secrets.get(self.group_secret[group], "")
+                self.rows.setdefault(server, []).append(p["json"]["text"])
+            return {"ok": True, "status": 201}
+        return {"ok": True, "status": 200}
+
+    def run_checks(self, p: dict[str, Any]) -> dict[str, Any]:
+        sql = p["checks"].get("sql") or [{}]
+        if sql[0].get("name") != "drill-write-on-replica":
+            return super().run_checks(p)
+        passed = any(f"'{text}'" in sql[0]["sql"] for text in self.rows.get(p["server"], []))
+        return {"server": p["server"], "passed": passed, "counts": {}, "checks": []}
 
     def create_replica(self, p: dict[str, Any]) -> dict[str, Any]:
         self.servers.add(p["target"])
@@ -25,6 +54,9 @@ class FakeDrillEstate(FakeEstate):
 
     def ensure_group(self, p: dict[str, Any]) -> dict[str, Any]:
         self.groups.add(p["group"])
+        self.group_secret[p["group"]] = (p.get("environment") or {}).get(
+            "DATABASE_SECRET_NAME", "database-url"
+        )
         return {"group": p["group"], "state": "Running", "url": "http://127.0.0.1:7000"}
 
     def get_group(self, p: dict[str, Any]) -> dict[str, Any]:
@@ -37,7 +69,10 @@ class FakeDrillEstate(FakeEstate):
 
 
 def _run(
-    scenario: str, state: str = "home", **overrides: Any
+    scenario: str,
+    state: str = "home",
+    tweak: Callable[[FakeDrillEstate], dict[str, Any]] | None = None,
+    **overrides: Any,
 ) -> tuple[FakeContext, FakeDrillEstate, dict[str, Any]]:
     inp = {"run_id": "drill-qlp", "settings": settings_dict(), "scenario": scenario, "trigger": {}}
     ctx = FakeContext(inp, {})
@@ -58,12 +93,15 @@ def _run(
             names.CONTAINERS_GET_GROUP: estate.get_group,
             names.CONTAINERS_ENSURE_GROUP: estate.ensure_group,
             names.CONTAINERS_DELETE_GROUP: estate.delete_group,
-            names.PROBE_HTTP: returns({"ok": True, "status": 200}),
+            names.PROBE_HTTP: estate.probe,
+            names.SECRETS_POINT_DATABASE_URL: estate.point_secret,
+            names.SECRETS_CLEAR: estate.clear_secret,
             names.TRAFFIC_GET_ROUTE: returns({"origin_group": "og-blue"}),
             names.TRAFFIC_LIST_HEALTHY_ORIGINS: returns({"healthy_count": 0}),
         }
     )
     ctx.activities.update(overrides)
+    ctx.activities.update(tweak(estate) if tweak else {})
     return ctx, estate, drive(drill.drill_plan, ctx)
 
 
@@ -100,7 +138,60 @@ def test_region_drill_promotes_a_drill_replica_runs_a_drill_group_and_removes_bo
         assert made and all(p["resource_group"] == "rg-ukwest" for p in made), name
     assert report["measurements"]["drill_rpo_seconds"] == 0.5
     assert names.TRAFFIC_SWITCH_ROUTE not in ctx.names()
-    assert names.SECRETS_POINT_DATABASE_URL not in ctx.names()
+
+
+def test_region_drill_runs_on_a_drill_secret_and_verifies_a_write_on_the_drill_replica() -> None:
+    ctx, estate, report = _run("region")
+    assert report["status"] == "succeeded", report["summary"]
+    replica = ctx.payloads(names.DATABASE_CREATE_REPLICA)[0]["target"]
+    pointed = ctx.payloads(names.SECRETS_POINT_DATABASE_URL)
+    assert pointed == [
+        {"server": replica, "secret_name": "database-url-drill", "resource_group": "rg-ukwest"}
+    ]
+    group = ctx.payloads(names.CONTAINERS_ENSURE_GROUP)[0]
+    assert group["environment"] == {"DATABASE_SECRET_NAME": "database-url-drill"}
+    write = [p for p in ctx.payloads(names.PROBE_HTTP) if p.get("method") == "POST"]
+    assert len(write) == 1 and write[0]["url"] == "http://127.0.0.1:7000/api/v1/intents"
+    assert estate.rows == {replica: ["continuity drill drill-qlp"]}
+    read = [p for p in ctx.payloads(names.DATABASE_RUN_CHECKS) if p["server"] == replica]
+    assert len(read) == 1 and read[0]["resource_group"] == "rg-ukwest"
+    assert report["measurements"]["drill_write_verified_on"] == replica
+    assert estate.secrets == {"database-url": "qlp-db-uksouth", "database-url-drill": ""}
+    order = ctx.names()
+    cleared = order.index(names.SECRETS_CLEAR)
+    assert order.index(names.CONTAINERS_DELETE_GROUP) < cleared < order.index(names.DATABASE_DELETE_SERVER)
+
+
+def test_a_drill_group_on_the_production_secret_fails_the_read_back() -> None:
+    """Were the group to write to production, the write would not be on the drill replica."""
+
+    def on_production(fake: FakeDrillEstate) -> dict[str, Any]:
+        return {names.CONTAINERS_ENSURE_GROUP: lambda p: fake.ensure_group({**p, "environment": {}})}
+
+    _, estate, report = _run("region", tweak=on_production)
+    assert report["status"] == "failed"
+    assert any("not on the drill replica" in r for r in report["verdict"]["reasons"]), report["verdict"]
+    assert estate.rows == {"qlp-db-uksouth": ["continuity drill drill-qlp"]}
+    assert estate.servers == set() and estate.groups == set() and estate.secrets["database-url-drill"] == ""
+
+
+def test_a_failed_write_through_the_drill_group_fails_the_drill_and_still_tears_down() -> None:
+    def probe(p: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": False, "status": 503} if p.get("method") == "POST" else {"ok": True, "status": 200}
+
+    ctx, estate, report = _run("region", **{names.PROBE_HTTP: probe})
+    assert report["status"] == "failed"
+    assert any("write through the drill group failed: 503" in r for r in report["verdict"]["reasons"])
+    assert (
+        len([p for p in ctx.payloads(names.PROBE_HTTP) if p.get("method") == "POST"]) == drill.WRITE_ATTEMPTS
+    )
+    assert estate.servers == set() and estate.groups == set() and estate.secrets["database-url-drill"] == ""
+
+
+def test_a_drill_secret_not_cleared_is_a_drill_resource_left_behind() -> None:
+    _, _, report = _run("region", **{names.SECRETS_CLEAR: fails("permanent: clear secret: nope")})
+    assert report["status"] == "failed"
+    assert "drill resources are left behind" in report["verdict"]["reasons"]
 
 
 def test_a_failed_promote_still_tears_down_and_fails_the_drill() -> None:
