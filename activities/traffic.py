@@ -11,6 +11,7 @@ import azure.durable_functions as df
 from activities._params import Params, done
 from shared import names
 from shared.azure import runtime
+from shared.errors import PermanentError
 
 bp = df.Blueprint()
 
@@ -50,3 +51,32 @@ def traffic_set_origin_state(params: dict[str, Any]) -> dict[str, Any]:
     origin_group, origin = p.text("origin_group"), p.text("origin")
     result = runtime.traffic().set_origin_state(origin_group, origin, p.flag("enabled", True))
     return done(p.activity, {**result, "message": f"origin {origin} enabled={result['enabled']}"})
+
+
+@bp.function_name(names.TRAFFIC_CREATE_DRILL_PATH)
+@bp.activity_trigger(input_name="params")
+def traffic_create_drill_path(params: dict[str, Any]) -> dict[str, Any]:
+    """A drill-only origin group (one origin: ``url``'s host and port) and a drill route on ``pattern``,
+    all named from the drill ``tag``; production's route is not touched. Converges."""
+    from urllib.parse import urlsplit
+
+    p = Params(names.TRAFFIC_CREATE_DRILL_PATH, params)
+    target = urlsplit(p.text("url"))
+    if not target.hostname:
+        raise PermanentError("create drill path", p.text("url"), "url has no host")
+    port = target.port or (443 if target.scheme == "https" else 80)
+    tag, pattern = p.text("tag"), p.opt_text("pattern") or "/drill/*"
+    result = runtime.traffic().create_drill_path(tag, target.hostname, port, pattern)
+    what = f"drill route {pattern} -> {target.hostname}:{port}"
+    return done(p.activity, {**result, "message": result.get("reason") or what})
+
+
+@bp.function_name(names.TRAFFIC_DELETE_DRILL_PATH)
+@bp.activity_trigger(input_name="params")
+def traffic_delete_drill_path(params: dict[str, Any]) -> dict[str, Any]:
+    """Delete the drill route, origin and origin group of ``tag`` (already gone is success) and read them
+    back: ``gone`` when none is left. Deletes nothing not named from the tag."""
+    p = Params(names.TRAFFIC_DELETE_DRILL_PATH, params)
+    result = runtime.traffic().delete_drill_path(p.text("tag"))
+    message = "drill path gone" if result["gone"] else f"left behind: {result['remaining']}"
+    return done(p.activity, {**result, "message": message})

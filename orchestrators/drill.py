@@ -6,7 +6,12 @@ Practice mode never moves production traffic: the database drill is a restore te
 creates a drill-only replica, promotes it, points a drill-only Key Vault secret at it, brings up a
 drill-only container group that reads that secret, verifies it with a real write read back from the
 replica, and tears all three down (the drill secret is overwritten with an empty value); the complete
-drill runs both and checks Front Door (route and DR origin group) without switching. The evidence
+drill runs both and checks Front Door (route and DR origin group) without switching, and, while the
+drill group is up, sends a request through Front Door to it: a drill-only origin group (the drill group
+as its one origin) and a drill-only route on ``/drill/*`` (prefix rewritten to ``/``) are created, then
+``<public url>/drill<health path>`` must answer 200 (it must not before the drill route exists: the
+production route does not serve that path), and both are deleted and read back as gone. Classic Front
+Door has no separate routes to add: there this step is skipped with that reason. The evidence
 report (what ran, RTO and RPO against objectives, teardown verified) is kept under the compliance
 retention (7 years by default).
 """
@@ -38,6 +43,7 @@ SCENARIOS = ("restore", "database", "region", "complete")
 VERIFY_ATTEMPTS = 24
 WRITE_ATTEMPTS = 6
 WORKLOAD_TABLE = "intents"  # where POST /api/v1/intents writes
+DRILL_PATTERN = "/drill/*"  # the drill route's pattern; production's route keeps /*
 
 
 def drill_secret_name(settings: Settings) -> str:
@@ -73,7 +79,7 @@ def drill_plan(context: Any) -> Gen:
     if scenario in ("restore", "database", "complete"):
         yield from _database_drill(context, rec, settings, evidence, primary)
     if scenario in ("region", "complete"):
-        yield from _region_drill(context, rec, settings, evidence, primary)
+        yield from _region_drill(context, rec, settings, evidence, primary, scenario == "complete")
     if scenario == "complete":
         yield from _frontdoor_check(rec, settings, evidence)
     return (yield from _finish(rec, settings, evidence))
@@ -104,9 +110,15 @@ def dr_side(settings: Settings, primary: policy.PrimaryDecision) -> tuple[str, s
 
 
 def _region_drill(
-    context: Any, rec: RunRecord, settings: Settings, evidence: Json, primary: policy.PrimaryDecision
+    context: Any,
+    rec: RunRecord,
+    settings: Settings,
+    evidence: Json,
+    primary: policy.PrimaryDecision,
+    frontdoor: bool = False,
 ) -> Gen:
-    """Drill-only replica in the DR region, promoted; a drill-only container group on it; both removed."""
+    """Drill-only replica in the DR region, promoted; a drill-only container group on it (with
+    `frontdoor`, reached through a drill-only Front Door path); all removed."""
     tag = stamp(context.current_utc_datetime)
     replica = derived_server_name(primary.primary, "drill", context.current_utc_datetime) + "-r"
     group = f"{settings.container_group_standby[:40]}-drill-{tag}"
@@ -114,10 +126,15 @@ def _region_drill(
     where = {"resource_group": rg}
     secret = drill_secret_name(settings)
     rec.resource(drill_replica=replica, drill_group=group, drill_region=region, drill_secret=secret)
+    base = ""
     try:
-        yield from _bring_up_region(rec, settings, (primary, region), (replica, group), where, evidence)
+        base = yield from _bring_up_region(
+            rec, settings, (primary, region), (replica, group), where, evidence
+        )
     except Exception as exc:
         evidence["failed"].append(f"region: {str(exc)[:300]}")
+    if frontdoor:
+        yield from _frontdoor_drill_path(rec, settings, evidence, tag, base)
     gone_group = yield from teardown(context, rec, "group", group, step="drill-group", where=where)
     cleared = yield from _clear_drill_secret(rec, secret)
     gone_server = yield from teardown(context, rec, "server", replica, step="drill-replica", where=where)
@@ -174,6 +191,7 @@ def _bring_up_region(
     yield from _verify_write(rec, base, (replica, where), f"continuity drill {rec.run_id}")
     evidence["rto"].append(seconds_between(started, rec.now()))
     evidence["rpo"].append(lag.get("lag_seconds"))
+    return base
 
 
 def _verify_write(rec: RunRecord, base: str, on: tuple[str, Json], marker: str) -> Gen:
@@ -194,6 +212,50 @@ def _verify_write(rec: RunRecord, base: str, on: tuple[str, Json], marker: str) 
     if not read.get("passed"):
         raise RuntimeError(f"the drill write is not on the drill replica {replica}")
     rec.measure(drill_write_verified_on=replica)
+
+
+def _frontdoor_drill_path(rec: RunRecord, settings: Settings, evidence: Json, tag: str, base: str) -> Gen:
+    """Through Front Door to the drill group on a drill-only route and origin group, then remove both
+    (always: a half-made path is deleted too; its names come from the drill's tag)."""
+    if not base:
+        evidence["failed"].append("frontdoor drill path: not checked, the drill group did not come up")
+        return
+    try:
+        yield from _through_drill_path(rec, settings, tag, base)
+    except Exception as exc:
+        evidence["failed"].append(f"frontdoor drill path: {str(exc)[:300]}")
+    evidence["teardown"].append((yield from _delete_drill_path(rec, tag)))
+
+
+def _through_drill_path(rec: RunRecord, settings: Settings, tag: str, base: str) -> Gen:
+    url = settings.public_url.rstrip("/") + DRILL_PATTERN[:-2] + settings.health_path
+    before = yield from rec.step("frontdoor-drill-before", names.PROBE_HTTP, {"url": url})
+    if before.get("ok"):
+        raise RuntimeError(f"{url} answers 200 before the drill route exists: the check cannot tell")
+    path = {"tag": tag, "url": base, "pattern": DRILL_PATTERN}
+    made = yield from rec.step("frontdoor-drill-path", names.TRAFFIC_CREATE_DRILL_PATH, path)
+    rec.resource(drill_route=made.get("route"), drill_origin_group=made.get("origin_group"))
+    if not made.get("supported", True):
+        rec.measure(frontdoor_drill_path=f"skipped: {made.get('reason')}")
+        return
+    served = yield from rec.poll(
+        "frontdoor-drill-probe", names.PROBE_HTTP, {"url": url}, attempts=VERIFY_ATTEMPTS, interval=5.0
+    )
+    if not served.get("ok"):
+        raise RuntimeError(f"{url} through the drill route answered {served.get('status')}")
+    rec.measure(frontdoor_drill_path="served", frontdoor_drill_served_by=made.get("origin_group"))
+
+
+def _delete_drill_path(rec: RunRecord, tag: str) -> Gen:
+    """Delete the drill route and origin group of `tag`; True only when they are read back as gone."""
+    try:
+        result = yield from rec.step(
+            "frontdoor-drill-teardown", names.TRAFFIC_DELETE_DRILL_PATH, {"tag": tag}
+        )
+    except Exception:
+        return False
+    rec.measure(frontdoor_drill_teardown_verified=bool(result.get("gone")))
+    return bool(result.get("gone"))
 
 
 def _frontdoor_check(rec: RunRecord, settings: Settings, evidence: Json) -> Gen:

@@ -1,9 +1,13 @@
 """Front Door Standard/Premium (Microsoft.Cdn/profiles): endpoint, routes, origin groups and origins.
 
-Shapes follow azure-mgmt-cdn 14.1.0 (api-version 2026-10-01): afdEndpoints get; routes get, create (PUT)
-and update (PATCH); originGroups get and list; origins get, list, create and update — the writes are
-long-running operations. The resources' properties are the single model of the configuration; every
-change is published to the router after the propagation delay (setting `frontdoor_propagation_delay`,
+Shapes follow azure-mgmt-cdn 14.1.0 (api-version 2026-10-01): afdEndpoints get; routes get, list, create
+(PUT), update (PATCH) and delete; originGroups get, list, create, update and delete; origins get, list,
+create, update and delete — the writes are long-running operations (a delete of what is not there answers
+204, as ARM does). The first route is the production route (`/*`); further routes on the endpoint need
+patterns no other route has, and the router gives each request to the most specific matching pattern. An
+origin group a route uses cannot be deleted (409).
+The resources' properties are the single model of the configuration; every change is published to
+the router after the propagation delay (setting `frontdoor_propagation_delay`,
 seconds, default 0), and until then the changed resources report `deploymentStatus: InProgress`.
 The classic API (sandbox/frontdoor_classic.py) reads and writes this same model.
 """
@@ -148,7 +152,16 @@ class FrontDoorModel:
         route = next(iter(self.routes.values()), None)
         enabled = route is not None and route.get("enabledState", "Enabled") == "Enabled"
         live = self.group_name_from_id(route["originGroup"]) if enabled and route else None
-        return RouterConfig(route_group=live, groups=groups)
+        further = tuple(
+            (
+                tuple(props.get("patternsToMatch") or ()),
+                self.group_name_from_id(props["originGroup"]),
+                props.get("originPath") or None,
+            )
+            for props in list(self.routes.values())[1:]
+            if props.get("enabledState", "Enabled") == "Enabled"
+        )
+        return RouterConfig(route_group=live, groups=groups, routes=further)
 
     def changed(self, keys: list[str]) -> None:
         """Publish the model to the router now or after the propagation delay."""
@@ -233,8 +246,20 @@ class FrontDoorModel:
             raise _bad("A route needs an originGroup.")
         self.group_name_from_id(new["originGroup"])
         new["originGroup"] = {"id": new["originGroup"]["id"]}
-        if name not in self.routes and self.routes:
-            raise _bad("The sandbox endpoint serves one route.")
+        patterns = new.get("patternsToMatch") or ["/*"]
+        if not isinstance(patterns, list) or not all(
+            isinstance(x, str) and x.startswith("/") for x in patterns
+        ):
+            raise _bad("patternsToMatch must be a list of paths starting with '/'.")
+        taken = {
+            x
+            for other, props in self.routes.items()
+            if other != name
+            for x in props.get("patternsToMatch") or ["/*"]
+        }
+        clash = sorted(taken & set(patterns))
+        if clash:
+            raise ArmError(409, "Conflict", f"Another route on this endpoint already matches {clash}.")
         self.routes[name] = new
         self.names[name.lower()] = name
         self.changed([f"route/{name}"])
@@ -274,6 +299,31 @@ class FrontDoorModel:
         self.changed([f"origin/{group}/{name}"])
         return name
 
+    # ---- deletes (what is not there is not an error) -----------------------------------------------------
+    def delete_route(self, name: str) -> None:
+        if name == next(iter(self.routes), None) and len(self.routes) > 1:
+            raise ArmError(
+                409, "Conflict", "The production route cannot be deleted while other routes exist."
+            )
+        if self.routes.pop(name, None) is not None:
+            self.changed([f"route/{name}"])
+
+    def delete_group(self, name: str) -> None:
+        if name not in self.groups:
+            return
+        users = [
+            r for r, props in self.routes.items() if self.group_name_from_id(props["originGroup"]) == name
+        ]
+        if users:
+            raise ArmError(409, "Conflict", f"Origin group '{name}' is used by route(s) {users}.")
+        del self.groups[name]
+        self.origins.pop(name, None)
+        self.changed([f"group/{name}"])
+
+    def delete_origin(self, group: str, name: str) -> None:
+        if self.origins.get(group, {}).pop(name, None) is not None:
+            self.changed([f"origin/{group}/{name}"])
+
 
 class FrontDoorApi:
     """The ARM routes over the model."""
@@ -290,14 +340,17 @@ class FrontDoorApi:
         add("GET", ep + "/routes/{route}", self.get_route)
         add("PUT", ep + "/routes/{route}", self.put_route)
         add("PATCH", ep + "/routes/{route}", self.put_route)
+        add("DELETE", ep + "/routes/{route}", self.delete_route)
         add("GET", og, self.list_groups)
         add("GET", og + "/{group}", self.get_group)
         add("PUT", og + "/{group}", self.put_group)
         add("PATCH", og + "/{group}", self.put_group)
+        add("DELETE", og + "/{group}", self.delete_group)
         add("GET", og + "/{group}/origins", self.list_origins)
         add("GET", og + "/{group}/origins/{origin}", self.get_origin)
         add("PUT", og + "/{group}/origins/{origin}", self.put_origin)
         add("PATCH", og + "/{group}/origins/{origin}", self.put_origin)
+        add("DELETE", og + "/{group}/origins/{origin}", self.delete_origin)
 
     def _profile(self, p: dict[str, str]) -> None:
         if p["rg"].lower() != self.m.rg.lower() or p["profile"].lower() != self.m.profile.lower():
@@ -366,6 +419,34 @@ class FrontDoorApi:
         created = name not in self.m.routes
         self.m.put_route(name, props, patch=request.method == "PATCH")
         return self._lro(request, lambda: self.m.route_view(name), created)
+
+    def _deleted(self, request: web.Request, existed: bool, remove: Any) -> web.Response:
+        """ARM's delete: 204 when there was nothing, else the long-running delete (202)."""
+        if not existed:
+            return web.Response(status=204)
+        remove()  # validated and applied now (a 409 changes nothing); the operation reports it done
+
+        async def work() -> None:
+            return None
+
+        return self.arm.begin_lro(request, work, status=202)
+
+    async def delete_route(self, request: web.Request, p: dict[str, str]) -> web.Response:
+        self._endpoint(p)
+        name = self.m.real(p["route"]) or p["route"]
+        return self._deleted(request, name in self.m.routes, lambda: self.m.delete_route(name))
+
+    async def delete_group(self, request: web.Request, p: dict[str, str]) -> web.Response:
+        self._profile(p)
+        name = self.m.real(p["group"]) or p["group"]
+        return self._deleted(request, name in self.m.groups, lambda: self.m.delete_group(name))
+
+    async def delete_origin(self, request: web.Request, p: dict[str, str]) -> web.Response:
+        self._profile(p)
+        group = self.m.real(p["group"]) or p["group"]
+        name = self.m.real(p["origin"]) or p["origin"]
+        existed = name in self.m.origins.get(group, {})
+        return self._deleted(request, existed, lambda: self.m.delete_origin(group, name))
 
     async def list_groups(self, request: web.Request, p: dict[str, str]) -> web.Response:
         self._profile(p)

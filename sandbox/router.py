@@ -6,6 +6,9 @@ is skipped for the next one. Origins are probed on their group's health path at 
 that has not been probed yet counts as healthy (as a new Front Door origin does). With no healthy origin
 the router answers 503. Every request is counted (time, origin group, status, latency) for the metrics.
 The configuration comes from the Front Door modules (Standard and classic views of the same model).
+Further routes on the endpoint (e.g. a drill route on ``/drill/*`` with originPath ``/``) take the requests
+their patterns match (the most specific pattern wins; an originPath replaces the pattern's prefix); the
+production route's ``/*`` takes the rest.
 """
 
 from __future__ import annotations
@@ -86,6 +89,33 @@ class RouterConfig:
 
     route_group: str | None
     groups: dict[str, GroupConfig] = field(default_factory=dict)
+    # further routes: (patternsToMatch, origin group, originPath or None)
+    routes: tuple[tuple[tuple[str, ...], str, str | None], ...] = ()
+
+    def resolve(self, path: str) -> tuple[str | None, str]:
+        """(origin group, path to forward) for a request path: the most specific matching pattern of a
+        further route, else the production route's group with the path unchanged. A further route with an
+        originPath forwards originPath + the part of the path after the pattern's prefix."""
+        best: tuple[int, str, str] | None = None
+        for patterns, group, origin_path in self.routes:
+            for pattern in patterns:
+                size = pattern_match(pattern, path)
+                if size is not None and (best is None or size > best[0]):
+                    forward = path
+                    if origin_path:
+                        rest = path[len(pattern) - 1 :] if pattern.endswith("/*") else ""
+                        forward = origin_path.rstrip("/") + "/" + rest.lstrip("/")
+                    best = (size, group, forward)
+        return (best[1], best[2]) if best else (self.route_group, path)
+
+
+def pattern_match(pattern: str, path: str) -> int | None:
+    """How specific `pattern` is when it matches `path` (None when it does not): `/a/*` matches `/a`,
+    `/a/` and below; a pattern without `*` matches only that path."""
+    if pattern.endswith("/*"):
+        prefix = pattern[:-1]
+        return len(prefix) if path.startswith(prefix) or path == prefix[:-1] else None
+    return len(pattern) + 1 if path == pattern else None
 
 
 @dataclass(frozen=True)
@@ -165,12 +195,17 @@ class Router:
                 await asyncio.wait_for(self._wake.wait(), timeout=self._interval())
 
     # ---- proxying ----------------------------------------------------------------------------------
-    async def _forward(self, request: web.Request, origin: OriginConfig, body: bytes) -> web.Response:
+    async def _forward(
+        self, request: web.Request, origin: OriginConfig, body: bytes, path: str | None = None
+    ) -> web.Response:
         assert self._session is not None
         headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
         headers["X-Forwarded-For"] = request.remote or "127.0.0.1"
         headers["X-Forwarded-Host"] = request.host
-        url = f"http://{origin.address}{request.rel_url}"
+        target = str(request.rel_url) if path is None or path == request.path else path
+        if path is not None and path != request.path and request.query_string:
+            target += "?" + request.query_string
+        url = f"http://{origin.address}{target}"
         timeout = aiohttp.ClientTimeout(total=FORWARD_TIMEOUT_S)
         async with self._session.request(
             request.method, url, headers=headers, data=body, timeout=timeout, allow_redirects=False
@@ -183,13 +218,13 @@ class Router:
             return web.Response(status=resp.status, body=payload, headers=out)
 
     async def _route(self, request: web.Request, body: bytes) -> tuple[str, web.Response]:
-        name = self.config.route_group
+        name, path = self.config.resolve(request.path)
         group = self.config.groups.get(name or "")
         if name is None or group is None:
             return name or "", _plain(404, "no route matches this request")
         for origin_name, origin in self.candidates(group):
             try:
-                resp = await self._forward(request, origin, body)
+                resp = await self._forward(request, origin, body, path)
             except (aiohttp.ClientConnectionError, TimeoutError, OSError):
                 continue
             resp.headers["X-Sandbox-Origin-Group"] = name

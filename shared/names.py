@@ -110,6 +110,11 @@ TRAFFIC_LIST_HEALTHY_ORIGINS = "traffic_list_healthy_origins"
 TRAFFIC_SWITCH_ROUTE = "traffic_switch_route"
 # {origin_group, origin, enabled: bool} -> {origin_group, origin, enabled, changed}
 TRAFFIC_SET_ORIGIN_STATE = "traffic_set_origin_state"
+# {tag, url, [pattern: "/drill/*"]} -> {origin_group, origin, route, pattern, target, created, supported,
+#   [reason], message}   (drill-only, named from tag; classic: supported false with the reason, no change)
+TRAFFIC_CREATE_DRILL_PATH = "traffic_create_drill_path"
+# {tag} -> {origin_group, origin, route, deleted, already_gone, remaining, gone, supported, message}
+TRAFFIC_DELETE_DRILL_PATH = "traffic_delete_drill_path"
 
 # secrets (Key Vault; the database URL never leaves the activity)
 # {server, [resource_group], [secret_name]} -> {secret, host, changed, version, message}   (same host

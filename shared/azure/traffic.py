@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from shared.azure.clients import Clients
-from shared.azure.errors import translated
+from shared.azure.errors import is_not_found, translated
 from shared.azure.probe import probe
 from shared.config import Settings
 from shared.errors import PermanentError
@@ -30,6 +30,24 @@ class Traffic(Protocol):
     def switch_route(self, origin_group: str) -> dict[str, Any]: ...
 
     def set_origin_state(self, origin_group: str, origin: str, enabled: bool) -> dict[str, Any]: ...
+
+    def create_drill_path(self, tag: str, host: str, port: int, pattern: str) -> dict[str, Any]: ...
+
+    def delete_drill_path(self, tag: str) -> dict[str, Any]: ...
+
+
+CLASSIC_NO_DRILL_PATH = (
+    "not supported in classic Front Door: the complete drill's Front Door step through a drill-only "
+    "origin group is skipped"
+)
+
+
+def drill_names(tag: str) -> dict[str, str]:
+    """The drill path's resources, all named from the drill run's tag (Front Door routes, origin groups
+    and origins carry no tags): only these names are ever created or deleted by the drill activities."""
+    if not tag or not tag.replace("-", "").isalnum() or len(tag) > 30:
+        raise PermanentError("name drill path", tag, "the drill tag must be 1-30 letters, digits or '-'")
+    return {"origin_group": f"og-drill-{tag}", "origin": f"drill-{tag}", "route": f"route-drill-{tag}"}
 
 
 def _last_segment(resource_id: str | None) -> str | None:
@@ -139,6 +157,98 @@ class StandardTraffic:
             cdn.afd_origins.begin_update(self._rg, self._profile, origin_group, origin, body).result()
         return {**base, "changed": True}
 
+    def create_drill_path(self, tag: str, host: str, port: int, pattern: str) -> dict[str, Any]:
+        """A drill-only origin group with one origin (host:port) and a drill route on `pattern` (its
+        prefix rewritten to /); production's route, groups and origins are not touched. Converges."""
+        n, cdn = drill_names(tag), self._clients.cdn()
+        probe_settings = {
+            "probePath": self._s.health_path,
+            "probeRequestType": "GET",
+            "probeProtocol": "Http",
+            "probeIntervalInSeconds": 30,
+        }
+        balance = {"sampleSize": 4, "successfulSamplesRequired": 3, "additionalLatencyInMilliseconds": 50}
+        group_body = {"properties": {"healthProbeSettings": probe_settings, "loadBalancingSettings": balance}}
+        origin_body = {
+            "properties": {
+                "hostName": host,
+                "httpPort": port,
+                "originHostHeader": host,
+                "priority": 1,
+                "weight": 1000,
+                "enabledState": "Enabled",
+            }
+        }
+        route_body = {
+            "properties": {
+                "originGroup": {"id": self._origin_group_id(n["origin_group"])},
+                "patternsToMatch": [pattern],
+                "originPath": "/",
+                "supportedProtocols": ["Http", "Https"],
+                "forwardingProtocol": "HttpOnly",
+                "linkToDefaultDomain": "Enabled",
+                "httpsRedirect": "Disabled",
+                "enabledState": "Enabled",
+            }
+        }
+        rg, profile = self._rg, self._profile
+        with translated("create drill origin group", n["origin_group"]):
+            cdn.afd_origin_groups.begin_create(rg, profile, n["origin_group"], group_body).result()
+        with translated("create drill origin", n["origin"]):
+            cdn.afd_origins.begin_create(rg, profile, n["origin_group"], n["origin"], origin_body).result()
+        with translated("create drill route", n["route"]):
+            cdn.routes.begin_create(rg, profile, self._endpoint, n["route"], route_body).result()
+        return {**n, "pattern": pattern, "target": f"{host}:{port}", "created": True, "supported": True}
+
+    def delete_drill_path(self, tag: str) -> dict[str, Any]:
+        """Delete the drill route, origin and origin group of `tag` (what is already gone is success),
+        then read each back: ``gone`` only when none of them is found."""
+        n, cdn = drill_names(tag), self._clients.cdn()
+        rg, profile, group = self._rg, self._profile, n["origin_group"]
+        steps: list[tuple[str, Any, Any]] = [
+            (
+                "route",
+                lambda: cdn.routes.begin_delete(rg, profile, self._endpoint, n["route"]),
+                lambda: cdn.routes.get(rg, profile, self._endpoint, n["route"]),
+            ),
+            (
+                "origin",
+                lambda: cdn.afd_origins.begin_delete(rg, profile, group, n["origin"]),
+                lambda: cdn.afd_origins.get(rg, profile, group, n["origin"]),
+            ),
+            (
+                "origin_group",
+                lambda: cdn.afd_origin_groups.begin_delete(rg, profile, group),
+                lambda: cdn.afd_origin_groups.get(rg, profile, group),
+            ),
+        ]
+        deleted, already_gone, remaining = [], [], []
+        for what, delete, _ in steps:
+            try:
+                with translated(f"delete drill {what.replace('_', ' ')}", n[what]):
+                    delete().result()
+                deleted.append(n[what])
+            except PermanentError as exc:
+                if exc.__cause__ is None or not is_not_found(exc.__cause__):
+                    raise
+                already_gone.append(n[what])
+        for what, _, read in steps:
+            try:
+                with translated(f"read drill {what.replace('_', ' ')}", n[what]):
+                    read()
+                remaining.append(n[what])
+            except PermanentError as exc:
+                if exc.__cause__ is None or not is_not_found(exc.__cause__):
+                    raise
+        return {
+            **n,
+            "deleted": deleted,
+            "already_gone": already_gone,
+            "remaining": remaining,
+            "gone": not remaining,
+            "supported": True,
+        }
+
 
 def _standard_origin(origin: dict[str, Any]) -> dict[str, Any]:
     props = origin.get("properties") or {}
@@ -238,6 +348,15 @@ class ClassicTraffic:
         backend["enabledState"] = state
         self._save(f"set backend {origin} {state.lower()} on Front Door", front_door)
         return {**base, "changed": True}
+
+    def create_drill_path(self, tag: str, host: str, port: int, pattern: str) -> dict[str, Any]:
+        """Not supported in classic: the answer says so and nothing is changed."""
+        return {**drill_names(tag), "supported": False, "created": False, "reason": CLASSIC_NO_DRILL_PATH}
+
+    def delete_drill_path(self, tag: str) -> dict[str, Any]:
+        """Nothing was created in classic: nothing to delete."""
+        names = drill_names(tag)
+        return {**names, "supported": False, "deleted": [], "already_gone": [], "remaining": [], "gone": True}
 
 
 def _named(front_door: dict[str, Any], collection: str, name: str, what: str) -> dict[str, Any]:

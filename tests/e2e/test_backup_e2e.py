@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from azure.keyvault.secrets import SecretClient
+from azure.mgmt.cdn import CdnManagementClient
 
 from sandbox.client import SandboxClient, StaticTokenCredential
 from tests.e2e.backup_helpers import (
@@ -26,6 +27,7 @@ from tests.e2e.backup_helpers import (
 )
 from tests.fixtures.devhost import DevhostProcess
 from tests.fixtures.sandbox import start_sandbox, stop_sandbox
+from tests.sandbox.test_frontdoor import mgmt
 
 pytestmark = [pytest.mark.e2e, pytest.mark.sandbox, pytest.mark.slow]
 
@@ -56,6 +58,16 @@ def _secrets(sb: SandboxClient) -> SecretClient:
         verify_challenge_resource=False,
         connection_verify=sb.ca_bundle,
     )
+
+
+def _frontdoor_names(sb: SandboxClient) -> tuple[list[str], list[str]]:
+    """(routes on the endpoint, origin groups of the profile) of the Standard Front Door."""
+    ep = sb.endpoints
+    rg, profile = ep["frontdoor_resource_group"], ep["frontdoor_profile"]
+    with mgmt(CdnManagementClient, sb) as cdn:
+        routes = [r.name for r in cdn.routes.list_by_endpoint(rg, profile, ep["frontdoor_endpoint"])]
+        groups = [g.name for g in cdn.afd_origin_groups.list_by_profile(rg, profile)]
+    return routes, groups
 
 
 def _versions(kv: SecretClient, name: str) -> int:
@@ -121,6 +133,7 @@ def test_each_drill_produces_its_report_and_leaves_nothing_behind(
 ) -> None:
     sb, host, hook = estate
     before_servers, before_groups = servers(sb), container_groups(sb)
+    before_frontdoor = _frontdoor_names(sb)
     kv = _secrets(sb)
     production_versions = _versions(kv, "database-url")
     status, started = post(host, "/api/drills", {"scenario": scenario})
@@ -134,6 +147,7 @@ def test_each_drill_produces_its_report_and_leaves_nothing_behind(
     assert report["retention"].startswith("7 years")
     assert servers(sb) == before_servers
     assert container_groups(sb) == before_groups
+    assert _frontdoor_names(sb) == before_frontdoor  # no drill route or origin group is left
     done = hook.messages(lambda msg: msg.get("title") == f"drill-{scenario} drill-qlp: completed")
     assert len(done) == 1
     assert _versions(kv, "database-url") == production_versions
@@ -145,3 +159,14 @@ def test_each_drill_produces_its_report_and_leaves_nothing_behind(
         assert steps["clear-drill-secret"] == "succeeded"
         assert kv.get_secret("database-url-drill").value == ""
         assert replica not in str(kv.get_secret("database-url").value)
+    if scenario == "complete":
+        steps = {s["name"]: (s["outcome"], s["detail"]) for s in report["steps"]}
+        for step in ("frontdoor-drill-before", "frontdoor-drill-path", "frontdoor-drill-probe"):
+            assert steps[step][0] == "succeeded", steps
+        assert steps["frontdoor-drill-teardown"][0] == "succeeded", steps
+        drill_group = report["resources"]["drill_origin_group"]
+        assert drill_group.startswith("og-drill-") and drill_group not in before_frontdoor[1]
+        # 404 through production's route before, 200 through the drill route to the drill group after
+        assert m["frontdoor_drill_path"] == "served" and m["frontdoor_drill_served_by"] == drill_group
+        assert m["frontdoor_drill_teardown_verified"] is True
+        assert not any("drill" in name for names in _frontdoor_names(sb) for name in names)

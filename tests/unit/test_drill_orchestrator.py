@@ -23,6 +23,7 @@ class FakeDrillEstate(FakeEstate):
         self.secrets: dict[str, str] = {"database-url": "qlp-db-uksouth"}
         self.group_secret: dict[str, str] = {}
         self.rows: dict[str, list[str]] = {}
+        self.drill_paths: dict[str, str] = {}  # tag -> the drill group's url behind the drill route
 
     def point_secret(self, p: dict[str, Any]) -> dict[str, Any]:
         name = p.get("secret_name") or "database-url"
@@ -39,7 +40,19 @@ class FakeDrillEstate(FakeEstate):
                 server = self.secrets.get(self.group_secret[group], "")
                 self.rows.setdefault(server, []).append(p["json"]["text"])
             return {"ok": True, "status": 201}
+        if "/drill/" in p["url"]:  # production's route does not serve it; a drill route to a live group does
+            served = bool(self.drill_paths) and bool(self.groups)
+            return {"ok": served, "status": 200 if served else 404}
         return {"ok": True, "status": 200}
+
+    def create_drill_path(self, p: dict[str, Any]) -> dict[str, Any]:
+        self.drill_paths[p["tag"]] = p["url"]
+        og = f"og-drill-{p['tag']}"
+        return {"origin_group": og, "route": f"route-drill-{p['tag']}", "supported": True, "created": True}
+
+    def delete_drill_path(self, p: dict[str, Any]) -> dict[str, Any]:
+        self.drill_paths.pop(p["tag"], None)
+        return {"gone": True, "remaining": []}
 
     def run_checks(self, p: dict[str, Any]) -> dict[str, Any]:
         sql = p["checks"].get("sql") or [{}]
@@ -98,6 +111,8 @@ def _run(
             names.SECRETS_CLEAR: estate.clear_secret,
             names.TRAFFIC_GET_ROUTE: returns({"origin_group": "og-blue"}),
             names.TRAFFIC_LIST_HEALTHY_ORIGINS: returns({"healthy_count": 0}),
+            names.TRAFFIC_CREATE_DRILL_PATH: estate.create_drill_path,
+            names.TRAFFIC_DELETE_DRILL_PATH: estate.delete_drill_path,
         }
     )
     ctx.activities.update(overrides)
@@ -220,6 +235,75 @@ def test_complete_drill_runs_database_region_and_front_door_without_moving_traff
     assert ctx.payloads(names.TRAFFIC_LIST_HEALTHY_ORIGINS) == [{"origin_group": "og-standby"}]
     assert names.TRAFFIC_SWITCH_ROUTE not in called and names.TRAFFIC_SET_ORIGIN_STATE not in called
     assert report["measurements"]["frontdoor_route_origin_group"] == "og-blue"
+
+
+def test_complete_drill_reaches_the_drill_group_through_a_drill_route_and_removes_it() -> None:
+    ctx, estate, report = _run("complete")
+    order = ctx.names()
+    made = order.index(names.TRAFFIC_CREATE_DRILL_PATH)
+    assert order.index(names.CONTAINERS_ENSURE_GROUP) < made < order.index(names.TRAFFIC_DELETE_DRILL_PATH)
+    assert order.index(names.TRAFFIC_DELETE_DRILL_PATH) < order.index(names.CONTAINERS_DELETE_GROUP)
+    [path] = ctx.payloads(names.TRAFFIC_CREATE_DRILL_PATH)
+    assert path["url"] == "http://127.0.0.1:7000" and path["pattern"] == "/drill/*"
+    assert ctx.payloads(names.TRAFFIC_DELETE_DRILL_PATH) == [{"tag": path["tag"]}]
+    drill_probes = [p["url"] for p in ctx.payloads(names.PROBE_HTTP) if "/drill/" in p["url"]]
+    assert drill_probes == ["https://qlp.example/drill/health"] * 2  # 404 before, 200 through the route
+    m = report["measurements"]
+    assert m["frontdoor_drill_path"] == "served"
+    assert m["frontdoor_drill_served_by"] == f"og-drill-{path['tag']}"
+    assert m["frontdoor_drill_teardown_verified"] is True and estate.drill_paths == {}
+
+
+def test_region_drill_alone_makes_no_front_door_path() -> None:
+    ctx, _, report = _run("region")
+    assert report["status"] == "succeeded", report["summary"]
+    assert names.TRAFFIC_CREATE_DRILL_PATH not in ctx.names()
+
+
+def test_a_drill_route_that_does_not_serve_fails_the_drill_and_still_removes_it() -> None:
+    def unserved(fake: FakeDrillEstate) -> dict[str, Any]:
+        return {names.TRAFFIC_CREATE_DRILL_PATH: returns({"origin_group": "og-drill-x", "supported": True})}
+
+    ctx, estate, report = _run("complete", tweak=unserved)
+    assert report["status"] == "failed"
+    assert any("through the drill route answered 404" in r for r in report["verdict"]["reasons"])
+    assert names.TRAFFIC_DELETE_DRILL_PATH in ctx.names() and not estate.groups
+
+
+def test_a_path_already_served_before_the_drill_route_fails_the_check_and_creates_nothing() -> None:
+    def catch_all(fake: FakeDrillEstate) -> dict[str, Any]:
+        def probe(p: dict[str, Any]) -> dict[str, Any]:
+            return {"ok": True, "status": 200} if "/drill/" in p["url"] else fake.probe(p)
+
+        return {names.PROBE_HTTP: probe}
+
+    ctx, _, report = _run("complete", tweak=catch_all)
+    assert report["status"] == "failed"
+    assert any("before the drill route exists" in r for r in report["verdict"]["reasons"])
+    assert names.TRAFFIC_CREATE_DRILL_PATH not in ctx.names()
+
+
+def test_a_failed_drill_path_creation_still_deletes_it_and_fails_the_drill() -> None:
+    ctx, estate, report = _run("complete", **{names.TRAFFIC_CREATE_DRILL_PATH: fails("permanent: 409")})
+    assert report["status"] == "failed"
+    assert names.TRAFFIC_DELETE_DRILL_PATH in ctx.names() and not estate.groups
+
+
+def test_a_drill_path_left_behind_fails_the_drill() -> None:
+    left = returns({"gone": False, "remaining": ["route-drill-x"]})
+    _, _, report = _run("complete", **{names.TRAFFIC_DELETE_DRILL_PATH: left})
+    assert report["status"] == "failed"
+    assert "drill resources are left behind" in report["verdict"]["reasons"]
+    assert report["measurements"]["frontdoor_drill_teardown_verified"] is False
+
+
+def test_classic_front_door_skips_the_drill_path_with_the_reason() -> None:
+    classic = returns({"supported": False, "reason": "not supported in classic Front Door", "route": "r"})
+    ctx, _, report = _run("complete", **{names.TRAFFIC_CREATE_DRILL_PATH: classic})
+    assert report["status"] == "succeeded", report["summary"]
+    assert report["measurements"]["frontdoor_drill_path"] == "skipped: not supported in classic Front Door"
+    drill_probes = [p["url"] for p in ctx.payloads(names.PROBE_HTTP) if "/drill/" in p["url"]]
+    assert drill_probes == ["https://qlp.example/drill/health"]  # only the check before: nothing made
 
 
 def test_complete_drill_fails_when_the_public_endpoint_is_down() -> None:
