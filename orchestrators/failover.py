@@ -19,6 +19,8 @@ import azure.durable_functions as df
 
 from orchestrators.flow import Flow, StepFailed, Stop
 from shared import names, policy
+from shared.backups import find_primary
+from shared.config import Settings
 from shared.models import Decision, ProbeSnapshot, ReplicaLag, parse_time
 from shared.reports import COMPLETED, REFUSED, STARTED, announce, seconds_between
 
@@ -82,6 +84,7 @@ class Failover(Flow):
         if "error" in route:
             raise StepFailed("observe", str(route["error"]))
         self.follow(replica)
+        yield from self.check_followed(replica)
         live = str(route.get("origin_group", ""))
         self.log.resource("route", route)
         if live == self.settings["frontdoor_origin_group_standby"]:
@@ -98,6 +101,29 @@ class Failover(Flow):
             self.current_primary = source
             reason = f"the replica {self.replica} follows {source}: {source} is the primary"
             self.decide_now("observe", Decision("primary", reason))
+
+    def check_followed(self, replica: dict[str, Any]) -> Gen:
+        """Refuse (and page) when the replica follows a server that is no longer the primary.
+
+        After a point-in-time restore with switch, the database secret points at the restored server
+        while the replica still follows the old one: promoting it would undo the restore. The current
+        primary is found as the backup plans find it (shared.backups.find_primary); when that decision
+        names no primary (an outage, an unreadable server) the run goes on as before.
+        """
+        followed = str(replica.get("source_server") or "")
+        if replica.get("role") != "replica" or not followed:
+            return
+        decision = yield from find_primary(self.context, Settings.from_dict(self.settings))
+        if decision.action != "primary" or decision.primary == followed:
+            return
+        reason = (
+            f"refusing to fail over: the replica {self.replica} follows {followed}, but the current "
+            f"primary is {decision.primary} ({decision.reason}); promoting {self.replica} would serve "
+            f"data older than {decision.primary}. Rebuild the DR replica from {decision.primary}, "
+            "then run again"
+        )
+        self.decide_now("observe", Decision("refuse", reason))
+        self.stop("refused", reason, event=REFUSED, page=True)
 
     def check_budget(self) -> None:
         """Safety rule 7 for automatic runs: refuse (and page) past the allowed failovers per window."""

@@ -56,6 +56,8 @@ class Estate:
         self.counts_new = {"intents": 10}
         self.route = "og-blue"
         self.switched = False
+        self.secret_host = "pg-south-fb1.example:5432"  # where the database secret points
+        self.tagged: list[dict[str, Any]] = []  # servers Continuity created, as listed
         self.reports: list[dict[str, Any]] = []
         self.notes: list[dict[str, Any]] = []
         self.cloud_events: list[dict[str, Any]] = []
@@ -84,6 +86,10 @@ class Estate:
             names.STORAGE_WRITE_REPORT: self.write_report,
             names.NOTIFY_SEND: lambda i: self.notes.append(i) or {"sent": ["webhook"]},
             names.EVENTS_PUBLISH: lambda i: self.cloud_events.append(i) or {"published": True},
+            names.SECRETS_GET_DATABASE_HOST: lambda i: {"host": self.secret_host},
+            names.DATABASE_LIST_SERVERS: lambda i: {
+                "servers": [s for s in self.tagged if s["resource_group"] == i["resource_group"]]
+            },
         }
 
     def probe(self, i: dict[str, Any]) -> dict[str, Any]:
