@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 import urllib.error
 import urllib.request
 import uuid
@@ -17,6 +16,7 @@ from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.mgmt.containerinstance import ContainerInstanceManagementClient
 
 from sandbox.client import SandboxClient, StaticTokenCredential
+from tests.polling import until
 
 pytestmark = pytest.mark.sandbox
 
@@ -60,13 +60,6 @@ def http(port: int, path: str) -> tuple[int, Any]:
             return int(exc.code), json.loads(exc.read())
     except OSError:
         return 0, None
-
-
-def until(check: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting until {what}"
-        time.sleep(0.1)
 
 
 def alive(pid: int) -> bool:

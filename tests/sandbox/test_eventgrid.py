@@ -6,10 +6,9 @@ from __future__ import annotations
 import json
 import ssl
 import threading
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -20,6 +19,7 @@ from azure.core.messaging import CloudEvent
 from azure.eventgrid import EventGridEvent, EventGridPublisherClient
 
 from sandbox.client import SandboxClient, SandboxError
+from tests.polling import until
 
 pytestmark = pytest.mark.sandbox
 
@@ -89,13 +89,6 @@ def subscriber(sandbox: SandboxClient) -> Iterator[Subscriber]:
         if s["url"].startswith(sub.url)
     ]
     sub.close()
-
-
-def until(check: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting until {what}"
-        time.sleep(0.05)
 
 
 def publisher(sb: SandboxClient, key: str | None = None) -> EventGridPublisherClient:

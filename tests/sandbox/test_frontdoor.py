@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime
 import json
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -20,6 +19,7 @@ from azure.mgmt.frontdoor import FrontDoorManagementClient
 from azure.mgmt.monitor import MonitorManagementClient
 
 from sandbox.client import SandboxClient, StaticTokenCredential
+from tests.polling import until
 
 pytestmark = pytest.mark.sandbox
 
@@ -42,13 +42,6 @@ def through_router(sb: SandboxClient, path: str = "/api/v1/status") -> tuple[int
     except urllib.error.HTTPError as exc:
         with exc:
             return int(exc.code), None
-
-
-def until(check: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting until {what}"
-        time.sleep(0.1)
 
 
 @pytest.fixture
