@@ -6,20 +6,24 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from activities import containers, database, events, metrics, notify, probe, secrets, storage, traffic
-from orchestrators import drill, failback, failover, restore, restore_test
-from triggers import alerts, http_api, schedules
+from orchestrators import backup_watch, drill, failback, failover, lock, restore, restore_test
+from triggers import alerts, operations_api, runs_api, schedules, status_api
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
 
 _BLUEPRINTS = (
-    http_api,
+    status_api,
+    operations_api,
+    runs_api,
     alerts,
     schedules,
+    lock,
     failover,
     failback,
     restore,
     restore_test,
     drill,
+    backup_watch,
     database,
     containers,
     traffic,

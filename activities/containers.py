@@ -11,6 +11,7 @@ from typing import Any
 import azure.durable_functions as df
 
 from activities._params import Params, done
+from activities.registry import activity
 from shared import names
 from shared.azure import runtime
 from shared.config import current_settings
@@ -38,8 +39,7 @@ def _location(p: Params, rg: str) -> str:
     return p.opt_text("location") or current_settings().region_of_resource_group(rg)
 
 
-@bp.function_name(names.CONTAINERS_ENSURE_GROUP)
-@bp.activity_trigger(input_name="params")
+@activity(bp, names.CONTAINERS_ENSURE_GROUP)
 def containers_ensure_group(params: dict[str, Any]) -> dict[str, Any]:
     """Create or update a group to run ``image`` with ``environment``; the same spec twice changes nothing."""
     p = Params(names.CONTAINERS_ENSURE_GROUP, params)
@@ -52,32 +52,28 @@ def containers_ensure_group(params: dict[str, Any]) -> dict[str, Any]:
     )
 
 
-@bp.function_name(names.CONTAINERS_START_GROUP)
-@bp.activity_trigger(input_name="params")
+@activity(bp, names.CONTAINERS_START_GROUP)
 def containers_start_group(params: dict[str, Any]) -> dict[str, Any]:
     """Start a group; already running is success (``changed: false``)."""
     p = Params(names.CONTAINERS_START_GROUP, params)
     return done(p.activity, runtime.containers().start(*_group(p)))
 
 
-@bp.function_name(names.CONTAINERS_STOP_GROUP)
-@bp.activity_trigger(input_name="params")
+@activity(bp, names.CONTAINERS_STOP_GROUP)
 def containers_stop_group(params: dict[str, Any]) -> dict[str, Any]:
     """Stop a group; already stopped is success."""
     p = Params(names.CONTAINERS_STOP_GROUP, params)
     return done(p.activity, runtime.containers().stop(*_group(p)))
 
 
-@bp.function_name(names.CONTAINERS_RESTART_GROUP)
-@bp.activity_trigger(input_name="params")
+@activity(bp, names.CONTAINERS_RESTART_GROUP)
 def containers_restart_group(params: dict[str, Any]) -> dict[str, Any]:
     """Restart a group so it re-reads its configuration (a stopped group is started)."""
     p = Params(names.CONTAINERS_RESTART_GROUP, params)
     return done(p.activity, runtime.containers().restart(*_group(p)))
 
 
-@bp.function_name(names.CONTAINERS_GET_GROUP)
-@bp.activity_trigger(input_name="params")
+@activity(bp, names.CONTAINERS_GET_GROUP)
 def containers_get_group(params: dict[str, Any]) -> dict[str, Any]:
     """State, address and containers of a group; ``exists: false`` when there is none."""
     name, rg = _group(Params(names.CONTAINERS_GET_GROUP, params))
@@ -89,8 +85,7 @@ def containers_get_group(params: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@bp.function_name(names.CONTAINERS_GET_LOGS)
-@bp.activity_trigger(input_name="params")
+@activity(bp, names.CONTAINERS_GET_LOGS)
 def containers_get_logs(params: dict[str, Any]) -> dict[str, Any]:
     p = Params(names.CONTAINERS_GET_LOGS, params)
     name, rg = _group(p)
@@ -98,16 +93,14 @@ def containers_get_logs(params: dict[str, Any]) -> dict[str, Any]:
     return runtime.containers().logs(name, rg, p.opt_text("container"), tail)
 
 
-@bp.function_name(names.CONTAINERS_DELETE_GROUP)
-@bp.activity_trigger(input_name="params")
+@activity(bp, names.CONTAINERS_DELETE_GROUP)
 def containers_delete_group(params: dict[str, Any]) -> dict[str, Any]:
     """Delete a group Continuity created; already gone is success; others are refused."""
     p = Params(names.CONTAINERS_DELETE_GROUP, params)
     return done(p.activity, runtime.containers().delete(*_group(p)))
 
 
-@bp.function_name(names.CONTAINERS_RUN_JOB)
-@bp.activity_trigger(input_name="params")
+@activity(bp, names.CONTAINERS_RUN_JOB)
 def containers_run_job(params: dict[str, Any]) -> dict[str, Any]:
     """Run a job container to completion (restart policy Never); returns exit code and logs."""
     p = Params(names.CONTAINERS_RUN_JOB, params)

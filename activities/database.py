@@ -13,6 +13,7 @@ from typing import Any
 import azure.durable_functions as df
 
 from activities._params import Params, done
+from activities.registry import activity
 from shared import names
 from shared.azure import runtime
 from shared.config import current_settings
@@ -26,8 +27,7 @@ def _server(p: Params, key: str = "server") -> tuple[str, str]:
     return name, rg or current_settings().server_resource_group(name)
 
 
-@bp.function_name(names.DATABASE_GET_SERVER)
-@bp.activity_trigger(input_name="params")
+@activity(bp, names.DATABASE_GET_SERVER)
 def database_get_server(params: dict[str, Any]) -> dict[str, Any]:
     """Snapshot of a server; ``exists: false`` (not an error) when it does not exist."""
     from shared.azure.database import missing_snapshot
@@ -36,16 +36,14 @@ def database_get_server(params: dict[str, Any]) -> dict[str, Any]:
     return runtime.database().find(name, rg) or missing_snapshot(name, rg)
 
 
-@bp.function_name(names.DATABASE_LIST_BACKUPS)
-@bp.activity_trigger(input_name="params")
+@activity(bp, names.DATABASE_LIST_BACKUPS)
 def database_list_backups(params: dict[str, Any]) -> dict[str, Any]:
     """Backups newest first, the latest one's age, earliest restore point, retention, geo-redundancy."""
     name, rg = _server(Params(names.DATABASE_LIST_BACKUPS, params))
     return runtime.database().list_backups(name, rg)
 
 
-@bp.function_name(names.DATABASE_CREATE_BACKUP)
-@bp.activity_trigger(input_name="params")
+@activity(bp, names.DATABASE_CREATE_BACKUP)
 def database_create_backup(params: dict[str, Any]) -> dict[str, Any]:
     """On-demand backup; idempotent per ``name`` (default: one per server per minute)."""
     p = Params(names.DATABASE_CREATE_BACKUP, params)
@@ -54,8 +52,7 @@ def database_create_backup(params: dict[str, Any]) -> dict[str, Any]:
     return done(p.activity, runtime.database().create_backup(name, rg, p.opt_text("name") or default))
 
 
-@bp.function_name(names.DATABASE_LIST_SERVERS)
-@bp.activity_trigger(input_name="params")
+@activity(bp, names.DATABASE_LIST_SERVERS)
 def database_list_servers(params: dict[str, Any]) -> dict[str, Any]:
     """Snapshots of the servers in a resource group; ``created_by_continuity`` keeps only tagged ones."""
     p = Params(names.DATABASE_LIST_SERVERS, params)
@@ -66,15 +63,13 @@ def database_list_servers(params: dict[str, Any]) -> dict[str, Any]:
     return {"resource_group": rg, "servers": found}
 
 
-@bp.function_name(names.DATABASE_LIST_REPLICAS)
-@bp.activity_trigger(input_name="params")
+@activity(bp, names.DATABASE_LIST_REPLICAS)
 def database_list_replicas(params: dict[str, Any]) -> dict[str, Any]:
     name, rg = _server(Params(names.DATABASE_LIST_REPLICAS, params))
     return {"server": name, "replicas": runtime.database().list_replicas(name, rg)}
 
 
-@bp.function_name(names.DATABASE_GET_REPLICATION_LAG)
-@bp.activity_trigger(input_name="params")
+@activity(bp, names.DATABASE_GET_REPLICATION_LAG)
 def database_get_replication_lag(params: dict[str, Any]) -> dict[str, Any]:
     """Replica lag in seconds: the Monitor metric, else measured in the replica, else None (unavailable)."""
     from shared.azure import sql
@@ -98,8 +93,7 @@ def database_get_replication_lag(params: dict[str, Any]) -> dict[str, Any]:
     return {"server": name, "lag_seconds": None, "source": "unavailable", "measured_at": now}
 
 
-@bp.function_name(names.DATABASE_PROMOTE_REPLICA)
-@bp.activity_trigger(input_name="params")
+@activity(bp, names.DATABASE_PROMOTE_REPLICA)
 def database_promote_replica(params: dict[str, Any]) -> dict[str, Any]:
     """Promote a replica; an already promoted server is success (``already_primary: true``)."""
     p = Params(names.DATABASE_PROMOTE_REPLICA, params)
@@ -118,8 +112,7 @@ def _target(p: Params) -> tuple[str, str, str, str, str, str]:
     return source, source_rg, target, rg, location, p.text("run_id")
 
 
-@bp.function_name(names.DATABASE_CREATE_REPLICA)
-@bp.activity_trigger(input_name="params")
+@activity(bp, names.DATABASE_CREATE_REPLICA)
 def database_create_replica(params: dict[str, Any]) -> dict[str, Any]:
     """Create a read replica ``target`` of ``source``; already created by Continuity is success."""
     p = Params(names.DATABASE_CREATE_REPLICA, params)
@@ -130,8 +123,7 @@ def database_create_replica(params: dict[str, Any]) -> dict[str, Any]:
     return done(p.activity, result)
 
 
-@bp.function_name(names.DATABASE_RESTORE_SERVER)
-@bp.activity_trigger(input_name="params")
+@activity(bp, names.DATABASE_RESTORE_SERVER)
 def database_restore_server(params: dict[str, Any]) -> dict[str, Any]:
     """Restore ``source`` at ``point_in_time`` into the new server ``target``; never over an existing one."""
     p = Params(names.DATABASE_RESTORE_SERVER, params)
@@ -150,23 +142,20 @@ def database_restore_server(params: dict[str, Any]) -> dict[str, Any]:
     return done(p.activity, result)
 
 
-@bp.function_name(names.DATABASE_START_SERVER)
-@bp.activity_trigger(input_name="params")
+@activity(bp, names.DATABASE_START_SERVER)
 def database_start_server(params: dict[str, Any]) -> dict[str, Any]:
     p = Params(names.DATABASE_START_SERVER, params)
     return done(p.activity, runtime.database().start(*_server(p)))
 
 
-@bp.function_name(names.DATABASE_STOP_SERVER)
-@bp.activity_trigger(input_name="params")
+@activity(bp, names.DATABASE_STOP_SERVER)
 def database_stop_server(params: dict[str, Any]) -> dict[str, Any]:
     """Stop (fence) a server; never deletes it. Already stopped is success."""
     p = Params(names.DATABASE_STOP_SERVER, params)
     return done(p.activity, runtime.database().stop(*_server(p)))
 
 
-@bp.function_name(names.DATABASE_DELETE_SERVER)
-@bp.activity_trigger(input_name="params")
+@activity(bp, names.DATABASE_DELETE_SERVER)
 def database_delete_server(params: dict[str, Any]) -> dict[str, Any]:
     """Delete a server Continuity created (tagged); already gone is success; others are refused."""
     p = Params(names.DATABASE_DELETE_SERVER, params)
@@ -185,8 +174,7 @@ def _checks(p: Params) -> dict[str, Any]:
     }
 
 
-@bp.function_name(names.DATABASE_RUN_CHECKS)
-@bp.activity_trigger(input_name="params")
+@activity(bp, names.DATABASE_RUN_CHECKS)
 def database_run_checks(params: dict[str, Any]) -> dict[str, Any]:
     """Row counts, sentinels and SQL assertions on a server (read-only). Failed checks are data."""
     from shared.azure import sql
@@ -203,8 +191,7 @@ def database_run_checks(params: dict[str, Any]) -> dict[str, Any]:
     return done(p.activity, {"server": name, **result, "message": message})
 
 
-@bp.function_name(names.DATABASE_WRITE_SENTINEL)
-@bp.activity_trigger(input_name="params")
+@activity(bp, names.DATABASE_WRITE_SENTINEL)
 def database_write_sentinel(params: dict[str, Any]) -> dict[str, Any]:
     """Insert a sentinel row (default: on the configured primary); an existing one is returned as is."""
     from shared.azure import sql

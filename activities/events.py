@@ -7,14 +7,14 @@ from typing import Any
 import azure.durable_functions as df
 
 from activities._params import Params
+from activities.registry import activity
 from shared import names
 from shared.azure import runtime
 
 bp = df.Blueprint()
 
 
-@bp.function_name(names.EVENTS_PUBLISH)
-@bp.activity_trigger(input_name="params")
+@activity(bp, names.EVENTS_PUBLISH)
 def events_publish(params: dict[str, Any]) -> dict[str, Any]:
     """Publish one CloudEvent (type prefixed ``Continuity.``); ``published: false`` when no topic is set.
 

@@ -7,14 +7,14 @@ from typing import Any
 import azure.durable_functions as df
 
 from activities._params import Params
+from activities.registry import activity
 from shared import names
 from shared.azure import runtime
 
 bp = df.Blueprint()
 
 
-@bp.function_name(names.METRICS_GET_WINDOW)
-@bp.activity_trigger(input_name="params")
+@activity(bp, names.METRICS_GET_WINDOW)
 def metrics_get_window(params: dict[str, Any]) -> dict[str, Any]:
     """Metrics of a target over the last ``minutes`` (default 5) and a baseline window before it
     (``baseline_minutes``, default 0 = none). Read-only; a metric without data is None."""

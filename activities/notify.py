@@ -9,6 +9,7 @@ from typing import Any
 import azure.durable_functions as df
 
 from activities._params import Params, done
+from activities.registry import activity
 from shared import names
 from shared.config import current_secrets, current_settings
 from shared.errors import PermanentError
@@ -16,8 +17,7 @@ from shared.errors import PermanentError
 bp = df.Blueprint()
 
 
-@bp.function_name(names.NOTIFY_SEND)
-@bp.activity_trigger(input_name="params")
+@activity(bp, names.NOTIFY_SEND)
 def notify_send(params: dict[str, Any]) -> dict[str, Any]:
     """Send the message to Slack, Teams, the webhook, and PagerDuty when it pages or resolves."""
     from shared import notify  # the sending module loads on first use, not at import

@@ -7,14 +7,14 @@ from typing import Any
 import azure.durable_functions as df
 
 from activities._params import Params
+from activities.registry import activity
 from shared import names
 from shared.config import current_settings
 
 bp = df.Blueprint()
 
 
-@bp.function_name(names.PROBE_HTTP)
-@bp.activity_trigger(input_name="params")
+@activity(bp, names.PROBE_HTTP)
 def probe_http(params: dict[str, Any]) -> dict[str, Any]:
     """Probe ``url``; never raises for an unhealthy target (``ok: false`` with the reason). Read-only
     unless the caller asks for another ``method`` with a ``json`` body (e.g. a test write)."""

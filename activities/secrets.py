@@ -9,6 +9,7 @@ from typing import Any
 import azure.durable_functions as df
 
 from activities._params import Params, done
+from activities.registry import activity
 from shared import names
 from shared.azure import runtime
 from shared.config import current_settings
@@ -17,8 +18,7 @@ from shared.errors import PreconditionFailed
 bp = df.Blueprint()
 
 
-@bp.function_name(names.SECRETS_POINT_DATABASE_URL)
-@bp.activity_trigger(input_name="params")
+@activity(bp, names.SECRETS_POINT_DATABASE_URL)
 def secrets_point_database_url(params: dict[str, Any]) -> dict[str, Any]:
     """Point the database URL secret at ``server``'s FQDN, keeping user, password and database.
 
@@ -38,16 +38,14 @@ def secrets_point_database_url(params: dict[str, Any]) -> dict[str, Any]:
     return done(p.activity, {"server": server, **pointed})
 
 
-@bp.function_name(names.SECRETS_GET_DATABASE_HOST)
-@bp.activity_trigger(input_name="params")
+@activity(bp, names.SECRETS_GET_DATABASE_HOST)
 def secrets_get_database_host(params: dict[str, Any]) -> dict[str, Any]:
     """Where the database secret points (host, database, version); never the password."""
     Params(names.SECRETS_GET_DATABASE_HOST, params or {})
     return runtime.secrets().database_host()
 
 
-@bp.function_name(names.SECRETS_CLEAR)
-@bp.activity_trigger(input_name="params")
+@activity(bp, names.SECRETS_CLEAR)
 def secrets_clear(params: dict[str, Any]) -> dict[str, Any]:
     """Overwrite a non-production secret with an empty value (drill teardown); refuses production."""
     p = Params(names.SECRETS_CLEAR, params)

@@ -9,44 +9,54 @@ from typing import Any
 import azure.durable_functions as df
 
 from activities._params import Params
+from activities.registry import activity
 from shared import names
 from shared.azure import runtime
 
 bp = df.Blueprint()
 
 
-@bp.function_name(names.STORAGE_WRITE_REPORT)
-@bp.activity_trigger(input_name="params")
+@activity(bp, names.STORAGE_WRITE_REPORT)
 def storage_write_report(params: dict[str, Any]) -> dict[str, Any]:
-    """Write (overwrite) the run's JSON report and Markdown; converges when retried.
+    """Write the run's JSON report and its Markdown; converges when retried; refuses (precondition) to
+    overwrite a report whose run has ended with a different one.
 
     ``retain_years`` records a retain-until date in the blobs' metadata (compliance evidence).
     """
     p = Params(names.STORAGE_WRITE_REPORT, params)
     retain = int(p.number("retain_years", 0)) or None
-    return runtime.storage().write_report(
-        p.text("run_id"), p.mapping("report"), p.opt_text("markdown"), retain
-    )
+    return runtime.storage().write_report(p.text("run_id"), p.mapping("report"), retain)
 
 
-@bp.function_name(names.STORAGE_APPEND_EVENT)
-@bp.activity_trigger(input_name="params")
+@activity(bp, names.STORAGE_APPEND_EVENT)
 def storage_append_event(params: dict[str, Any]) -> dict[str, Any]:
     """Append one event to the run's timeline; an event whose ``id`` is already there is skipped."""
     p = Params(names.STORAGE_APPEND_EVENT, params)
     return runtime.storage().append_event(p.text("run_id"), p.mapping("event"))
 
 
-@bp.function_name(names.STORAGE_READ_REPORT)
-@bp.activity_trigger(input_name="params")
+@activity(bp, names.STORAGE_READ_REPORT)
 def storage_read_report(params: dict[str, Any]) -> dict[str, Any]:
     """The run's JSON report (``found: false`` when none) and its events."""
     p = Params(names.STORAGE_READ_REPORT, params)
     return runtime.storage().read_report(p.text("run_id"))
 
 
-@bp.function_name(names.STORAGE_GET_GEO_SYNC)
-@bp.activity_trigger(input_name="params")
+@activity(bp, names.STORAGE_WRITE_STATE)
+def storage_write_state(params: dict[str, Any]) -> dict[str, Any]:
+    """Replace a timer's working state (the backup watch's open breaches): not evidence."""
+    p = Params(names.STORAGE_WRITE_STATE, params)
+    return runtime.storage().write_state(p.text("name"), p.mapping("state"))
+
+
+@activity(bp, names.STORAGE_READ_STATE)
+def storage_read_state(params: dict[str, Any]) -> dict[str, Any]:
+    """A timer's working state; ``found: false`` when none was written yet."""
+    p = Params(names.STORAGE_READ_STATE, params)
+    return runtime.storage().read_state(p.text("name"))
+
+
+@activity(bp, names.STORAGE_GET_GEO_SYNC)
 def storage_get_geo_sync(params: dict[str, Any]) -> dict[str, Any]:
     """Geo-replication last sync time; ``available: false`` with the reason where there is no secondary."""
     Params(names.STORAGE_GET_GEO_SYNC, params or {})

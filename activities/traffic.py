@@ -9,6 +9,7 @@ from typing import Any
 import azure.durable_functions as df
 
 from activities._params import Params, done
+from activities.registry import activity
 from shared import names
 from shared.azure import runtime
 from shared.errors import PermanentError
@@ -16,24 +17,21 @@ from shared.errors import PermanentError
 bp = df.Blueprint()
 
 
-@bp.function_name(names.TRAFFIC_GET_ROUTE)
-@bp.activity_trigger(input_name="params")
+@activity(bp, names.TRAFFIC_GET_ROUTE)
 def traffic_get_route(params: dict[str, Any]) -> dict[str, Any]:
     """The origin group (backend pool) the route sends traffic to, and the public endpoint."""
     Params(names.TRAFFIC_GET_ROUTE, params or {})
     return runtime.traffic().get_route()
 
 
-@bp.function_name(names.TRAFFIC_LIST_HEALTHY_ORIGINS)
-@bp.activity_trigger(input_name="params")
+@activity(bp, names.TRAFFIC_LIST_HEALTHY_ORIGINS)
 def traffic_list_healthy_origins(params: dict[str, Any]) -> dict[str, Any]:
     """Origins of a group with ``healthy`` = enabled and answering the group's health probe path."""
     p = Params(names.TRAFFIC_LIST_HEALTHY_ORIGINS, params)
     return runtime.traffic().list_origins(p.text("origin_group"))
 
 
-@bp.function_name(names.TRAFFIC_SWITCH_ROUTE)
-@bp.activity_trigger(input_name="params")
+@activity(bp, names.TRAFFIC_SWITCH_ROUTE)
 def traffic_switch_route(params: dict[str, Any]) -> dict[str, Any]:
     """Point the route at ``origin_group``; already pointing there is success (``changed: false``).
 
@@ -43,8 +41,7 @@ def traffic_switch_route(params: dict[str, Any]) -> dict[str, Any]:
     return done(p.activity, runtime.traffic().switch_route(p.text("origin_group")))
 
 
-@bp.function_name(names.TRAFFIC_SET_ORIGIN_STATE)
-@bp.activity_trigger(input_name="params")
+@activity(bp, names.TRAFFIC_SET_ORIGIN_STATE)
 def traffic_set_origin_state(params: dict[str, Any]) -> dict[str, Any]:
     """Enable or disable one origin (classic: backend ``<address>:<httpPort>``); converges."""
     p = Params(names.TRAFFIC_SET_ORIGIN_STATE, params)
@@ -53,8 +50,7 @@ def traffic_set_origin_state(params: dict[str, Any]) -> dict[str, Any]:
     return done(p.activity, {**result, "message": f"origin {origin} enabled={result['enabled']}"})
 
 
-@bp.function_name(names.TRAFFIC_CREATE_DRILL_PATH)
-@bp.activity_trigger(input_name="params")
+@activity(bp, names.TRAFFIC_CREATE_DRILL_PATH)
 def traffic_create_drill_path(params: dict[str, Any]) -> dict[str, Any]:
     """A drill-only origin group (one origin: ``url``'s host and port) and a drill route on ``pattern``,
     all named from the drill ``tag``; production's route is not touched. Converges."""
@@ -71,8 +67,7 @@ def traffic_create_drill_path(params: dict[str, Any]) -> dict[str, Any]:
     return done(p.activity, {**result, "message": result.get("reason") or what})
 
 
-@bp.function_name(names.TRAFFIC_DELETE_DRILL_PATH)
-@bp.activity_trigger(input_name="params")
+@activity(bp, names.TRAFFIC_DELETE_DRILL_PATH)
 def traffic_delete_drill_path(params: dict[str, Any]) -> dict[str, Any]:
     """Delete the drill route, origin and origin group of ``tag`` (already gone is success) and read them
     back: ``gone`` when none is left. Deletes nothing not named from the tag."""

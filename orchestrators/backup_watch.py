@@ -1,14 +1,14 @@
-"""The backup watch as a Durable orchestration: observe the backup posture, decide breaches, notify, store.
+"""The backup watch: observe the backup posture, decide breaches, notify once, keep the state.
 
 Every tick (timer, every 15 minutes by default) first finds which server is the primary now
-(shared.backups.find_primary: observed, not taken from the settings; no primary is a breach with the
-policy's reason), then reads its latest backup age, retention and earliest restore
-point, geo-redundant backup, replica state and lag, storage geo-sync time; a sentinel row is written on
-the primary so restores can be checked against a known moment. Breaches notify once and resolve once
-(shared.policy.next_breach_state); the latest result is stored in blob storage under the run id
-``backup-watch`` (``STORAGE_READ_REPORT {"run_id": "backup-watch"}``) for ``GET /api/status``.
+(shared.estate.find_primary; no primary is a breach with the policy's reason), then reads its latest
+backup age, retention and earliest restore point, geo-redundant backup, replica state and lag, storage
+geo-sync time; a sentinel row is written on the primary so restores can be checked against a known
+moment. Breaches notify once and resolve once (shared.policy.next_breach_state); the tick's result is
+the watch's working state (``STORAGE_WRITE_STATE``, name ``shared.estate.backup_watch_state``), which
+``GET /api/status`` shows. A tick is not a DR operation: it takes no lock and writes no run report.
 
-Registered by triggers/schedules.py (the composition root registers one blueprint per trigger area).
+Input: {run_id, settings}.
 """
 
 from __future__ import annotations
@@ -16,79 +16,80 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from shared import names, policy
-from shared.backups import Gen, Json, call, find_primary, iso, on_primary, stamp
-from shared.config import Settings
-from shared.models import parse_time
+import azure.durable_functions as df
 
-WATCH_RUN_ID = "backup-watch"
+from orchestrators.toolkit import Gen, Json, Run, iso
+from shared import estate, names, policy
+from shared.models import Verdict, parse_time
+from shared.naming import stamp
+
+bp = df.Blueprint()
+
 HEALTHY_EVENT_SEVERITY = {policy.BREACHED: "warning", policy.RESOLVED: "info"}
 
 
-def backup_watch_plan(context: Any) -> Gen:
-    """Input: {settings}. Returns the stored watch result: checks, open breaches, events."""
-    settings = Settings.from_dict((context.get_input() or {})["settings"])
-    now = context.current_utc_datetime
-    previous = yield from _previous_state(context)
-    primary = yield from find_primary(context, settings)
-    observation, errors = yield from _observe(context, primary, now)
-    checks = list(policy.assess_backups(observation, _objectives(settings))) if observation else []
+@bp.function_name(names.BACKUP_WATCH_ORCHESTRATOR)
+@bp.orchestration_trigger(context_name="context")
+def backup_watch_orchestrator(context: df.DurableOrchestrationContext) -> Gen:
+    """One watch tick; returns the stored result: checks, open breaches, events."""
+    return (yield from backup_watch_plan(Run(context, "backup-watch")))
+
+
+def backup_watch_plan(run: Run) -> Gen:
+    now, state_name = run.now(), estate.backup_watch_state(run.settings)
+    stored = yield from run.observe(names.STORAGE_READ_STATE, {"name": state_name})
+    previous = dict(stored.get("state") or {}) if stored.get("found") else {}
+    found = yield from run.drive(estate.find_primary(run.settings))
+    observation, errors = yield from observe(run, found.primary, found.decision.reason)
+    checks = list(policy.assess_backups(observation, objectives(run))) if observation else []
     checks += [policy.probe_failed_check(e) for e in errors]
     transition = policy.next_breach_state(previous.get("open_breaches", {}), checks, now)
     for event in transition.events:
-        yield from _notify(context, settings, event)
-    result = _result(now, observation, checks, transition)
-    result["primary"] = primary.to_dict()
-    payload = {"run_id": WATCH_RUN_ID, "report": result, "kind": "backup-watch"}
-    yield from call(context, names.STORAGE_WRITE_REPORT, payload, attempts=2)
+        yield from run.notify(breach_message(run, event))
+    result = result_of(now, observation, checks, transition)
+    result["primary"] = found.view()
+    yield from run.observe(names.STORAGE_WRITE_STATE, {"name": state_name, "state": result})
     return result
 
 
-def _previous_state(context: Any) -> Gen:
-    try:
-        stored = yield from call(context, names.STORAGE_READ_REPORT, {"run_id": WATCH_RUN_ID}, attempts=2)
-    except Exception:
-        return {}
-    return dict(stored.get("report") or {}) if stored.get("found") else {}
-
-
-def _objectives(settings: Settings) -> policy.BackupObjectives:
+def objectives(run: Run) -> policy.BackupObjectives:
+    s = run.settings
     return policy.BackupObjectives(
-        backup_age_alert_hours=settings.backup_age_alert_hours,
-        retention_days=settings.backup_retention_days,
-        rpo_seconds=settings.rpo_minutes * 60.0,
+        backup_age_alert_hours=s.backup_age_alert_hours,
+        retention_days=s.backup_retention_days,
+        rpo_seconds=s.rpo_minutes * 60.0,
     )
 
 
-def _observe(context: Any, primary: policy.PrimaryDecision, now: datetime) -> Gen:
+def observe(run: Run, primary: policy.Primary | None, why_none: str) -> Gen:
     """One snapshot of the primary found now; returns (observation or None, errors). A failing source is
     an error, not a crash; no primary (policy refused) is an error with the policy's reason, no guess."""
+    if primary is None:
+        return None, [why_none]
     errors: list[str] = []
-    if primary.action != "primary":
-        return None, [primary.reason]
 
     def attempt(name: str, payload: Json) -> Gen:
-        try:
-            return (yield from call(context, name, payload))
-        except Exception as exc:
-            errors.append(f"{name}: {str(exc)[:200]}")
+        found = yield from run.observe(name, payload)
+        if "error" in found:
+            errors.append(f"{name}: {str(found['error'])[:200]}")
             return None
+        return found
 
-    backups = yield from attempt(names.DATABASE_LIST_BACKUPS, on_primary(primary))
-    replicas = yield from attempt(names.DATABASE_LIST_REPLICAS, on_primary(primary))
-    replica = _replica(replicas, primary.replica)
+    backups = yield from attempt(names.DATABASE_LIST_BACKUPS, primary.address())
+    replicas = yield from attempt(names.DATABASE_LIST_REPLICAS, primary.address())
+    replica = chosen_replica(replicas, primary.replica)
     lag = None
     if replica is not None:
         where = {"resource_group": replica["resource_group"]} if replica.get("resource_group") else {}
         lag = yield from attempt(names.DATABASE_GET_REPLICATION_LAG, {"server": replica["name"], **where})
     geo = yield from attempt(names.STORAGE_GET_GEO_SYNC, {})
-    yield from attempt(names.DATABASE_WRITE_SENTINEL, on_primary(primary, name=f"watch-{stamp(now)}"))
+    yield from attempt(names.DATABASE_WRITE_SENTINEL, primary.address(name=f"watch-{stamp(run.now())}"))
     if backups is None:
         return None, errors
-    return _observation(now, backups, replica, lag, geo), errors
+    return observation_of(run.now(), backups, replica, lag, geo), errors
 
 
-def _replica(replicas: Json | None, expected: str) -> Json | None:
+def chosen_replica(replicas: Json | None, expected: str) -> Json | None:
     """The replica the policy named (when listed), else any replica of the primary."""
     found = list((replicas or {}).get("replicas") or [])
     named = [r for r in found if r.get("name") == expected]
@@ -100,9 +101,9 @@ def _time(value: Any) -> datetime | None:
     return parse_time(str(value)) if value else None
 
 
-def _observation(
+def observation_of(
     now: datetime, backups: Json, replica: Json | None, lag: Json | None, geo: Json | None
-) -> Any:
+) -> policy.BackupObservation:
     return policy.BackupObservation(
         now=now,
         latest_backup_at=_time(backups.get("latest_completed_at")),
@@ -122,29 +123,28 @@ def _geo_backup(value: Any) -> bool | None:
     return str(value).lower() in ("enabled", "true")
 
 
-def _notify(context: Any, settings: Settings, event: policy.BreachEvent) -> Gen:
+def breach_message(run: Run, event: policy.BreachEvent) -> Json:
     verb = "breached" if event.kind == policy.BREACHED else "resolved"
-    message = {
-        "title": f"backup watch {event.check} {verb} ({settings.app_name})",
+    app = run.settings.app_name
+    return {
+        "title": f"backup watch {event.check} {verb} ({app})",
         "text": event.reason,
         "severity": HEALTHY_EVENT_SEVERITY[event.kind],
         "event": f"backup-{verb}",
-        "dedup_key": f"backup-watch-{settings.app_name}-{event.check}",
+        "dedup_key": f"backup-watch-{app}-{event.check}",
         "action": "trigger" if event.kind == policy.BREACHED else "resolve",
         "fields": {"check": event.check, "since": event.since},
     }
-    try:
-        yield from call(context, names.NOTIFY_SEND, message, attempts=2)
-    except Exception:
-        return  # a lost notification is retried by nothing: the breach stays open and is in the result
 
 
-def _result(
-    now: datetime, obs: Any, checks: list[policy.WatchCheck], transition: policy.WatchTransition
+def result_of(
+    now: datetime,
+    obs: policy.BackupObservation | None,
+    checks: list[Verdict],
+    transition: policy.WatchTransition,
 ) -> Json:
     age = (now - obs.latest_backup_at).total_seconds() if obs and obs.latest_backup_at else None
     return {
-        "run_id": WATCH_RUN_ID,
         "operation": "backup-watch",
         "observed_at": iso(now),
         "latest_backup_at": iso(obs.latest_backup_at) if obs and obs.latest_backup_at else None,
@@ -154,12 +154,12 @@ def _result(
         else None,
         "replica_lag_seconds": obs.replica_lag_seconds if obs else None,
         "checks": [
-            {"name": c.name, "ok": c.ok, "available": c.available, "reason": c.reason} for c in checks
+            {"name": c.name, "ok": c.passed, "available": c.available, "reason": c.reason} for c in checks
         ],
         "open_breaches": transition.open_breaches,
         "events": [
             {"check": e.check, "kind": e.kind, "reason": e.reason, "since": e.since}
             for e in transition.events
         ],
-        "healthy": all(c.ok for c in checks) and bool(checks),
+        "healthy": all(c.passed for c in checks) and bool(checks),
     }

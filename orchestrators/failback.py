@@ -1,177 +1,156 @@
-"""The failback plan as a Durable orchestration: a planned, operator-started return to the home region.
+"""The failback plan: a planned, operator-started return to the home region with zero data loss.
 
 observe -> create a replica of the current primary in the home region -> wait until it has caught up ->
 planned switchover (the DR server becomes its replica) -> count rows on both (zero lost, verified) ->
 point the secret -> restart the home slot -> verify it -> check its origin group -> switch traffic ->
 verify the public endpoint -> report. Nothing is deleted; the old fenced primary stays stopped.
 
-Input: {run_id, settings, trigger: {kind: operator, reason, by}, slot: blue|green}.
+Input: {run_id, settings, trigger: {kind: operator, reason, by}, slot: blue|green, [target_server]}.
 """
 
 from __future__ import annotations
 
-from collections.abc import Generator
 from typing import Any
 
 import azure.durable_functions as df
 
-from orchestrators.failover import rows_missing
-from orchestrators.flow import Flow, StepFailed, Stop
+from orchestrators.steps import check_pool, poll_attempts, poll_interval, rows_missing, verify_app
+from orchestrators.toolkit import COMPLETED, REFUSED, End, Gen, Run, StepFailed
 from shared import names, policy
-from shared.models import Decision, ReplicaLag
-from shared.reports import COMPLETED, REFUSED, STARTED, announce, seconds_between
+from shared.models import ReplicaLag, seconds_between
+from shared.naming import failback_server_name
 
 bp = df.Blueprint()
-
-Gen = Generator[Any, Any, Any]
 
 
 @bp.function_name(names.FAILBACK_ORCHESTRATOR)
 @bp.orchestration_trigger(context_name="context")
 def failback_orchestrator(context: df.DurableOrchestrationContext) -> Gen:
     """Return the protected app to its home region with zero data loss; returns the run's outcome."""
-    return (yield from Failback(context).run())
+    run = Run(context, "failback")
+    return (yield from run.execute(Failback(run).plan))
 
 
-class Failback(Flow):
-    """One failback run."""
+class Failback:
+    """One failback run's state; its steps are written on ``run``."""
 
-    operation = "failback"
-    checkpoints = frozenset({"observe", "create_replica", "catch_up", "switchover", "switch_traffic"})
-
-    def __init__(self, context: Any) -> None:
-        super().__init__(context)
-        slot = str(self.input.get("slot") or "blue")
-        self.slot_group = str(self.settings[f"container_group_{slot}"])
-        self.slot_origins = str(self.settings[f"frontdoor_origin_group_{slot}"])
-        self.home_rg = str(self.settings["primary_resource_group"])
-        self.home = str(self.input.get("target_server") or "")
-
-    def run(self) -> Gen:
-        try:
-            yield from announce(self.context, self.log, STARTED, self.trigger_text())
-            yield from self.step("observe", self.observe())
-            yield from self.step("create_replica", self.create_replica())
-            yield from self.step("catch_up", self.catch_up())
-            yield from self.step("switchover", self.switchover())
-            yield from self.step("count_rows", self.count_rows())
-            yield from self.step("point_secret", self.act(names.SECRETS_POINT_DATABASE_URL, self.at_home()))
-            yield from self.step("restart_slot", self.restart_slot())
-            yield from self.step("check_pool", self.check_pool())
-            yield from self.step("switch_traffic", self.switch_traffic())
-            yield from self.step("verify_public", self.verify_public())
-            return (yield from self.complete())
-        except Stop as stop:
-            return (yield from self.stopped(stop))
-        except StepFailed as failed:
-            return (yield from self.failed(failed))
+    def __init__(self, run: Run) -> None:
+        self.run, self.s = run, run.settings
+        run.checkpoints = frozenset({"observe", "create_replica", "catch_up", "switchover", "switch_traffic"})
+        slot = str(run.input.get("slot") or "blue")
+        self.slot_group = self.s.container_groups[slot]
+        self.slot_origins = self.s.origin_groups[slot]
+        self.replica = self.s.replica_server
+        self.home = str(run.input.get("target_server") or "")
+        run.watched = [
+            ("route", (names.TRAFFIC_GET_ROUTE, {})),
+            ("dr_server", (names.DATABASE_GET_SERVER, {"server": self.replica})),
+            ("home_slot", (names.CONTAINERS_GET_GROUP, {"group": self.slot_group})),
+        ]
 
     def at_home(self) -> dict[str, Any]:
-        return {"server": self.home, "resource_group": self.home_rg}
+        return {"server": self.home, "resource_group": self.s.primary_resource_group}
+
+    def plan(self, run: Run) -> Gen:
+        yield from run.step("observe", self.observe())
+        run.watched.append(("home_server", (names.DATABASE_GET_SERVER, self.at_home())))
+        yield from run.step("create_replica", self.create_replica())
+        yield from run.step("catch_up", self.catch_up())
+        yield from run.step("switchover", self.switchover())
+        yield from run.step("count_rows", self.count_rows())
+        yield from run.step("point_secret", run.act(names.SECRETS_POINT_DATABASE_URL, self.at_home()))
+        yield from run.step("restart_slot", self.restart_slot())
+        yield from run.step("check_pool", check_pool(run, self.slot_origins))
+        yield from run.step("switch_traffic", self.switch_traffic())
+        yield from run.step("verify_public", self.verify_public())
+        return self.complete()
 
     def observe(self) -> Gen:
-        route = yield from self.act(names.TRAFFIC_GET_ROUTE, {})
-        self.log.resource("route", route)
-        away = route.get("origin_group") == self.settings["frontdoor_origin_group_standby"]
-        region = self.settings["secondary_region"] if away else self.settings["primary_region"]
-        decision = self.decide_now(
-            "observe",
-            policy.failback_allowed(primary_region=region, home_region=self.settings["primary_region"]),
+        run, s = self.run, self.s
+        route = yield from run.act(names.TRAFFIC_GET_ROUTE, {})
+        run.record.observed("before", "route", route)
+        away = route.get("origin_group") == s.frontdoor_origin_group_standby
+        region = s.secondary_region if away else s.primary_region
+        decision = run.decide(
+            "observe", policy.failback_allowed(primary_region=region, home_region=s.primary_region)
         )
         if decision.is_("refuse"):
-            self.stop("refused", decision.reason, event=REFUSED)
+            run.stop("refused", decision.reason, event=REFUSED)
         if not self.home:
-            self.home = f"{self.settings['primary_server']}-fb{self.context.new_uuid()[:6]}"
+            self.home = failback_server_name(s.primary_server, run.context.new_uuid())
         return decision.reason
 
     def create_replica(self) -> Gen:
+        s = self.s
         request = {
             "source": self.replica,
             "target": self.home,
-            "run_id": self.run_id,
-            "location": self.settings["primary_region"],
-            "resource_group": self.home_rg,
-            "source_resource_group": self.settings["secondary_resource_group"],
+            "run_id": self.run.run_id,
+            "location": s.primary_region,
+            "resource_group": s.primary_resource_group,
+            "source_resource_group": s.secondary_resource_group,
         }
-        result = yield from self.act(names.DATABASE_CREATE_REPLICA, request)
-        self.log.resource("home_server", {"name": self.home, "state": result.get("state")})
+        result = yield from self.run.act(names.DATABASE_CREATE_REPLICA, request)
+        self.run.resource(home_server={"name": self.home, "state": result.get("state")})
         return str(result.get("message") or f"replica {self.home} of {self.replica} created")
 
     def catch_up(self) -> Gen:
-        decision = Decision("wait", "")
-        for attempt in range(self.poll_attempts):
-            if attempt:
-                yield from self.wait_for_events(self.poll_interval, approvals=False)
-            lag = yield from self.act(names.DATABASE_GET_REPLICATION_LAG, self.at_home())
-            decision = policy.caught_up(ReplicaLag(lag.get("lag_seconds"), str(lag.get("source", ""))))
-            if decision.is_("ready"):
-                break
-        self.decide_now("catch_up", decision)
+        run = self.run
+
+        def read() -> Gen:
+            lag = yield from run.act(names.DATABASE_GET_REPLICATION_LAG, self.at_home())
+            return policy.caught_up(ReplicaLag(lag.get("lag_seconds"), str(lag.get("source", ""))))
+
+        _, decision, _ = yield from run.poll(
+            read, lambda d: d.is_("ready"), attempts=poll_attempts(run), interval=poll_interval(run)
+        )
+        run.decide("catch_up", decision)
         if not decision.is_("ready"):
             raise StepFailed("catch_up", decision.reason)
         return decision.reason
 
     def switchover(self) -> Gen:
         request = {**self.at_home(), "mode": "planned", "operation": "switchover"}
-        result = yield from self.act(names.DATABASE_PROMOTE_REPLICA, request)
-        self.promoted = True
+        result = yield from self.run.act(names.DATABASE_PROMOTE_REPLICA, request)
+        self.run.promoted = True
         return str(result.get("message") or f"{self.home} is primary; {self.replica} is its replica")
 
     def count_rows(self) -> Gen:
-        home, away = yield from self.gather_safely(
+        home, away = yield from self.run.gather(
             [
                 (names.DATABASE_RUN_CHECKS, self.at_home()),
                 (names.DATABASE_RUN_CHECKS, {"server": self.replica}),
-            ]
+            ],
+            safely=True,
         )
         missing = rows_missing(away.get("counts"), home.get("counts"))
-        self.log.measure(rows_missing=missing, rpo_seconds=0.0 if missing == 0 else None)
+        self.run.measure(rows_missing=missing, rpo_seconds=0.0 if missing == 0 else None)
         if missing is None:
             return "rows not countable on both servers"
         return f"{missing} rows of {self.replica} missing on {self.home}"
 
     def restart_slot(self) -> Gen:
-        yield from self.act(names.CONTAINERS_START_GROUP, {"group": self.slot_group})
-        group = yield from self.act(names.CONTAINERS_RESTART_GROUP, {"group": self.slot_group})
-        return (yield from self.verify_app(str(group.get("url") or ""), write=True))
-
-    def check_pool(self) -> Gen:
-        decision = Decision("refuse", "")
-        for attempt in range(self.poll_attempts):
-            if attempt:
-                yield from self.wait_for_events(self.poll_interval, approvals=False)
-            pool = yield from self.act(
-                names.TRAFFIC_LIST_HEALTHY_ORIGINS, {"origin_group": self.slot_origins}
-            )
-            decision = policy.route_traffic(
-                target=self.slot_origins,
-                healthy_origins=int(pool.get("healthy_count", 0)),
-                total_origins=len(pool.get("origins", [])),
-            )
-            if decision.is_("switch"):
-                break
-        self.decide_now("check_pool", decision)
-        if decision.is_("refuse"):
-            raise StepFailed("check_pool", decision.reason)
-        return decision.reason
+        yield from self.run.act(names.CONTAINERS_START_GROUP, {"group": self.slot_group})
+        group = yield from self.run.act(names.CONTAINERS_RESTART_GROUP, {"group": self.slot_group})
+        return (yield from verify_app(self.run, str(group.get("url") or ""), write=True))
 
     def switch_traffic(self) -> Gen:
-        result = yield from self.act(names.TRAFFIC_SWITCH_ROUTE, {"origin_group": self.slot_origins})
-        self.traffic_moved = True
+        result = yield from self.run.act(names.TRAFFIC_SWITCH_ROUTE, {"origin_group": self.slot_origins})
+        self.run.traffic_moved = True
         return str(result.get("message") or f"route now serves {self.slot_origins}")
 
     def verify_public(self) -> Gen:
-        detail = yield from self.verify_app(self.settings["public_url"], write=False)
-        self.log.measure(duration_seconds=seconds_between(self.log.started_at, self.iso()))
+        detail = yield from verify_app(self.run, self.s.public_url, write=False)
+        self.run.measure(duration_seconds=seconds_between(self.run.record.started_at, self.run.iso()))
         return detail
 
-    def complete(self) -> Gen:
-        missing = self.log.measurements.get("rows_missing")
+    def complete(self) -> End:
+        missing = self.run.record.measurements.get("rows_missing")
         lost = "zero rows lost, verified" if missing == 0 else f"rows lost: {missing}"
         summary = (
-            f"failed back to {self.settings['primary_region']}: {self.home} is primary, {self.replica} its "
+            f"failed back to {self.s.primary_region}: {self.home} is primary, {self.replica} its "
             f"replica; {lost}. The next failover, the backup watch, restores and drills find {self.home} "
             "from the replica (no setting to change)."
         )
         status = "succeeded" if missing == 0 else "succeeded-with-warnings"
-        return (yield from self.finish(status, summary, COMPLETED, page=missing != 0))
+        return End(status, summary, COMPLETED, page=missing != 0)

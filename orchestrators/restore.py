@@ -1,34 +1,31 @@
 """The point-in-time restore plan (database corruption): validate, restore to a new server, check, switch.
 
-The source is the primary found now (shared.backups.find_primary: observed, not the configured name; no
+The source is the primary found now (shared.estate.find_primary: observed, not the configured name; no
 primary is a refusal with the policy's reason). Never restores over the source (safety rule 8). With
 ``switch``, the app moves to the restored server only when its integrity checks pass and, when the
 setting asks for it, an operator approved; the old server is then stopped, never deleted. The report gives
 the data-loss window (restore point to request).
+
+Input: {run_id, settings, restore_point, reason, switch, requested_at, trigger, [target_server]}.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import azure.durable_functions as df
 
+from orchestrators.steps import await_probe
+from orchestrators.toolkit import AWAITING_APPROVAL, COMPLETED, FAILED, REFUSED, End, Gen, Json, Run
 from shared import names, policy
-from shared.backups import (
-    Gen,
-    Json,
-    RunRecord,
-    derived_server_name,
-    find_primary,
-    on_primary,
-    record_primary,
-    seconds_between,
-)
 from shared.config import Settings
-from shared.models import parse_time
+from shared.models import parse_time, seconds_between
+from shared.naming import derived_server_name
 
 bp = df.Blueprint()
+
+VERIFY_ATTEMPTS, VERIFY_INTERVAL_SECONDS = 24, 5.0
 
 
 def restored_server_name(source: str, requested_at: str) -> str:
@@ -36,74 +33,62 @@ def restored_server_name(source: str, requested_at: str) -> str:
     return derived_server_name(source, "pitr", parse_time(requested_at))
 
 
-APPROVAL_EVENT = "approval"
-VERIFY_ATTEMPTS = 24
-
-
 @bp.function_name(names.RESTORE_ORCHESTRATOR)
 @bp.orchestration_trigger(context_name="context")
 def restore_orchestrator(context: df.DurableOrchestrationContext) -> Gen:
-    """The registered orchestrator: runs :func:`restore_plan`."""
-    return (yield from restore_plan(context))
+    """Restore the primary to a point in time; returns the run's outcome."""
+    return (yield from Run(context, "restore").execute(restore_plan, announce_start=False))
 
 
-def restore_plan(context: Any) -> Gen:
-    """Input: {run_id, settings, restore_point, reason, switch, requested_at, trigger, [target_server]}."""
-    inp: Json = context.get_input() or {}
-    settings = Settings.from_dict(inp["settings"])
-    rec = RunRecord(context, run_id=inp["run_id"], operation="restore", trigger=inp.get("trigger", {}))
-    rec.measure(restore_point=inp["restore_point"], requested_at=inp["requested_at"])
-    primary = yield from find_primary(context, settings)
-    record_primary(rec, primary)
-    if primary.action != "primary":
-        yield from rec.notify("refused", f"restore not started: {primary.reason}", severity="warning")
-        return (yield from rec.finish("refused", primary.reason))
-    source = primary.primary
-    target = inp.get("target_server") or restored_server_name(source, inp["requested_at"])
-    rec.resource(target_server=target)
-    yield from rec.save()
-    yield from rec.notify(
-        "started", f"restore of {source} to {inp['restore_point']}: {inp.get('reason', '')}"
+def restore_plan(run: Run) -> Gen:
+    point, requested_at = str(run.input["restore_point"]), str(run.input["requested_at"])
+    run.measure(restore_point=point, requested_at=requested_at)
+    primary = yield from run.require_primary(page=False)
+    target = str(run.input.get("target_server") or restored_server_name(primary.server, requested_at))
+    run.resource(source_server=primary.server, replica_server=primary.replica or None, target_server=target)
+    run.watched = [
+        ("source_server", (names.DATABASE_GET_SERVER, primary.address())),
+        ("target_server", (names.DATABASE_GET_SERVER, {**primary.address(), "server": target})),
+    ]
+    yield from run.announce(
+        "started", f"restore of {primary.server} to {point}: {run.input.get('reason', '')}"
     )
-    try:
-        return (yield from _restore(context, rec, settings, inp, (primary, target)))
-    except Exception as exc:
-        yield from rec.notify("step failed", f"restore failed: {exc}", severity="error", page=True)
-        return (yield from rec.finish("failed", f"restore failed: {str(exc)[:300]}"))
-
-
-def _restore(
-    context: Any, rec: RunRecord, settings: Settings, inp: Json, servers: tuple[policy.PrimaryDecision, str]
-) -> Gen:
-    (primary, target), rg = servers, servers[0].primary_resource_group
-    server = yield from rec.step("observe-source", names.DATABASE_GET_SERVER, on_primary(primary))
-    check = _validate(context, settings, server, inp["restore_point"])
-    rec.decide("validate", "valid" if check.valid else f"refuse:{check.rule}", check.reason)
-    if not check.valid:
-        yield from rec.notify("refused", check.reason, severity="warning")
-        return (yield from rec.finish("refused", check.reason))
+    server = yield from run.step("observe-source", run.act(names.DATABASE_GET_SERVER, primary.address()))
+    check = run.decide(
+        "validate",
+        policy.validate_restore_point(parse_time(point), restore_window(server, run.settings, run.now())),
+    )
+    if not check.is_(policy.POINT_VALID):
+        run.stop("refused", check.reason, event=REFUSED)
+    rg = primary.resource_group
     payload = {
-        "source": primary.primary,
+        "source": primary.server,
         "source_resource_group": rg,
         "target": target,
         "resource_group": rg,
-        "point_in_time": inp["restore_point"],
-        "run_id": rec.run_id,
+        "point_in_time": point,
+        "run_id": run.run_id,
     }
-    restored = yield from rec.step("restore", names.DATABASE_RESTORE_SERVER, payload)
-    rec.resource(target_fqdn=restored.get("fqdn", ""))
-    integrity = {
-        "server": target,
-        "resource_group": rg,
-        "checks": integrity_checks(settings, inp["restore_point"]),
-    }
-    checks = yield from rec.step("integrity-checks", names.DATABASE_RUN_CHECKS, integrity)
-    rec.report["checks"] = checks.get("checks", [])
-    rec.measure(row_counts=checks.get("counts", {}))
-    decision = yield from _decide_switch(context, rec, settings, inp, checks)
-    if decision.action == policy.SWITCH_GO:
-        yield from _switch(rec, settings, primary, target)
-    return (yield from _finish(rec, inp, decision))
+    restored = yield from run.step("restore", run.act(names.DATABASE_RESTORE_SERVER, payload))
+    run.resource(target_fqdn=restored.get("fqdn", ""))
+    integrity = {"server": target, "resource_group": rg, "checks": integrity_checks(run.settings, point)}
+    checks = yield from run.step("integrity-checks", run.act(names.DATABASE_RUN_CHECKS, integrity))
+    run.record.checks = list(checks.get("checks", []))
+    run.measure(row_counts=checks.get("counts", {}))
+    decision = yield from decide_switch(run, checks)
+    if decision.is_(policy.SWITCH_GO):
+        yield from switch(run, primary, target)
+    return ending(run, point, requested_at, decision)
+
+
+def restore_window(server: Json, settings: Settings, now: datetime) -> policy.RestoreWindow:
+    """What the source server (a DATABASE_GET_SERVER snapshot) can be restored to, seen at ``now``."""
+    earliest = server.get("earliest_restore_point")
+    return policy.RestoreWindow(
+        now=now,
+        earliest_restore_point=parse_time(str(earliest)) if earliest else None,
+        retention_days=int(server.get("backup_retention_days") or settings.backup_retention_days),
+    )
 
 
 def integrity_checks(settings: Settings, point: str) -> Json:
@@ -124,95 +109,65 @@ def integrity_checks(settings: Settings, point: str) -> Json:
     return {"critical_tables": list(settings.critical_tables), "sql": [*settings.verify_sql, *sentinels]}
 
 
-def _validate(context: Any, settings: Settings, server: Json, point: str) -> policy.RestorePointCheck:
-    earliest = server.get("earliest_restore_point")
-    window = policy.RestoreWindow(
-        now=context.current_utc_datetime,
-        earliest_restore_point=parse_time(earliest) if earliest else None,
-        retention_days=int(server.get("backup_retention_days") or settings.backup_retention_days),
-    )
-    return policy.validate_restore_point(parse_time(point), window)
-
-
-def _decide_switch(context: Any, rec: RunRecord, settings: Settings, inp: Json, checks: Json) -> Gen:
+def decide_switch(run: Run, checks: Json) -> Gen:
     failed = tuple(c["name"] for c in checks.get("checks", []) if not c.get("passed"))
 
-    def decide(approval: str | None) -> policy.SwitchDecision:
+    def decide(approval: str | None) -> Any:
         return policy.decide_restore_switch(
             checks_passed=bool(checks.get("passed")) and not failed,
             failed_checks=failed,
-            switch_requested=bool(inp.get("switch")),
-            approval_required=settings.restore_requires_approval,
+            switch_requested=bool(run.input.get("switch")),
+            approval_required=run.settings.restore_requires_approval,
             approval=approval,
         )
 
-    decision = decide(None)
-    rec.decide("switch", decision.action, decision.reason)
-    if decision.action == policy.SWITCH_AWAIT_APPROVAL:
-        yield from rec.save()
-        yield from rec.notify("awaiting approval", decision.reason, severity="warning")
-        rec.status("approval", decision.reason, awaiting="approval")
-        answer = yield from _wait_for_approval(context, settings)
-        decision = decide(answer)
-        rec.decide("approval", decision.action, decision.reason)
-    if decision.action == policy.SWITCH_REFUSE:
-        yield from rec.notify("refused", decision.reason, severity="error")
+    decision = run.decide("switch", decide(None))
+    if decision.is_(policy.SWITCH_AWAIT_APPROVAL):
+        timeout = run.settings.approval_timeout_minutes * 60
+        run.set_awaiting("approval", timeout)
+        yield from run.announce(AWAITING_APPROVAL, decision.reason)
+        answer = yield from run.wait_for_events(timeout)  # no answer before the timeout: rejected
+        run.set_awaiting("")
+        approved = answer is not None and answer.is_("proceed")
+        decision = run.decide("approval", decide("approved" if approved else "rejected"))
     return decision
 
 
-def _wait_for_approval(context: Any, settings: Settings) -> Gen:
-    """'approved' or 'rejected'; no answer before the timeout counts as rejected (nothing changes)."""
-    deadline = context.current_utc_datetime + timedelta(minutes=settings.approval_timeout_minutes)
-    timer = context.create_timer(deadline)
-    event = context.wait_for_external_event(APPROVAL_EVENT)
-    winner = yield context.task_any([event, timer])
-    if winner is not event:
-        return "rejected"
-    timer.cancel()
-    body = event.result if isinstance(event.result, dict) else {"answer": event.result}
-    return "approved" if str(body.get("answer", "")).lower() in ("approve", "approved") else "rejected"
-
-
-def _switch(rec: RunRecord, settings: Settings, primary: policy.PrimaryDecision, target: str) -> Gen:
+def switch(run: Run, primary: policy.Primary, target: str) -> Gen:
     """Point the secret at the restored server, restart the running app groups, verify, stop the source."""
-    restored = {"server": target, "resource_group": primary.primary_resource_group}
-    yield from rec.step("point-secret", names.SECRETS_POINT_DATABASE_URL, restored)
-    for slot, group in settings.container_groups.items():
-        state = yield from rec.step(f"observe-{slot}", names.CONTAINERS_GET_GROUP, {"group": group})
+    restored = {"server": target, "resource_group": primary.resource_group}
+    yield from run.step("point-secret", run.act(names.SECRETS_POINT_DATABASE_URL, restored))
+    for slot, group in run.settings.container_groups.items():
+        state = yield from run.step(f"observe-{slot}", run.act(names.CONTAINERS_GET_GROUP, {"group": group}))
         if str(state.get("state", "")).lower() == "running":
-            yield from rec.step(f"restart-{slot}", names.CONTAINERS_RESTART_GROUP, {"group": group})
-    yield from _verify_public(rec, settings)
-    yield from rec.step("stop-old-server", names.DATABASE_STOP_SERVER, on_primary(primary))
-    source, replica = primary.primary, primary.replica
-    rec.resource(old_server_state="stopped (kept, not deleted)", serving_server=target)
-    if replica:
-        rec.resource(replica_note=f"{replica} still follows {source}: rebuild the replica from {target}")
-
-
-def _verify_public(rec: RunRecord, settings: Settings) -> Gen:
-    """The app answers through the public endpoint, and so does its database check."""
+            yield from run.step(f"restart-{slot}", run.act(names.CONTAINERS_RESTART_GROUP, {"group": group}))
+    run.traffic_moved = True  # the app now reads the restored server
     for name, path in (
-        ("verify-health", settings.health_path),
-        ("verify-database", settings.database_health_path),
+        ("verify-health", run.settings.health_path),
+        ("verify-database", run.settings.database_health_path),
     ):
-        payload = {"url": settings.public_url + path, "expect_status": 200}
-        probe = yield from rec.poll(name, names.PROBE_HTTP, payload, attempts=VERIFY_ATTEMPTS, interval=5.0)
-        if not probe.get("ok"):
-            raise RuntimeError(
-                f"{name}: public endpoint {path} answered {probe.get('status')}: {probe.get('error')}"
-            )
+        probe = {"url": run.settings.public_url + path, "expect_status": 200}
+        failure = f"public endpoint {path} answered"
+        checked = await_probe(
+            run, probe, attempts=VERIFY_ATTEMPTS, interval=VERIFY_INTERVAL_SECONDS, failure=failure
+        )
+        yield from run.step(name, checked)
+    yield from run.step("stop-old-server", run.act(names.DATABASE_STOP_SERVER, primary.address()))
+    run.resource(old_server_state="stopped (kept, not deleted)", serving_server=target)
+    if primary.replica:
+        note = f"{primary.replica} still follows {primary.server}: rebuild the replica from {target}"
+        run.resource(replica_note=note)
 
 
-def _finish(rec: RunRecord, inp: Json, decision: policy.SwitchDecision) -> Gen:
-    window = seconds_between(inp["restore_point"], inp["requested_at"])
-    rec.measure(data_loss_window_seconds=window)
-    status = {policy.SWITCH_GO: "succeeded", policy.SWITCH_KEEP: "succeeded"}.get(decision.action, "failed")
-    what = "switched to" if decision.action == policy.SWITCH_GO else "restored into"
-    checked = ", ".join(c["name"] for c in rec.report.get("checks", [])) or "none"
+def ending(run: Run, point: str, requested_at: str, decision: Any) -> End:
+    window = seconds_between(point, requested_at) or 0.0
+    run.measure(data_loss_window_seconds=window)
+    went = decision.is_(policy.SWITCH_GO)
+    succeeded = went or decision.is_(policy.SWITCH_KEEP)
+    checked = ", ".join(c["name"] for c in run.record.checks) or "none"
     summary = (
-        f"{what} {rec.report['resources']['target_server']} at {inp['restore_point']}; "
+        f"{'switched to' if went else 'restored into'} {run.record.resources['target_server']} at {point}; "
         f"data-loss window {policy.describe_duration(timedelta(seconds=window))}; checked: {checked}; "
         f"{decision.reason}"
     )
-    yield from rec.notify("completed" if status == "succeeded" else "failed", summary)
-    return (yield from rec.finish(status, summary))
+    return End("succeeded" if succeeded else "failed", summary, COMPLETED if succeeded else FAILED)

@@ -6,9 +6,11 @@ so a run started by one version of the code can be replayed by the next.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime
-from typing import Any, Self
+from typing import Any, Generic, Self
+
+from typing_extensions import TypeVar
 
 
 def _known(cls: type, data: dict[str, Any]) -> dict[str, Any]:
@@ -23,6 +25,13 @@ def parse_time(value: str) -> datetime:
     if parsed.tzinfo is None:
         raise ValueError(f"timestamp without a time zone: {value!r}")
     return parsed
+
+
+def seconds_between(start: str, end: str) -> float | None:
+    """Seconds from one ISO timestamp to another, or None when either is missing."""
+    if not start or not end:
+        return None
+    return (parse_time(end) - parse_time(start)).total_seconds()
 
 
 class _Json:
@@ -83,57 +92,58 @@ class ReplicaLag(_Json):
         return self.seconds is not None
 
 
+T = TypeVar("T", covariant=True, default=object)
+
+
 @dataclass(frozen=True)
-class Decision(_Json):
-    """A policy verdict: what to do (``action``) and the sentence that explains why (``reason``)."""
+class Decision(Generic[T]):
+    """A decision: what to do (``action``), the sentence that explains why (``reason``), the DESIGN.md
+    safety rule it enforces (``rule``, e.g. "rule 2", wherever one applies) and, for decisions that find
+    something (which server is the primary), what they found (``value``).
+
+    One of the two decision shapes of shared.policy; the other is :class:`Verdict`.
+    """
 
     action: str
     reason: str
-    rule: str = ""  # the DESIGN.md safety rule behind a refusal, e.g. "rule 2"
+    rule: str = ""
+    value: T | None = None
 
     def is_(self, action: str) -> bool:
         return self.action == action
 
-
-@dataclass(frozen=True)
-class StepRecord(_Json):
-    """One step of a run: when it started and ended, how it ended, and what it found or did."""
-
-    name: str
-    started_at: str
-    ended_at: str = ""
-    outcome: str = "running"  # "running" | "succeeded" | "failed" | "skipped"
-    detail: str = ""
-
-    def finished(self, ended_at: str, outcome: str, detail: str = "") -> StepRecord:
-        return StepRecord(self.name, self.started_at, ended_at, outcome, detail or self.detail)
-
-
-@dataclass(frozen=True)
-class RunReport:
-    """The evidence of one run, built up as it goes (see shared.reports for rendering and verdicts)."""
-
-    run_id: str
-    operation: str  # "failover" | "failback" | ...
-    trigger: dict[str, Any]
-    started_at: str
-    status: str = "running"  # "running" | "succeeded" | "failed" | "refused" | "stood-down" | ...
-    steps: tuple[StepRecord, ...] = ()
-    decisions: tuple[dict[str, Any], ...] = ()  # Decision.to_dict() plus "step" and "at"
-    measurements: dict[str, Any] = field(default_factory=dict)
-    resources: dict[str, Any] = field(default_factory=dict)
-    ended_at: str = ""
-    summary: str = ""
-
     def to_dict(self) -> dict[str, Any]:
-        data = {f.name: getattr(self, f.name) for f in fields(self)}
-        data["steps"] = [s.to_dict() for s in self.steps]
-        data["decisions"] = [dict(d) for d in self.decisions]
+        data: dict[str, Any] = {"action": self.action, "reason": self.reason, "rule": self.rule}
+        if self.value is not None:
+            to_dict = getattr(self.value, "to_dict", None)
+            data["value"] = to_dict() if callable(to_dict) else self.value
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> RunReport:
+    def from_dict(cls, data: dict[str, Any]) -> Decision:
+        return Decision(str(data["action"]), str(data["reason"]), str(data.get("rule") or ""))
+
+
+@dataclass(frozen=True)
+class Verdict(_Json):
+    """A judgement over evidence: passed or not, with every reason (the failures, or what passed).
+
+    ``name`` names the check when a verdict is one of several (a backup-watch check); ``available`` is
+    False when the estate cannot report the value at all (not the same as failing). The other decision
+    shape of shared.policy; the first is :class:`Decision`.
+    """
+
+    passed: bool
+    reasons: tuple[str, ...]
+    name: str = ""
+    available: bool = True
+
+    @property
+    def reason(self) -> str:
+        return "; ".join(self.reasons)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Self:
         known = _known(cls, data)
-        known["steps"] = tuple(StepRecord.from_dict(s) for s in known.get("steps", ()))
-        known["decisions"] = tuple(dict(d) for d in known.get("decisions", ()))
+        known["reasons"] = tuple(known.get("reasons", ()))
         return cls(**known)

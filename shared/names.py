@@ -26,6 +26,7 @@ DRILL_ORCHESTRATOR = "drill_orchestrator"
 BLUE_GREEN_ORCHESTRATOR = "blue_green_orchestrator"
 ROLLBACK_ORCHESTRATOR = "rollback_orchestrator"
 MIGRATION_ORCHESTRATOR = "migration_orchestrator"
+LOCK_ORCHESTRATOR = "lock_orchestrator"  # holds the app's lock while one run runs (orchestrators/lock.py)
 
 # ---- activities -------------------------------------------------------------------------------------
 # Each comment: input keys -> output keys. Optional inputs in [brackets]. Every activity takes and returns
@@ -132,12 +133,17 @@ SECRETS_CLEAR = "secrets_clear"
 METRICS_GET_WINDOW = "metrics_get_window"
 
 # storage (blob reports container)
-# {run_id, report: {..}, [markdown], [kind], [retain_years]} -> {json_blob, markdown_blob, url}
+# {run_id, report: {..}, [kind], [retain_years]} -> {json_blob, markdown_blob, url, retain_until}
+#   (Markdown rendered by the activity; a report whose run ended is never overwritten: precondition)
 STORAGE_WRITE_REPORT = "storage_write_report"
 # {run_id, event: {..}} -> {blob, appended}
 STORAGE_APPEND_EVENT = "storage_append_event"
 # {run_id} -> {run_id, found, report, events: [..]}
 STORAGE_READ_REPORT = "storage_read_report"
+# {name, state: {..}} -> {name, blob}   (a timer's working state, replaced at every tick)
+STORAGE_WRITE_STATE = "storage_write_state"
+# {name} -> {name, found, state}
+STORAGE_READ_STATE = "storage_read_state"
 # {} -> {available, last_sync_time, status, reason}   (available false where there is no secondary)
 STORAGE_GET_GEO_SYNC = "storage_get_geo_sync"
 
@@ -173,4 +179,5 @@ HTTP_FAILBACK = "http_failback"
 HTTP_RUNS = "http_runs"
 HTTP_RUN = "http_run"
 HTTP_RUN_ACTION = "http_run_action"
+HTTP_RUN_REPORT = "http_run_report"
 HTTP_STATUS = "http_status"

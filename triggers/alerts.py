@@ -1,36 +1,42 @@
 """Alert intake: the Azure Monitor webhook, Event Grid and a timer backstop, normalised to one health signal.
 
 Every source becomes a ``HealthSignal``; ``handle_signal`` turns it into at most one failover per
-incident: the run has a fixed instance id per app, a fired signal while it runs is acknowledged, and a
-resolved signal is delivered to it as the ``signal`` event (it ends confirmation or the grace period).
-Only signals that target the protected resources act; others are acknowledged with the reason.
+incident: a fired signal while the app's failover runs is acknowledged, a resolved one is delivered to it
+as the ``signal`` event (it ends confirmation or the grace period), a repeat of the alert that started a
+recent failover is acknowledged. Only signals that target the protected resources act: the app's slots,
+its Front Door, and the servers that are the primary and its replica now (observed, whatever their names
+after a failback or a restore: shared.estate.find_primary); others are acknowledged with the reason.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
-from collections.abc import Callable, Mapping
-from datetime import datetime
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import azure.durable_functions as df
 import azure.functions as func
 
-from shared import names, runs
+from activities.inprocess import read_now
+from shared import estate, names, policy
 from shared.config import Settings, current_settings
-from shared.models import HealthSignal, parse_time
-from triggers.http_api import BadRequest, json_response, read_body, settings_or_error
+from shared.models import HealthSignal, ProbeSnapshot, parse_time
+from triggers import runs
+from triggers.web import BadRequest, Body, Field, check_json, json_response, settings_or_error
 
 bp = df.Blueprint()
 log = logging.getLogger(__name__)
 
 COMMON_SCHEMA = "azureMonitorCommonAlertSchema"
 RESOURCE_HEALTH_EVENT = "Microsoft.ResourceNotifications.HealthResources.AvailabilityStatusChanged"
+SERVER_TYPE = "/providers/microsoft.dbforpostgresql/flexibleservers/"
 _FIRED = {"Unavailable": "fired", "Degraded": "fired", "Available": "resolved"}
-_start_lock = asyncio.Lock()  # one check-then-start at a time in this worker (the host guards the rest)
+_start_lock = asyncio.Lock()  # one check-then-start at a time in this worker (the lock guards the rest)
+PRIMARY_CACHE_SECONDS = 30.0  # an alert storm observes the primary once
+WEBHOOK = Body(Field("schemaId", required=True), Field("data", "object", required=True))
 
 
 class Ignored(Exception):
@@ -82,6 +88,7 @@ def signal_from_event(event: Mapping[str, Any]) -> HealthSignal:
 
     Raises Ignored for events that are not health signals, BadRequest for malformed ones.
     """
+    check_json(dict(event), "event")
     data = event.get("data")
     if isinstance(data, dict) and data.get("schemaId") == COMMON_SCHEMA:
         return signal_from_common_alert(data, source="eventgrid")
@@ -118,85 +125,109 @@ def event_document(event: Any) -> dict[str, Any]:
 
 # ---- which resources are protected ----------------------------------------------------------------------
 def protected_names(settings: Settings) -> set[str]:
-    """Resources whose failure means the primary region is failing (lower-cased names)."""
-    names_ = (
+    """Resources whose failure means the primary region is failing, known by name (lower-cased)."""
+    known = (
         settings.primary_server,
         settings.container_group_blue,
         settings.container_group_green,
         settings.frontdoor_profile,
     )
-    return {n.lower() for n in names_}
+    return {n.lower() for n in known}
+
+
+_primary_cache: dict[str, tuple[float, set[str]]] = {}
+
+
+def current_servers(settings: Settings) -> set[str]:
+    """The servers that are the primary and its replica now (observed; cached a few seconds). When no
+    primary can be told (an outage), every candidate observed: the failover's confirmation decides."""
+    cached = _primary_cache.get(settings.app_name)
+    if cached and time.monotonic() - cached[0] < PRIMARY_CACHE_SECONDS:
+        return cached[1]
+    found = read_now(estate.find_primary(settings))
+    primary = found.primary
+    servers = {primary.server, primary.replica} - {""} if primary else set(found.seen)
+    _primary_cache[settings.app_name] = (time.monotonic(), {s.lower() for s in servers})
+    return _primary_cache[settings.app_name][1]
 
 
 def protected_target(signal: HealthSignal, settings: Settings) -> str:
-    """The first targeted resource id that is protected, or '' when none is."""
+    """The first targeted resource id that is protected, or '' when none is (may read the estate)."""
     sub = f"/subscriptions/{settings.subscription_id.lower()}/"
-    protected = protected_names(settings)
+    known = protected_names(settings)
     for rid in signal.resource_ids:
         name = rid.rstrip("/").rsplit("/", 1)[-1]
-        if rid == f"backstop:{settings.app_name}" or (rid.startswith(sub) and name in protected):
+        if rid == f"backstop:{settings.app_name}" or (rid.startswith(sub) and name in known):
             return rid
+    servers = [rid for rid in signal.resource_ids if rid.startswith(sub) and SERVER_TYPE in rid]
+    if servers:
+        current = current_servers(settings)
+        return next((rid for rid in servers if rid.rstrip("/").rsplit("/", 1)[-1] in current), "")
     return ""
 
 
 # ---- acting on a signal ----------------------------------------------------------------------------------
-def recent_automatic(status: Any) -> list[str]:
-    """When the app's last failover was an automatic one that moved traffic, its start time (rule 7)."""
-    if not status or not runs.runtime_status(status):
-        return []
-    started = _input_of(status)
-    output = getattr(status, "output", None) or {}
-    automatic = (started.get("trigger") or {}).get("kind") == "alert"
-    moved = isinstance(output, dict) and str(output.get("status", "")).startswith("succeeded")
-    created = getattr(status, "created_time", None)
-    return [created.isoformat()] if automatic and moved and created else []
+def automatic_successes(recent: list[Any]) -> list[str]:
+    """Start times of the app's recent automatic failovers that moved traffic (rule 7)."""
+    out = []
+    for status in recent:
+        automatic = (runs.input_of(status).get("trigger") or {}).get("kind") == "alert"
+        custom = getattr(status, "custom_status", None) or {}
+        moved = isinstance(custom, dict) and str(custom.get("status", "")).startswith("succeeded")
+        created = getattr(status, "created_time", None)
+        if automatic and moved and created:
+            out.append(created.isoformat())
+    return out
 
 
-def _input_of(status: Any) -> dict[str, Any]:
-    raw = getattr(status, "input_", None) if status else None
-    value = json.loads(raw) if isinstance(raw, str) else raw
-    return value if isinstance(value, dict) else {}
-
-
-def handled_alert(status: Any) -> str:
-    """The alert id that started the app's last failover ('' when none): one incident, one run."""
-    signal = (_input_of(status).get("trigger") or {}).get("signal") or {}
-    return str(signal.get("alert_id") or "")
+def handled_by(recent: list[Any], alert_id: str) -> str:
+    """The recent failover that an alert id already started ('' when none): one incident, one run."""
+    for status in recent:
+        signal = (runs.input_of(status).get("trigger") or {}).get("signal") or {}
+        if alert_id and signal.get("alert_id") == alert_id:
+            return str(getattr(status, "instance_id", ""))
+    return ""
 
 
 async def handle_signal(client: Any, settings: Settings, signal: HealthSignal) -> dict[str, Any]:
     """Start, join or acknowledge: returns {status, reason, run} (always answered with 202)."""
-    target = protected_target(signal, settings)
+    target = await asyncio.to_thread(protected_target, signal, settings)
     if not target:
         ids = ", ".join(signal.resource_ids) or "nothing"
         return {"status": "ignored", "reason": f"the alert targets {ids}, not a protected resource"}
-    iid = runs.instance_id("failover", settings.app_name)
+    app = settings.app_name
     async with _start_lock:
-        current = await client.get_status(iid)
-        if runs.is_active(current):
-            return await _join(client, iid, signal)
+        holder = await runs.lock_holder(client, app)
+        if holder is not None and holder.operation == "failover":
+            return await _join(client, holder.run_id, signal)
         if signal.state == "resolved":
             return {"status": "ignored", "reason": "the alert resolved and no failover is running"}
-        if signal.alert_id and signal.alert_id == handled_alert(current):
-            reason = f"{iid} already handled alert {signal.alert_id} ({runs.runtime_status(current)})"
-            return {"status": "acknowledged", "reason": reason, "run": iid}
+        window = timedelta(hours=settings.auto_failover_window_hours)
+        recent = await runs.recent_runs(client, "failover", app, window)
+        done = handled_by(recent, signal.alert_id)
+        if done:
+            return {
+                "status": "acknowledged",
+                "reason": f"{done} already handled alert {signal.alert_id}",
+                "run": done,
+            }
         result = await runs.start_run(
             client,
-            app=settings.app_name,
+            app=app,
             operation="failover",
             orchestrator=names.FAILOVER_ORCHESTRATOR,
-            payload=_failover_input(settings, signal, recent_automatic(current)),
+            payload=_failover_input(settings, signal, automatic_successes(recent)),
         )
     if not result.started:
         return {"status": "refused", "reason": result.decision.reason, "run": result.running}
-    return {"status": "started", "reason": f"failover started for {target}", "run": iid}
+    return {"status": "started", "reason": f"failover started for {target}", "run": result.run_id}
 
 
-async def _join(client: Any, iid: str, signal: HealthSignal) -> dict[str, Any]:
+async def _join(client: Any, run_id: str, signal: HealthSignal) -> dict[str, Any]:
     if signal.state == "resolved":
-        await client.raise_event(iid, "signal", signal.to_dict())
-        return {"status": "delivered", "reason": f"resolved signal delivered to {iid}", "run": iid}
-    return {"status": "acknowledged", "reason": f"{iid} is already handling this incident", "run": iid}
+        await client.raise_event(run_id, "signal", signal.to_dict())
+        return {"status": "delivered", "reason": f"resolved signal delivered to {run_id}", "run": run_id}
+    return {"status": "acknowledged", "reason": f"{run_id} is already handling this incident", "run": run_id}
 
 
 def _failover_input(settings: Settings, signal: HealthSignal, recent: list[str]) -> dict[str, Any]:
@@ -220,16 +251,15 @@ def _failover_input(settings: Settings, signal: HealthSignal, recent: list[str])
 @bp.function_name(names.HTTP_ALERTS)
 @bp.route(route="alerts", methods=["POST"])
 @bp.durable_client_input(client_name="client")
-async def alerts(req: func.HttpRequest, client: Any) -> func.HttpResponse:
-    """POST /api/alerts: an Azure Monitor action-group webhook (common alert schema). 202 or 400."""
+async def http_alerts(req: func.HttpRequest, client: Any) -> func.HttpResponse:
+    """POST /api/alerts: an Azure Monitor action-group webhook (common alert schema). 202 or 4xx."""
+    try:
+        signal = signal_from_common_alert(WEBHOOK.parse(req))
+    except BadRequest as bad:
+        return bad.response()
     settings = settings_or_error()
     if isinstance(settings, func.HttpResponse):
         return settings
-    try:
-        body = read_body(req, allowed={"schemaId", "data"})
-        signal = signal_from_common_alert(body)
-    except BadRequest as bad:
-        return bad.response()
     return json_response(await handle_signal(client, settings, signal), 202)
 
 
@@ -247,10 +277,7 @@ async def eventgrid_alerts(event: func.EventGridEvent, client: Any) -> None:
     log.info("event %s: %s (%s)", getattr(event, "id", "?"), outcome["status"], outcome["reason"])
 
 
-# ---- timer backstop ---------------------------------------------------------------------------------------
-Observe = Callable[[Settings], tuple[bool, str]]
-
-
+# ---- timer backstop: one check a tick, decided over the last ticks ----------------------------------------
 def observe_health(settings: Settings) -> tuple[bool, str]:
     """One backstop check: the public endpoint and the live primary origins both answer."""
     from shared.azure import runtime
@@ -267,44 +294,58 @@ def observe_health(settings: Settings) -> tuple[bool, str]:
     live = str(traffic.get_route().get("origin_group", ""))
     if live == settings.frontdoor_origin_group_standby:
         return True, "serving from the DR region"
-    pool = traffic.list_origins(live)
-    if not pool.get("healthy_count"):
+    if not traffic.list_origins(live).get("healthy_count"):
         return False, f"origin group {live} has no healthy origin"
     return True, "healthy"
 
 
-def backstop_signal(
-    settings: Settings, observe: Observe, sleep: Callable[[float], None], now: Callable[[], datetime]
-) -> HealthSignal | None:
-    """Check up to N (detection threshold) times; N consecutive failures raise a fired signal."""
-    first_failure = ""
-    for attempt in range(settings.detection_threshold):
-        if attempt:
-            sleep(settings.confirm_interval_seconds)
-        try:
-            ok, detail = observe(settings)
-        except Exception as exc:
-            ok, detail = False, f"check failed: {str(exc)[:200]}"
-        if ok:
-            return None
-        first_failure = first_failure or now().isoformat()
-    return HealthSignal(
+def backstop_tick(
+    settings: Settings, probes: list[dict[str, Any]], ok: bool, detail: str, now: datetime
+) -> tuple[list[dict[str, Any]], HealthSignal | None]:
+    """Add this tick's check to the last ones and decide (policy.confirm_outage): the probes to keep, and
+    the fired signal once the last ``detection_threshold`` checks all failed (the same incident keeps
+    its alert id, so repeated ticks are one run)."""
+    threshold = settings.detection_threshold
+    kept = [*probes, ProbeSnapshot("backstop", ok, at=now.isoformat(), detail=detail[:200]).to_dict()][
+        -threshold:
+    ]
+    snapshots = [ProbeSnapshot.from_dict(p) for p in kept]
+    decision = policy.confirm_outage(snapshots, threshold=threshold, max_probes=threshold + 1)
+    if not decision.is_("confirmed"):
+        return kept, None
+    first = snapshots[0].at
+    return kept, HealthSignal(
         source="backstop",
         state="fired",
         resource_ids=(f"backstop:{settings.app_name}",),
-        observed_at=first_failure,
-        summary=f"{settings.detection_threshold} consecutive failed health checks: {detail}",
+        observed_at=first,
+        summary=f"{threshold} consecutive failed health checks: {detail}",
+        alert_id=f"backstop:{settings.app_name}:{first}",
     )
+
+
+def backstop_check(settings: Settings) -> HealthSignal | None:
+    """This tick: one check, the kept checks read and written back (storage state), the decision."""
+    from shared.azure import runtime
+
+    try:
+        ok, detail = observe_health(settings)
+    except Exception as exc:
+        ok, detail = False, f"check failed: {str(exc)[:200]}"
+    storage, name = runtime.storage(), f"backstop-{settings.app_name}"
+    probes = list((storage.read_state(name).get("state") or {}).get("probes") or [])
+    kept, signal = backstop_tick(settings, probes, ok, detail, datetime.now(UTC))
+    storage.write_state(name, {"probes": kept})
+    return signal
 
 
 @bp.function_name(names.TIMER_HEALTH_BACKSTOP)
 @bp.timer_trigger(arg_name="timer", schedule="%CONTINUITY_HEALTH_PROBE_SCHEDULE%")
 @bp.durable_client_input(client_name="client")
-async def health_backstop(timer: func.TimerRequest, client: Any) -> None:
-    """Probe the public endpoint and primary origins; N consecutive failures raise the health signal."""
+async def timer_health_backstop(timer: func.TimerRequest, client: Any) -> None:
+    """One check of the public endpoint and primary origins; N failed ticks in a row raise the signal."""
     settings = current_settings()
-    utc_now = lambda: datetime.now().astimezone()  # noqa: E731
-    signal = await asyncio.to_thread(backstop_signal, settings, observe_health, time.sleep, utc_now)
+    signal = await asyncio.to_thread(backstop_check, settings)
     if signal is not None:
         outcome = await handle_signal(client, settings, signal)
         log.info("health backstop: %s (%s)", outcome["status"], outcome["reason"])

@@ -2,10 +2,8 @@
 
 Schedules are app settings (``%CONTINUITY_..._SCHEDULE%``, NCRONTAB with seconds). Each timer only
 starts an orchestration: the watch under its own singleton id (a tick that finds the previous one still
-running is skipped), the restore test and the drill through ``shared.runs.start_run`` so that they never
-start while another DR operation of the app runs (safety rule 1).
-The watch's orchestrator function is registered here because the composition root registers one
-blueprint per trigger area and plan; its plan lives in orchestrators/backup_watch.py.
+running is skipped; a watch tick is not a DR operation), the restore test and the drill through
+``triggers.runs.start_run``, so that they never start while another DR operation of the app runs (rule 1).
 """
 
 from __future__ import annotations
@@ -16,10 +14,9 @@ from typing import Any
 import azure.durable_functions as df
 import azure.functions as func
 
-from orchestrators.backup_watch import backup_watch_plan
-from shared import names, runs
-from shared.backups import Gen
+from shared import names
 from shared.config import Settings, current_settings
+from triggers import runs
 
 bp = df.Blueprint()
 log = logging.getLogger("continuity.schedules")
@@ -27,23 +24,18 @@ log = logging.getLogger("continuity.schedules")
 QUARTERLY_DRILL_SCENARIO = "complete"
 
 
-@bp.function_name(names.BACKUP_WATCH_ORCHESTRATOR)
-@bp.orchestration_trigger(context_name="context")
-def backup_watch_orchestrator(context: df.DurableOrchestrationContext) -> Gen:
-    """The registered orchestrator of the backup watch: runs its plan."""
-    return (yield from backup_watch_plan(context))
-
-
 def watch_instance_id(app: str) -> str:
     return f"backup-watch-{app}"
 
 
-async def start_backup_watch(client: Any, settings: dict[str, Any]) -> str:
+async def start_backup_watch(client: Any, settings: Settings) -> str:
     """Start one watch tick unless the previous one still runs; returns what happened."""
-    iid = watch_instance_id(settings["app_name"])
+    iid = watch_instance_id(settings.app_name)
     if runs.is_active(await client.get_status(iid)):
         return f"skipped: {iid} is still running"
-    await client.start_new(names.BACKUP_WATCH_ORCHESTRATOR, iid, {"settings": settings})
+    await client.start_new(
+        names.BACKUP_WATCH_ORCHESTRATOR, iid, {"settings": settings.to_dict(), "run_id": iid}
+    )
     return f"started {iid}"
 
 
@@ -54,42 +46,37 @@ async def start_scheduled(
     payload = {
         "settings": settings.to_dict(),
         "trigger": {"kind": "timer", "reason": f"scheduled {operation}"},
+        **extra,
     }
     result = await runs.start_run(
-        client,
-        app=settings.app_name,
-        operation=operation,
-        orchestrator=orchestrator,
-        payload={**payload, **extra},
+        client, app=settings.app_name, operation=operation, orchestrator=orchestrator, payload=payload
     )
-    return f"started {result.instance_id}" if result.started else f"not started: {result.decision.reason}"
+    return f"started {result.run_id}" if result.started else f"not started: {result.decision.reason}"
 
 
 @bp.function_name(names.TIMER_BACKUP_WATCH)
 @bp.timer_trigger(arg_name="timer", schedule="%CONTINUITY_BACKUP_WATCH_SCHEDULE%")
 @bp.durable_client_input(client_name="client")
-async def backup_watch_timer(timer: func.TimerRequest, client: df.DurableOrchestrationClient) -> None:
+async def timer_backup_watch(timer: func.TimerRequest, client: df.DurableOrchestrationClient) -> None:
     """Backup watch tick: latest backup age, retention, geo backup, replica lag, storage geo-sync."""
-    log.info("backup watch: %s", await start_backup_watch(client, current_settings().to_dict()))
+    log.info("backup watch: %s", await start_backup_watch(client, current_settings()))
 
 
 @bp.function_name(names.TIMER_RESTORE_TEST)
 @bp.timer_trigger(arg_name="timer", schedule="%CONTINUITY_RESTORE_TEST_SCHEDULE%")
 @bp.durable_client_input(client_name="client")
-async def restore_test_timer(timer: func.TimerRequest, client: df.DurableOrchestrationClient) -> None:
+async def timer_restore_test(timer: func.TimerRequest, client: df.DurableOrchestrationClient) -> None:
     """Daily restore test to a scratch server, with data checks and verified teardown."""
-    log.info(
-        "restore test: %s",
-        await start_scheduled(
-            client, current_settings(), "restore-test", names.RESTORE_TEST_ORCHESTRATOR, {}
-        ),
+    outcome = await start_scheduled(
+        client, current_settings(), "restore-test", names.RESTORE_TEST_ORCHESTRATOR, {}
     )
+    log.info("restore test: %s", outcome)
 
 
 @bp.function_name(names.TIMER_DRILL)
 @bp.timer_trigger(arg_name="timer", schedule="%CONTINUITY_DRILL_SCHEDULE%")
 @bp.durable_client_input(client_name="client")
-async def drill_timer(timer: func.TimerRequest, client: df.DurableOrchestrationClient) -> None:
+async def timer_drill(timer: func.TimerRequest, client: df.DurableOrchestrationClient) -> None:
     """Quarterly drill in practice mode (the complete scenario), with its evidence report."""
     extra = {"scenario": QUARTERLY_DRILL_SCENARIO}
     log.info(

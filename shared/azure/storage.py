@@ -2,8 +2,9 @@
 container, and the account's geo-replication last sync time.
 
 Layout: ``runs/<run_id>/report.json``, ``runs/<run_id>/report.md``, ``runs/<run_id>/events.jsonl`` (an
-append blob, one JSON object per line). Writes overwrite (a report is rewritten as the run goes), so a
-retried write converges; an event carrying an ``id`` already in the blob is not appended again.
+append blob, one JSON object per line), and ``state/<name>.json`` (a timer's working state). A report is
+rewritten as its run goes and never after the run ended (evidence); a retried write converges; an event
+carrying an ``id`` already in the blob is not appended again.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 from shared.azure.clients import Clients
 from shared.azure.errors import is_not_found, translated
 from shared.azure.imports import SDK_IMPORT_LOCK
-from shared.errors import ContinuityError, PermanentError
+from shared.errors import ContinuityError, PermanentError, PreconditionFailed
 
 _RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:\-]{0,200}")
 
@@ -48,40 +49,73 @@ class StorageAdapter:
             self._ready = True
         return container
 
-    def write_report(
-        self, run_id: str, report: dict[str, Any], markdown: str | None, retain_years: int | None
-    ) -> dict[str, Any]:
-        """Write (overwrite) the run's JSON report and, when given, its Markdown rendering."""
+    def write_report(self, run_id: str, report: dict[str, Any], retain_years: int | None) -> dict[str, Any]:
+        """Write the run's JSON report and its Markdown (rendered here, secrets redacted).
+
+        A report is rewritten while its run goes; once written with a final status it is evidence and is
+        never overwritten: the same final report again converges (a retried activity), a different one is
+        refused (precondition). The check and the write are one conditional request (ETag), so two
+        writers cannot both win.
+        """
         with SDK_IMPORT_LOCK:
             from azure.storage.blob import ContentSettings
 
+        from shared.reports import redact, render_markdown
+
         prefix = run_prefix(run_id)
         container = self._container()
-        metadata = {"run_id": run_id}
-        if retain_years:
-            until = dt.datetime.now(dt.UTC) + dt.timedelta(days=365 * retain_years + retain_years // 4)
-            metadata["retain_until"] = until.date().isoformat()
+        body = json.dumps(redact(report), indent=2, sort_keys=True, default=str)
+        metadata = _report_metadata(run_id, report, retain_years)
         json_blob = f"{prefix}/report.json"
+        blob = container.get_blob_client(json_blob)
         with translated("write report", json_blob):
-            body = json.dumps(report, indent=2, sort_keys=True, default=str)
-            settings = ContentSettings(content_type="application/json")
+            condition = self._unless_final(blob, json_blob, body)
+            if condition is None:  # already written, final, the same: nothing to do
+                return _written(blob.url, json_blob, metadata)
+            markdown = render_markdown(json.loads(body))  # first: a final JSON means both are written
+            settings = ContentSettings(content_type="text/markdown; charset=utf-8")
             container.upload_blob(
-                json_blob, body, overwrite=True, content_settings=settings, metadata=metadata
+                f"{prefix}/report.md", markdown, overwrite=True, content_settings=settings, metadata=metadata
             )
-            md_blob = None
-            if markdown is not None:
-                md_blob = f"{prefix}/report.md"
-                settings = ContentSettings(content_type="text/markdown; charset=utf-8")
-                container.upload_blob(
-                    md_blob, markdown, overwrite=True, content_settings=settings, metadata=metadata
-                )
-        url = container.get_blob_client(json_blob).url
-        return {
-            "json_blob": json_blob,
-            "markdown_blob": md_blob,
-            "url": url,
-            "retain_until": metadata.get("retain_until"),
-        }
+            settings = ContentSettings(content_type="application/json")
+            blob.upload_blob(body, content_settings=settings, metadata=metadata, **condition)
+        return _written(blob.url, json_blob, metadata)
+
+    def _unless_final(self, blob: Any, name: str, body: str) -> dict[str, Any] | None:
+        """The upload condition for a report blob: absent (if_none_match) or unchanged since read (if_match).
+        None when it is final and already holds ``body``; PreconditionFailed when it is final and differs."""
+        try:
+            props = blob.get_blob_properties()
+        except Exception as exc:
+            if is_not_found(exc):
+                return {"overwrite": False}
+            raise
+        if (props.metadata or {}).get("status", "running") == "running":
+            return {"overwrite": True, "etag": props.etag, "match_condition": _match_condition()}
+        if bytes(blob.download_blob().readall()).decode() == body:
+            return None
+        raise PreconditionFailed("write report", name, "the run has ended: its report is never overwritten")
+
+    def list_reports(self) -> list[dict[str, Any]]:
+        """Every run report's summary (from blob metadata, without reading the reports), any order."""
+        out = []
+        with translated("list reports in", self._container_name):
+            for item in self._container().list_blobs(name_starts_with="runs/", include=["metadata"]):
+                if item.name.endswith("/report.json"):
+                    out.append({k: v for k, v in (item.metadata or {}).items() if k in _SUMMARY_KEYS})
+        return out
+
+    def write_state(self, name: str, state: dict[str, Any]) -> dict[str, Any]:
+        """Write a timer's working state (not evidence: it is replaced at every tick)."""
+        blob_name = f"state/{_state_name(name)}.json"
+        with translated("write state", blob_name):
+            self._container().upload_blob(blob_name, json.dumps(state, default=str), overwrite=True)
+        return {"name": name, "blob": blob_name}
+
+    def read_state(self, name: str) -> dict[str, Any]:
+        """A timer's working state; ``found: false`` (state None) when none was written yet."""
+        state = self._read_json(self._container(), f"state/{_state_name(name)}.json")
+        return {"name": name, "found": state is not None, "state": state}
 
     def append_event(self, run_id: str, event: dict[str, Any]) -> dict[str, Any]:
         """Append one event line; an event whose ``id`` is already there is not appended twice."""
@@ -143,6 +177,44 @@ class StorageAdapter:
             "status": geo.get("status") if geo else None,
             "reason": "",
         }
+
+
+_SUMMARY_KEYS = ("run_id", "operation", "status", "started_at", "ended_at", "retain_until")
+
+
+def _report_metadata(run_id: str, report: dict[str, Any], retain_years: int | None) -> dict[str, str]:
+    """Blob metadata of a report: what the runs list shows without reading the report (ASCII only)."""
+    metadata = {"run_id": run_id}
+    for key in ("operation", "status", "started_at", "ended_at"):
+        value = str(report.get(key) or "")
+        if value and value.isascii():
+            metadata[key] = value
+    if retain_years:
+        until = dt.datetime.now(dt.UTC) + dt.timedelta(days=365 * retain_years + retain_years // 4)
+        metadata["retain_until"] = until.date().isoformat()
+    return metadata
+
+
+def _written(url: str, json_blob: str, metadata: dict[str, str]) -> dict[str, Any]:
+    return {
+        "json_blob": json_blob,
+        "markdown_blob": json_blob.replace("report.json", "report.md"),
+        "url": url,
+        "retain_until": metadata.get("retain_until"),
+    }
+
+
+def _match_condition() -> Any:
+    with SDK_IMPORT_LOCK:
+        from azure.core import MatchConditions
+
+    return MatchConditions.IfNotModified
+
+
+def _state_name(name: str) -> str:
+    if not _RUN_ID.fullmatch(name):
+        raise PermanentError("write state", name, "name must be letters, digits, . _ : -")
+    return name
 
 
 def _no_geo(reason: str) -> dict[str, Any]:

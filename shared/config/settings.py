@@ -1,0 +1,167 @@
+"""The typed settings: one frozen ``Settings`` (no secrets: it may travel in orchestration input) and the
+``Secrets`` only adapters read."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+class SettingsError(ValueError):
+    """One or more settings are missing or malformed; ``problems`` has one sentence per key."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("invalid settings: " + "; ".join(problems))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The app's settings; no secrets (safe to put in orchestration input and reports)."""
+
+    app_name: str
+    subscription_id: str
+    primary_region: str
+    secondary_region: str
+    primary_resource_group: str
+    secondary_resource_group: str
+    primary_server: str
+    replica_server: str
+    database_name: str
+    container_group_blue: str
+    container_group_green: str
+    container_group_standby: str
+    container_port: int
+    image_repository: str | None
+    frontdoor_kind: str
+    frontdoor_resource_group: str
+    frontdoor_profile: str
+    frontdoor_endpoint: str | None
+    frontdoor_route: str
+    frontdoor_origin_group_blue: str
+    frontdoor_origin_group_green: str
+    frontdoor_origin_group_standby: str
+    key_vault_url: str
+    database_secret_name: str
+    public_url: str
+    health_path: str
+    database_health_path: str
+    reports_container: str
+    reports_account_url: str | None
+    reports_connection_setting: str | None
+    critical_tables: tuple[str, ...]
+    sentinel_table: str
+    verify_sql: tuple[dict[str, str], ...]
+    rto_tier1_minutes: int
+    rto_tier2_minutes: int
+    rto_tier3_minutes: int
+    rpo_minutes: float
+    backup_age_alert_hours: float
+    predeploy_backup_gate_hours: float
+    detection_threshold: int
+    post_switch_checks: int
+    post_switch_interval_seconds: float
+    rollback_health_failure_percent: float
+    rollback_error_rate_points: float
+    rollback_latency_factor: float
+    backup_retention_days: int
+    compliance_retention_years: int
+    failover_mode: str
+    grace_period_seconds: float
+    confirm_probes: int
+    confirm_interval_seconds: float
+    approval_timeout_minutes: float
+    approval_timeout_action: str
+    max_auto_failovers: int
+    auto_failover_window_hours: float
+    restore_requires_approval: bool
+    activity_retry_attempts: int
+    activity_retry_first_seconds: float
+    activity_retry_max_seconds: float
+    probe_timeout_seconds: float
+    backup_watch_schedule: str
+    health_probe_schedule: str
+    restore_test_schedule: str
+    drill_schedule: str
+    pagerduty_events_url: str
+    eventgrid_topic_endpoint: str | None
+    notify_timeout_seconds: float
+    arm_endpoint: str
+    ca_bundle: str | None
+    credential: str
+    notify_targets: tuple[str, ...] = ()
+
+    # ---- derived values ----------------------------------------------------------------------------
+    @property
+    def sandbox(self) -> bool:
+        """True when acting on the local sandbox (static credential)."""
+        return self.credential == "sandbox"
+
+    @property
+    def container_groups(self) -> dict[str, str]:
+        """Slot -> container group name: blue, green, standby."""
+        return {
+            "blue": self.container_group_blue,
+            "green": self.container_group_green,
+            "standby": self.container_group_standby,
+        }
+
+    @property
+    def origin_groups(self) -> dict[str, str]:
+        """Slot -> Front Door origin group (or classic backend pool): blue, green, standby."""
+        return {
+            "blue": self.frontdoor_origin_group_blue,
+            "green": self.frontdoor_origin_group_green,
+            "standby": self.frontdoor_origin_group_standby,
+        }
+
+    def server_resource_group(self, server: str) -> str:
+        """Default resource group of a server: the replica's is the DR group, all others the primary."""
+        return self.secondary_resource_group if server == self.replica_server else self.primary_resource_group
+
+    def group_resource_group(self, group: str) -> str:
+        """Default resource group of a container group: the standby's is the DR group."""
+        if group == self.container_group_standby:
+            return self.secondary_resource_group
+        return self.primary_resource_group
+
+    def region_of_resource_group(self, resource_group: str) -> str:
+        if resource_group == self.secondary_resource_group:
+            return self.secondary_region
+        return self.primary_region
+
+    # ---- JSON round trip ---------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON (lists for tuples); safe for orchestration input: holds no secret."""
+        return json.loads(json.dumps(dataclasses.asdict(self)))  # type: ignore[no-any-return]
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Settings:
+        """Inverse of to_dict; raises SettingsError naming unknown or missing keys."""
+        fields = {f.name for f in dataclasses.fields(cls)}
+        problems = [f"{k}: unknown setting" for k in data if k not in fields]
+        problems += [f"{k}: missing" for k in sorted(fields - set(data)) if k != "notify_targets"]
+        if problems:
+            raise SettingsError(problems)
+        values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """Secret settings, read by the adapters that use them. Never logged: repr hides the values."""
+
+    slack_webhook_url: str | None = None
+    teams_webhook_url: str | None = None
+    webhook_url: str | None = None
+    pagerduty_routing_key: str | None = None
+    eventgrid_topic_key: str | None = None
+    sandbox_token: str | None = None
+    storage_connection_string: str | None = None
+
+    def __repr__(self) -> str:
+        present = [f.name for f in dataclasses.fields(self) if getattr(self, f.name)]
+        return f"Secrets(set={present})"

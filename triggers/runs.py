@@ -1,0 +1,177 @@
+"""Starting and finding runs through the durable client: run ids, the app's lock (rules 1 and 12), views.
+
+Every run gets its own id, ``<operation>-<app>-<UTC stamp>-<token>``, and runs under it as its own
+Durable instance; the app's lock (orchestrators/lock.py) holds it. ``start_run`` checks the lock, starts
+it (the host refuses a second start while it runs: exactly one of two concurrent starts wins) and then
+reads it back, so a start that lost a race is answered 409 even on a host that accepted both quietly.
+Runs are found from Durable and, when the Durable record is gone (purged) or never existed here, from
+their reports (``list_runs``, ``find_run``).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from orchestrators.lock import lock_id
+from shared import names, policy
+from shared.models import Decision
+
+ACTIVE_STATES = frozenset({"Running", "Pending", "ContinuedAsNew", "Suspended"})
+NOT_RUNS = frozenset(
+    {names.LOCK_ORCHESTRATOR, names.BACKUP_WATCH_ORCHESTRATOR}
+)  # instances that are not runs
+
+
+def new_run_id(operation: str, app: str, *, now: datetime | None = None) -> str:
+    """A run's own id: ``failover-qlp-20261202T151759-3f2a``."""
+    moment = (now or datetime.now(UTC)).astimezone(UTC)
+    return f"{operation}-{app}-{moment:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:4]}"
+
+
+def runtime_status(status: Any) -> str:
+    """The runtime status name of a Durable status object ('' when the instance does not exist)."""
+    if not status:
+        return ""
+    value = getattr(status, "runtime_status", None)
+    return str(getattr(value, "value", value or ""))
+
+
+def is_active(status: Any) -> bool:
+    return runtime_status(status) in ACTIVE_STATES
+
+
+def input_of(status: Any) -> dict[str, Any]:
+    raw = getattr(status, "input_", None) if status else None
+    value = json.loads(raw) if isinstance(raw, str) else raw
+    return value if isinstance(value, dict) else {}
+
+
+@dataclass(frozen=True)
+class Holder:
+    """The run holding the app's lock now."""
+
+    run_id: str
+    operation: str
+
+
+async def lock_holder(client: Any, app: str) -> Holder | None:
+    """The run that holds the app's lock, or None when it is free."""
+    status = await client.get_status(lock_id(app))
+    if not is_active(status):
+        return None
+    held = input_of(status)
+    return Holder(str(held.get("run_id") or lock_id(app)), str(held.get("operation") or ""))
+
+
+async def active_operations(client: Any, app: str) -> list[str]:
+    """Run ids of the app's DR operations running now (at most one: the lock's holder)."""
+    holder = await lock_holder(client, app)
+    return [holder.run_id] if holder else []
+
+
+@dataclass(frozen=True)
+class StartResult:
+    """What ``start_run`` did: ``started`` or not, and the decision that says why."""
+
+    started: bool
+    run_id: str
+    decision: Decision
+    running: list[str] = field(default_factory=list)
+
+
+async def start_run(
+    client: Any, *, app: str, operation: str, orchestrator: str, payload: dict[str, Any]
+) -> StartResult:
+    """Start ``orchestrator`` as a new run of ``operation`` holding the app's lock, unless it is held."""
+    run_id = new_run_id(operation, app)
+    running = await active_operations(client, app)
+    decision = policy.may_start(operation, running)
+    if decision.is_("refuse"):
+        return StartResult(False, run_id, decision, running)
+    held = {"run_id": run_id, "operation": operation, "orchestrator": orchestrator}
+    try:
+        await client.start_new(
+            names.LOCK_ORCHESTRATOR, lock_id(app), {**held, "input": {**payload, "run_id": run_id}}
+        )
+    except Exception:  # the host refuses a second start of a running lock: someone won the race
+        return await _lost(client, app, operation, run_id)
+    holder = await lock_holder(client, app)
+    if holder is not None and holder.run_id != run_id:
+        return await _lost(client, app, operation, run_id)
+    return StartResult(True, run_id, decision)
+
+
+async def _lost(client: Any, app: str, operation: str, run_id: str) -> StartResult:
+    running = await active_operations(client, app) or [lock_id(app)]
+    return StartResult(False, run_id, policy.may_start(operation, running), running)
+
+
+async def start_unlocked(client: Any, *, orchestrator: str, run_id: str, payload: dict[str, Any]) -> str:
+    """Start a run that takes no lock (a dry run changes nothing) under its own id."""
+    await client.start_new(orchestrator, run_id, {**payload, "run_id": run_id})
+    return run_id
+
+
+async def recent_runs(client: Any, operation: str, app: str, since: timedelta) -> list[Any]:
+    """Durable statuses of the app's runs of ``operation`` created within ``since``, newest first."""
+    found = await client.get_status_by(
+        created_time_from=datetime.now(UTC) - since, instance_id_prefix=f"{operation}-{app}-"
+    )
+    runs = [s for s in found if getattr(s, "name", "") not in NOT_RUNS]
+    return sorted(runs, key=lambda s: _iso(getattr(s, "created_time", None)), reverse=True)
+
+
+def status_links(client: Any, request: Any, run_id: str) -> dict[str, str]:
+    """The API's own links for a run plus the Durable management links."""
+    links = {k: str(v) for k, v in client.get_client_response_links(request, run_id).items()}
+    base = str(getattr(request, "url", "")).split("/api/")[0]
+    return {"run": f"{base}/api/runs/{run_id}", "report": f"{base}/api/runs/{run_id}/report", **links}
+
+
+def run_view(status: Any) -> dict[str, Any]:
+    """A Durable status as API JSON: id, operation, runtime status, times, custom status, output."""
+    custom = getattr(status, "custom_status", None)
+    return {
+        "id": getattr(status, "instance_id", None),
+        "orchestrator": getattr(status, "name", None),
+        "operation": (custom or {}).get("operation") if isinstance(custom, dict) else None,
+        "runtime_status": runtime_status(status),
+        "created": _iso(getattr(status, "created_time", None)) or None,
+        "last_updated": _iso(getattr(status, "last_updated_time", None)) or None,
+        "custom_status": custom,
+        "output": getattr(status, "output", None),
+        "source": "durable",
+    }
+
+
+def report_view(summary: dict[str, Any]) -> dict[str, Any]:
+    """A run known only from its report (the Durable record was purged, or it ran on another host)."""
+    status = str(summary.get("status") or "")
+    return {
+        "id": summary.get("run_id"),
+        "orchestrator": None,
+        "operation": summary.get("operation"),
+        "runtime_status": "Running" if status == "running" else "Completed",
+        "created": summary.get("started_at"),
+        "last_updated": summary.get("ended_at") or summary.get("started_at"),
+        "custom_status": {"operation": summary.get("operation"), "status": status},
+        "output": None if status == "running" else {"status": status},
+        "source": "report",
+    }
+
+
+def merged(durable: list[Any], reports: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every run once, newest first: from Durable where it still is, else from its report."""
+    views = {v["id"]: v for v in (run_view(s) for s in durable if getattr(s, "name", "") not in NOT_RUNS)}
+    for summary in reports:
+        if summary.get("run_id") and summary["run_id"] not in views:
+            views[summary["run_id"]] = report_view(summary)
+    return sorted(views.values(), key=lambda v: v.get("created") or "", reverse=True)
+
+
+def _iso(moment: Any) -> str:
+    return moment.isoformat() if isinstance(moment, datetime) else str(moment or "")

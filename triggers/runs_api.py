@@ -1,0 +1,166 @@
+"""The operator API over runs: list them, inspect one, read its report, approve / reject / cancel it.
+
+Runs are found in Durable and in their reports (triggers/runs.py), so a run whose Durable record was
+purged is still listed and its report still served. An answer is delivered to a run only while it waits
+for one (its custom status says ``awaiting``); who answered is the authenticated principal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import Any
+
+import azure.durable_functions as df
+import azure.functions as func
+
+from shared import names
+from shared.azure import runtime
+from triggers import runs
+from triggers.web import BadRequest, Body, Field, actor_of, json_response, query, run_id_of
+
+bp = df.Blueprint()
+
+RUNTIME_STATUSES = ("Running", "Pending", "Completed", "Failed", "Terminated", "Canceled", "Suspended")
+ACTIONS = ("approve", "reject", "cancel")
+# What a run must be waiting for (custom status "awaiting") to take each answer.
+ANSWERABLE = {
+    "approve": {"approval", "grace"},
+    "reject": {"approval", "grace"},
+    "cancel": {"approval", "grace", "confirmation"},
+}
+ANSWER = Body(Field("note", doc="why (goes in the report)"), required=False)
+
+
+def run_filters(params: dict[str, str]) -> tuple[str, str, int]:
+    """operation, runtime status and limit from the query string; raises BadRequest."""
+    operation = params.get("operation", "")
+    if operation and not re.fullmatch(r"[a-z_-]{1,40}", operation):
+        raise BadRequest("operation", "must be an operation name such as failover")
+    status = params.get("status", "")
+    if status and status not in RUNTIME_STATUSES:
+        raise BadRequest("status", f"must be one of {', '.join(RUNTIME_STATUSES)}")
+    raw = params.get("limit", "50")
+    if not raw.isdigit() or not 1 <= int(raw) <= 500:
+        raise BadRequest("limit", "must be a whole number from 1 to 500")
+    return operation, status, int(raw)
+
+
+def _matches(view: dict[str, Any], operation: str, status: str) -> bool:
+    run_op = view.get("operation") or str(view.get("id") or "").split("-", 1)[0]
+    return (not operation or run_op == operation) and (not status or view["runtime_status"] == status)
+
+
+def _reports() -> list[dict[str, Any]]:
+    try:
+        return runtime.storage().list_reports()
+    except Exception:  # the reports cannot be listed now: Durable's view alone
+        return []
+
+
+@bp.function_name(names.HTTP_RUNS)
+@bp.route(route="runs", methods=["GET"])
+@bp.durable_client_input(client_name="client")
+async def http_runs(req: func.HttpRequest, client: Any) -> func.HttpResponse:
+    """GET /api/runs?operation=&status=&limit=: every run, newest first (Durable, then reports)."""
+    try:
+        operation, status, limit = run_filters(query(req, {"operation", "status", "limit"}))
+    except BadRequest as bad:
+        return bad.response()
+    durable, reports = await asyncio.gather(client.get_status_all(), asyncio.to_thread(_reports))
+    views = [v for v in runs.merged(durable, reports) if _matches(v, operation, status)]
+    return json_response({"runs": views[:limit], "count": min(len(views), limit)})
+
+
+async def find_run(client: Any, run_id: str) -> dict[str, Any] | None:
+    """A run's view from Durable, else from its report; None when neither knows it."""
+    status = await client.get_status(run_id)
+    if runs.runtime_status(status) and getattr(status, "name", "") not in runs.NOT_RUNS:
+        return runs.run_view(status)
+    found = await asyncio.to_thread(_read_report, run_id)
+    if found.get("found"):
+        report = found["report"]
+        return {**runs.report_view({**report, "run_id": run_id}), "report": report}
+    return None
+
+
+def _read_report(run_id: str) -> dict[str, Any]:
+    try:
+        return runtime.storage().read_report(run_id)
+    except Exception:
+        return {"found": False}
+
+
+@bp.function_name(names.HTTP_RUN)
+@bp.route(route="runs/{id}", methods=["GET"])
+@bp.durable_client_input(client_name="client")
+async def http_run(req: func.HttpRequest, client: Any) -> func.HttpResponse:
+    """GET /api/runs/{id}: status, current step, decisions, report link; 404 when unknown."""
+    try:
+        query(req, set())
+        run_id = run_id_of(req)
+    except BadRequest as bad:
+        return bad.response()
+    view = await find_run(client, run_id)
+    if view is None:
+        return json_response({"error": "not found", "id": run_id}, 404)
+    return json_response(view)
+
+
+@bp.function_name(names.HTTP_RUN_REPORT)
+@bp.route(route="runs/{id}/report", methods=["GET"])
+async def http_run_report(req: func.HttpRequest) -> func.HttpResponse:
+    """GET /api/runs/{id}/report[?format=markdown]: the run's report as written so far; 404 when none."""
+    try:
+        params = query(req, {"format"})
+        run_id = run_id_of(req)
+        fmt = params.get("format", "json")
+        if fmt not in ("json", "markdown"):
+            raise BadRequest("format", "must be json or markdown")
+    except BadRequest as bad:
+        return bad.response()
+    found = await asyncio.to_thread(_read_report, run_id)
+    if not found.get("found"):
+        return json_response({"error": "not found", "id": run_id}, 404)
+    if fmt == "markdown":
+        from shared.reports import render_markdown
+
+        return func.HttpResponse(render_markdown(found["report"]), mimetype="text/markdown", charset="utf-8")
+    return json_response(found["report"])
+
+
+def action_refusal(action: str, run_id: str, status: Any) -> str:
+    """Why an approve/reject/cancel cannot be delivered now ('' when it can)."""
+    if not runs.is_active(status):
+        return f"run {run_id} is {runs.runtime_status(status)}: nothing to {action}"
+    custom = status.custom_status if isinstance(status.custom_status, dict) else {}
+    if custom.get("awaiting") in ANSWERABLE[action]:
+        return ""
+    step = str(custom.get("step") or "start")
+    if action == "cancel":
+        return f"run {run_id} is at step {step}, not at a decision point: it cannot be cancelled safely"
+    return f"run {run_id} is at step {step}, not waiting for approval"
+
+
+@bp.function_name(names.HTTP_RUN_ACTION)
+@bp.route(route="runs/{id}/{action}", methods=["POST"])
+@bp.durable_client_input(client_name="client")
+async def http_run_action(req: func.HttpRequest, client: Any) -> func.HttpResponse:
+    """POST /api/runs/{id}/approve|reject|cancel {note}: delivered to the run as an event (202)."""
+    try:
+        run_id = run_id_of(req)
+        action = str(req.route_params.get("action", ""))
+        if action not in ACTIONS:
+            raise BadRequest("action", "must be approve, reject or cancel")
+        note = ANSWER.parse(req)["note"] or ""
+    except BadRequest as bad:
+        return bad.response()
+    status = await client.get_status(run_id)
+    if not runs.runtime_status(status) or getattr(status, "name", "") in runs.NOT_RUNS:
+        return json_response({"error": "not found", "id": run_id}, 404)
+    refusal = action_refusal(action, run_id, status)
+    if refusal:
+        return json_response({"error": "conflict", "reason": refusal}, 409)
+    by = actor_of(req)
+    await client.raise_event(run_id, "approval", {"answer": action, "by": by, "note": note})
+    return json_response({"id": run_id, "delivered": action, "by": by}, 202)

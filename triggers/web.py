@@ -1,0 +1,210 @@
+"""What every HTTP route shares: JSON responses, the one way a request is validated, who is acting.
+
+A route declares its body as a :class:`Body` of :class:`Field` s; ``Body.parse`` reads the request and
+returns the values (defaults filled in) or raises :class:`BadRequest` naming the field: a body larger than
+``MAX_BODY_BYTES`` (413), not JSON, nested deeper than ``MAX_DEPTH``, holding text that is not valid
+Unicode (a lone surrogate), an unknown field, or a field of the wrong kind (400). Nothing is started or
+written before a request parsed. The same declarations document the API.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import azure.functions as func
+
+from shared.config import Settings, SettingsError, current_settings
+from shared.models import parse_time
+
+MAX_BODY_BYTES = 64 * 1024
+MAX_DEPTH = 16
+RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
+FUNCTION_KEY_ACTOR = "function key"
+
+
+def json_response(
+    body: Any, status: int = 200, headers: Mapping[str, str] | None = None
+) -> func.HttpResponse:
+    return func.HttpResponse(
+        json.dumps(body, default=str),
+        status_code=status,
+        mimetype="application/json",
+        headers=dict(headers or {}),
+    )
+
+
+class BadRequest(ValueError):
+    """A 4xx (400 unless ``status`` says otherwise): ``field`` is what was wrong, ``problem`` says how."""
+
+    def __init__(self, field: str, problem: str, status: int = 400) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field, self.problem, self.status = field, problem, status
+
+    def response(self) -> func.HttpResponse:
+        body = {"error": "invalid request", "field": self.field, "problem": self.problem}
+        return json_response(body, self.status)
+
+
+# ---- declared bodies -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Field:
+    """One body field. ``kind``: text, choice, flag, time (ISO 8601 with a zone), object (validated by the
+    route). ``default`` fills an absent optional field."""
+
+    name: str
+    kind: str = "text"
+    required: bool = False
+    doc: str = ""
+    choices: tuple[str, ...] = ()
+    default: Any = None
+    max_len: int = 500
+
+    def parse(self, value: Any) -> Any:
+        parse = getattr(self, f"_{self.kind}")
+        return parse(value)
+
+    def _text(self, value: Any) -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise BadRequest(self.name, "must be a non-empty string")
+        if len(value) > self.max_len or any(ord(c) < 32 and c != "\t" for c in value):
+            raise BadRequest(self.name, f"must be at most {self.max_len} printable characters")
+        return value.strip()
+
+    def _choice(self, value: Any) -> str:
+        if value not in self.choices:
+            raise BadRequest(self.name, f"must be one of {', '.join(self.choices)}")
+        return str(value)
+
+    def _flag(self, value: Any) -> bool:
+        if not isinstance(value, bool):
+            raise BadRequest(self.name, "must be true or false")
+        return value
+
+    def _time(self, value: Any) -> datetime:
+        problem = "must be an ISO 8601 timestamp with a time zone"
+        if not isinstance(value, str) or not value.strip():
+            raise BadRequest(self.name, problem)
+        try:
+            return parse_time(value.strip())
+        except ValueError:
+            raise BadRequest(self.name, problem) from None
+
+    def _object(self, value: Any) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise BadRequest(self.name, "must be a JSON object")
+        return value
+
+
+class Body:
+    """A route's JSON body: its fields, and whether a body is required at all."""
+
+    def __init__(self, *fields: Field, required: bool = True) -> None:
+        self.fields = {f.name: f for f in fields}
+        self.required = required
+
+    def parse(self, req: func.HttpRequest) -> dict[str, Any]:
+        """The validated values of every declared field (absent optional ones: their default)."""
+        body = read_json(req, required=self.required)
+        unknown = sorted(set(body) - set(self.fields))
+        if unknown:
+            raise BadRequest(unknown[0], f"unknown field (allowed: {', '.join(sorted(self.fields))})")
+        out: dict[str, Any] = {}
+        for name, field in self.fields.items():
+            if body.get(name) is None:
+                if field.required:
+                    raise BadRequest(name, "is required" + (f": {field.doc}" if field.doc else ""))
+                out[name] = field.default
+            else:
+                out[name] = field.parse(body[name])
+        return out
+
+
+def read_json(req: func.HttpRequest, *, required: bool = True) -> dict[str, Any]:
+    """The request's body as a JSON object within the limits; raises BadRequest otherwise."""
+    raw = req.get_body() or b""
+    if len(raw) > MAX_BODY_BYTES:
+        raise BadRequest("body", f"larger than {MAX_BODY_BYTES} bytes", 413)
+    if not raw.strip():
+        if required:
+            raise BadRequest("body", "a JSON object is required")
+        return {}
+    try:
+        body = json.loads(raw)
+    except RecursionError:
+        raise BadRequest("body", f"nested deeper than {MAX_DEPTH} levels") from None
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest("body", "not valid JSON") from None
+    check_json(body, "body")
+    if not isinstance(body, dict):
+        raise BadRequest("body", "must be a JSON object")
+    return body
+
+
+def check_json(value: Any, where: str, depth: int = 0) -> None:
+    """Bounded depth and valid Unicode everywhere in a parsed JSON value (keys included)."""
+    if depth > MAX_DEPTH:
+        raise BadRequest(where, f"nested deeper than {MAX_DEPTH} levels")
+    if isinstance(value, str):
+        _unicode(value, where)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _unicode(key, where)
+            check_json(item, f"{where}.{key}" if where != "body" else key, depth + 1)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            check_json(item, f"{where}[{i}]", depth + 1)
+
+
+def _unicode(text: str, where: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadRequest(where, "is not valid Unicode (a lone surrogate)") from None
+
+
+def query(req: func.HttpRequest, allowed: set[str]) -> dict[str, str]:
+    """The query string without the function key, refusing unknown parameters and invalid text."""
+    params = {k: v for k, v in req.params.items() if k != "code"}
+    unknown = sorted(set(params) - allowed)
+    if unknown:
+        raise BadRequest(unknown[0], f"unknown parameter (allowed: {', '.join(sorted(allowed))})")
+    for key, value in params.items():
+        _unicode(value, key)
+    return params
+
+
+# ---- who acts, what is asked about, the settings --------------------------------------------------------
+def actor_of(req: func.HttpRequest) -> str:
+    """Who acts: the authenticated principal (Easy Auth's ``x-ms-client-principal``), never a body field;
+    without Easy Auth, the function key that let the request in."""
+    name = req.headers.get("x-ms-client-principal-name", "")
+    encoded = req.headers.get("x-ms-client-principal", "")
+    if encoded and not name:
+        try:
+            principal = json.loads(base64.b64decode(encoded, validate=True))
+            claims = {c.get("typ"): c.get("val") for c in principal.get("claims", []) if isinstance(c, dict)}
+            name = str(claims.get("name") or claims.get(principal.get("name_typ")) or "")
+        except (ValueError, TypeError, AttributeError):
+            name = ""
+    name = "".join(c for c in name if c.isprintable())[:100]
+    return name or FUNCTION_KEY_ACTOR
+
+
+def run_id_of(req: func.HttpRequest) -> str:
+    value = str(req.route_params.get("id", ""))
+    if not RUN_ID.match(value):
+        raise BadRequest("id", "must be 1-128 letters, digits or . _ : -")
+    return value
+
+
+def settings_or_error() -> Settings | func.HttpResponse:
+    try:
+        return current_settings()
+    except SettingsError as exc:
+        return json_response({"error": "settings invalid", "problems": exc.problems}, 503)
