@@ -1,4 +1,4 @@
-"""Fake observations of the database estate for the backup plans: which server is the primary now.
+"""Fake observations of the database estate (the sandbox names): which server is the primary now.
 
 ``estate(state)`` returns the two activities the plans observe it with (DATABASE_GET_SERVER for the
 candidates, SECRETS_GET_DATABASE_HOST), in one of the states a DR estate goes through.
