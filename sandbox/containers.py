@@ -16,6 +16,7 @@ import os
 import sys
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -446,13 +447,8 @@ class ContainerGroupsApi:
                 await self.groups.start(g)
             return self.groups.view(g)
 
-        return self.arm.begin_lro(
-            request,
-            work,
-            status=201 if created else 200,
-            body=self.groups.view(g, "Pending"),
-            location_of_result=None,
-        )
+        status, pending = 201 if created else 200, self.groups.view(g, "Pending")
+        return self.arm.begin_lro(request, work, status=status, body=pending)
 
     async def patch_tags(self, request: web.Request, p: dict[str, str]) -> web.Response:
         """`container_groups.update`: replaces the tags (the only field ARM lets a PATCH change)."""
@@ -479,11 +475,7 @@ class ContainerGroupsApi:
     async def start(self, request: web.Request, p: dict[str, str]) -> web.Response:
         g = self.groups.find(p["rg"], p["name"])
         self.groups._check_region(g)
-
-        async def work() -> None:
-            await self.groups.start(g)
-
-        return self.arm.begin_lro(request, work)
+        return self.arm.begin_lro(request, partial(self.groups.start, g))
 
     async def stop(self, request: web.Request, p: dict[str, str]) -> web.Response:
         g = self.groups.find(p["rg"], p["name"])

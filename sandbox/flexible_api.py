@@ -4,6 +4,7 @@ azure-mgmt-postgresqlflexibleservers 3.0.0 sends it): servers, replicas and back
 from __future__ import annotations
 
 import re
+from functools import partial
 from typing import Any
 
 from aiohttp import web
@@ -141,29 +142,26 @@ class FlexibleServersApi:
         server = self.fleet.get(p["name"])
         if server is None or server.resource_group.lower() != p["rg"].lower():
             return web.Response(status=204)
-        return self.arm.begin_lro(
-            request, self.ops.claimed(server, "deleting", lambda: self.ops.delete(server))
-        )
+        work = self.ops.claimed(server, "deleting", partial(self.ops.delete, server))
+        return self.arm.begin_lro(request, work)
 
     async def start(self, request: web.Request, p: dict[str, str]) -> web.Response:
         server = self.fleet.find(p["rg"], p["name"])
         if server.outage:
             raise ArmError(409, "RegionUnavailable", f"Region {server.region} of '{server.name}' is down.")
-        return self.arm.begin_lro(
-            request, self.ops.claimed(server, "starting", lambda: self.ops.start(server))
-        )
+        work = self.ops.claimed(server, "starting", partial(self.ops.start, server))
+        return self.arm.begin_lro(request, work)
 
     async def stop(self, request: web.Request, p: dict[str, str]) -> web.Response:
         server = self.fleet.find(p["rg"], p["name"])
-        return self.arm.begin_lro(
-            request, self.ops.claimed(server, "stopping", lambda: self.ops.stop(server))
-        )
+        work = self.ops.claimed(server, "stopping", partial(self.ops.stop, server))
+        return self.arm.begin_lro(request, work)
 
     async def restart(self, request: web.Request, p: dict[str, str]) -> web.Response:
         server = self.fleet.find(p["rg"], p["name"])
         if server.outage or server.state == "Stopped":
             raise ArmError(409, "ServerUnavailable", f"'{server.name}' is not running; start it instead.")
-        work = self.ops.claimed(server, "restarting", lambda: self.ops.restart(server))
+        work = self.ops.claimed(server, "restarting", partial(self.ops.restart, server))
         return self.arm.begin_lro(request, work)
 
     # ---- backups --------------------------------------------------------------------------------
@@ -192,5 +190,5 @@ class FlexibleServersApi:
     async def delete_backup(self, request: web.Request, p: dict[str, str]) -> web.Response:
         server = self.fleet.find(p["rg"], p["name"])
         backup = server.backup(p["backup"])
-        work = self.ops.claimed(server, "deleting backup", lambda: self.ops.delete_backup(server, backup))
+        work = self.ops.claimed(server, "deleting backup", partial(self.ops.delete_backup, server, backup))
         return self.arm.begin_lro(request, work)

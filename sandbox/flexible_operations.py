@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from sandbox.arm import ArmError
+from sandbox.arm import ArmError, Result
 from sandbox.flexible_model import Backup, Fleet, Server
 from sandbox.postgres import PgError, restore_into, utc
 
@@ -21,8 +21,6 @@ log = logging.getLogger("sandbox.flexible_servers")
 
 SCHEMA = Path(__file__).with_name("schema.sql")
 CATCH_UP_TIMEOUT = 120.0
-
-Result = dict[str, Any] | None
 
 
 class Operations:

@@ -274,11 +274,7 @@ class ClassicApi:
     async def put(self, request: web.Request, p: dict[str, str]) -> web.Response:
         self._find(p)
         self.fd.apply(await self.arm.read_json(request))
-
-        async def work() -> dict[str, Any]:
-            return self.fd.view()
-
-        return self.arm.begin_lro(request, work, status=202, body=self.fd.view("Updating"))
+        return self.arm.begin_lro(request, self.fd.view, body=self.fd.view("Updating"))
 
 
 async def setup(ctx: SandboxContext, arm: ArmApi) -> ClassicFrontDoor:
