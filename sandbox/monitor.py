@@ -112,12 +112,16 @@ def aggregate(
     return {k: v for k, v in point.items() if v is not None}
 
 
-def metric_json(resource_id: str, name: str, unit: str, data: list[dict[str, Any]]) -> dict[str, Any]:
+def metric_json(
+    resource_id: str, name: str, unit: str, data: list[dict[str, Any]], *, description: str = ""
+) -> dict[str, Any]:
+    """One metric in the shape Azure Monitor answers (``value[]`` of a metrics response), its time
+    series made of the data points ``data``; every metric source builds its answer with it."""
     return {
         "id": f"{resource_id}/providers/Microsoft.Insights/metrics/{name}",
         "type": "Microsoft.Insights/metrics",
-        "name": {"value": name, "localizedValue": name},
-        "displayDescription": "",
+        "name": {"value": name, "localizedValue": name.replace("_", " ")},
+        "displayDescription": description,
         "unit": unit,
         "errorCode": "Success",
         "timeseries": [{"metadatavalues": [], "data": data}],
