@@ -129,8 +129,7 @@ class ContainerGroups:
         return self.groups.get(name.lower())
 
     def resource_id(self, g: Group) -> str:
-        sub = self.ctx.estate.subscription_id
-        return f"/subscriptions/{sub}/resourceGroups/{g.resource_group}/providers/{PROVIDER}/{g.name}"
+        return self.ctx.estate.resource_id(g.resource_group, PROVIDER, g.name)
 
     def _check_region(self, g: Group) -> None:
         if g.region in self.down_regions:

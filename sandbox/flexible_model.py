@@ -98,10 +98,7 @@ class Fleet:
         return self.find(rg, name)
 
     def resource_id(self, server: Server) -> str:
-        return (
-            f"/subscriptions/{self.ctx.estate.subscription_id}/resourceGroups/{server.resource_group}"
-            f"/providers/{KIND}/{server.name}"
-        )
+        return self.ctx.estate.resource_id(server.resource_group, KIND, server.name)
 
     def replicas_of(self, server: Server) -> list[Server]:
         return [s for s in self.servers.values() if s.source == server.name.lower()]

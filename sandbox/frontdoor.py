@@ -110,10 +110,7 @@ class FrontDoorModel:
     # ---- ids and names -------------------------------------------------------------------------------
     @property
     def profile_id(self) -> str:
-        sub = self.ctx.estate.subscription_id
-        return (
-            f"/subscriptions/{sub}/resourceGroups/{self.rg}/providers/Microsoft.Cdn/profiles/{self.profile}"
-        )
+        return self.ctx.estate.resource_id(self.rg, "Microsoft.Cdn/profiles", self.profile)
 
     def group_id(self, group: str) -> str:
         return f"{self.profile_id}/originGroups/{group}"

@@ -46,9 +46,7 @@ class ClassicFrontDoor:
 
     @property
     def rid(self) -> str:
-        sub = self.m.ctx.estate.subscription_id
-        provider = "Microsoft.Network/frontDoors"
-        return f"/subscriptions/{sub}/resourceGroups/{self.m.rg}/providers/{provider}/{self.name}"
+        return self.m.ctx.estate.resource_id(self.m.rg, "Microsoft.Network/frontDoors", self.name)
 
     def _child(self, kind: str, name: str) -> str:
         return f"{self.rid}/{kind}/{name}"
