@@ -20,7 +20,20 @@ from sandbox.estate import Estate
 FAULT_KINDS = ("region-outage", "heal", "corrupt-db", "replication-lag", "arm-faults", "clear")
 
 FaultCallback = Callable[..., Awaitable[dict[str, Any] | None]]
-MetricSource = Callable[[str, list[str], str | None, str | None, str | None], Awaitable[list[dict[str, Any]]]]
+
+
+@dataclass(frozen=True)
+class MetricQuery:
+    """What a metrics request asks of a source (the query's fields as sent; None when absent)."""
+
+    resource_id: str
+    names: list[str]
+    timespan: str | None = None
+    interval: str | None = None
+    aggregation: str | None = None
+
+
+MetricSource = Callable[[MetricQuery], Awaitable[list[dict[str, Any]]]]
 
 
 @dataclass
@@ -192,5 +205,5 @@ class SandboxContext:
 
     # ---- metrics --------------------------------------------------------------------------------
     def register_metric_source(self, resource_type: str, fn: MetricSource) -> None:
-        """``fn(resource_id, metric_names, timespan, interval, aggregation) -> [metric json]``."""
+        """``await fn(query: MetricQuery) -> [metric json]`` serves the metrics of that resource type."""
         self.metric_sources[resource_type.lower()] = fn

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sandbox.arm import ArmError
+from sandbox.context import MetricQuery
 from sandbox.flexible_model import Fleet, Server
 from sandbox.monitor import metric_json
 
@@ -46,14 +47,8 @@ class Metrics:
         server.delay_samples.append((time.time(), await self.replication_delay(server)))
         del server.delay_samples[:-KEEP_SAMPLES]
 
-    async def source(
-        self,
-        resource_id: str,
-        names: list[str],
-        timespan: str | None,
-        interval: str | None,
-        aggregation: str | None,
-    ) -> list[dict[str, Any]]:
+    async def source(self, query: MetricQuery) -> list[dict[str, Any]]:
+        resource_id, names = query.resource_id, query.names
         server = self.fleet.by_id(resource_id)
         unknown = [n for n in names if n.lower() not in METRICS]
         if unknown:
@@ -67,11 +62,12 @@ class Metrics:
         for name in names:
             if name.lower() == "physical_replication_delay_in_seconds":
                 await self.sample_delay(server)
-                data = sample_points(server.delay_samples, timespan, interval)
+                data = sample_points(server.delay_samples, query.timespan, query.interval)
                 out.append(_metric(resource_id, name, "Seconds", data))
             elif name.lower() == "is_db_alive":
                 alive = [(time.time(), 1.0 if server.cluster.running else 0.0)]
-                out.append(_metric(resource_id, name, "Count", sample_points(alive, timespan, interval)))
+                data = sample_points(alive, query.timespan, query.interval)
+                out.append(_metric(resource_id, name, "Count", data))
         return out
 
     async def sample_loop(self) -> None:
