@@ -148,8 +148,8 @@ def read_json(req: func.HttpRequest, *, required: bool = True) -> dict[str, Any]
 
 def check_json(value: Any, where: str, depth: int = 0) -> None:
     """Bounded depth and valid Unicode everywhere in a parsed JSON value (keys included)."""
-    if depth > MAX_DEPTH:
-        raise BadRequest(where, f"nested deeper than {MAX_DEPTH} levels")
+    if depth > MAX_DEPTH:  # named by its top-level field: the path itself would be the nesting
+        raise BadRequest(re.split(r"[.\[]", where, maxsplit=1)[0], f"nested deeper than {MAX_DEPTH} levels")
     if isinstance(value, str):
         _unicode(value, where)
     elif isinstance(value, dict):
