@@ -48,7 +48,8 @@ def backup_watch_plan(run: Run) -> Gen:
         yield from run.notify(breach_message(run, event))
     result = result_of(now, observation, checks, transition)
     result["primary"] = found.view()
-    yield from run.observe(names.STORAGE_WRITE_STATE, {"name": state_name, "state": result})
+    # a lost state would re-notify open breaches next tick: the tick fails instead
+    yield from run.act(names.STORAGE_WRITE_STATE, {"name": state_name, "state": result})
     return result
 
 

@@ -155,7 +155,7 @@ def test_gather_safely_answers_a_failed_call_with_its_error() -> None:
     found = call(ctx, lambda run: run.gather([(ROUTE, {}), (SERVER, {})], safely=True))
     assert found == [
         {"origin_group": "og-blue"},
-        {"error": f"Activity function '{SERVER}' failed: transient: get server b: 503"},
+        {"error": "transient: get server b: 503"},
     ]
     assert ctx.names() == [ROUTE, SERVER, ROUTE, SERVER, SERVER]  # an observation is tried twice
 
@@ -163,9 +163,7 @@ def test_gather_safely_answers_a_failed_call_with_its_error() -> None:
 def test_observe_returns_the_error_instead_of_raising() -> None:
     ctx = context({SERVER: fails("permanent: get server pg-south: region unavailable")})
     found = call(ctx, lambda run: run.observe(SERVER, {"server": "pg-south"}))
-    assert found == {
-        "error": f"Activity function '{SERVER}' failed: permanent: get server pg-south: region unavailable"
-    }
+    assert found == {"error": "permanent: get server pg-south: region unavailable"}
     assert len(ctx.payloads(SERVER)) == 1
 
 
@@ -174,9 +172,7 @@ def test_observe_tries_a_transient_failure_twice_and_keeps_the_error_short() -> 
     ctx = context({SERVER: fails(long)})
     found = call(ctx, lambda run: run.observe(SERVER, {}))
     assert set(found) == {"error"} and len(found["error"]) == 300
-    assert found["error"].startswith(
-        f"Activity function '{SERVER}' failed: transient: get server pg-south: x"
-    )
+    assert found["error"].startswith("transient: get server pg-south: x")  # the host's wrapping removed
     assert len(ctx.payloads(SERVER)) == 2
     assert len(ctx.timers) == 1
 
@@ -232,7 +228,7 @@ def test_a_step_turns_an_exception_into_step_failed() -> None:
         yield  # pragma: no cover
 
     run = call(ctx, body)
-    error = f"Activity function '{SERVER}' failed: permanent: get server pg-south: forbidden"
+    error = "permanent: get server pg-south: forbidden"
     assert [(f.step, f.error) for f in caught] == [("read", error), ("think", "'origin_group'")]
     assert isinstance(caught[1].__cause__, KeyError)
     assert [(s["name"], s["outcome"], s["detail"]) for s in run.record.steps] == [
@@ -284,7 +280,7 @@ def test_a_failed_step_ends_the_run_failed_and_pages_with_the_policy_reason() ->
         return End("succeeded", "never reached")  # pragma: no cover
 
     out, run = execute(ctx, plan, announce_start=True)
-    error = f"Activity function '{PROBE}' failed: permanent: probe: 503 from the app"
+    error = "permanent: probe: 503 from the app"
     expected = policy.on_step_failure("verify", promoted=True, traffic_moved=False, error=error)
     assert out["status"] == "failed"
     assert out["summary"] == f"{expected.reason}. Steps that ran: observe."
@@ -384,7 +380,7 @@ def test_watched_resources_are_observed_again_into_the_estate_after() -> None:
         return End("succeeded", "done")
 
     out, run = execute(ctx, plan)
-    error = f"Activity function '{SERVER}' failed: permanent: get server pg-south: region unavailable"
+    error = "permanent: get server pg-south: region unavailable"
     assert run.record.estate == {
         "before": {"route": {"origin_group": "og-blue"}},
         "after": {"route": {"origin_group": "og-standby"}, "primary_server": {"error": error}},
@@ -471,3 +467,15 @@ def test_a_dry_run_writes_its_report_and_notifies_nobody() -> None:
     assert out["plan"] == ["promote replica (forced)", "switch traffic"]
     assert [d["action"] for d in out["decisions"]] == ["forced"]
     assert out["report"] == f"memory://runs/{RUN_ID}/report.json"
+
+
+def test_error_text_removes_the_hosts_wrapping() -> None:
+    from orchestrators.toolkit.calls import error_text
+
+    assert (
+        error_text(Exception("Activity function 'x' failed: transient: get a: 503"))
+        == "transient: get a: 503"
+    )
+    envelope = '{"$type": "System.Exception", "Message": "permanent: get b: \\"gone\\"", "StackTrace": null}'
+    assert error_text(Exception(envelope)) == 'permanent: get b: "gone"'
+    assert error_text(Exception("plain")) == "plain"
