@@ -168,15 +168,37 @@ def _unicode(text: str, where: str) -> None:
         raise BadRequest(where, "is not valid Unicode (a lone surrogate)") from None
 
 
-def query(req: func.HttpRequest, allowed: set[str]) -> dict[str, str]:
-    """The query string without the function key, refusing unknown parameters and invalid text."""
-    params = {k: v for k, v in req.params.items() if k != "code"}
-    unknown = sorted(set(params) - allowed)
-    if unknown:
-        raise BadRequest(unknown[0], f"unknown parameter (allowed: {', '.join(sorted(allowed))})")
-    for key, value in params.items():
-        _unicode(value, key)
-    return params
+@dataclass(frozen=True)
+class Param:
+    """One query parameter: its name, what it means, and its allowed values (any text when empty)."""
+
+    name: str
+    doc: str = ""
+    choices: tuple[str, ...] = ()
+
+
+class Query:
+    """A route's query string: the parameters it takes (the function key ``code`` is always allowed)."""
+
+    def __init__(self, *params: Param) -> None:
+        self.params = {p.name: p for p in params}
+
+    def parse(self, req: func.HttpRequest) -> dict[str, str]:
+        """The query string without the function key, refusing unknown parameters and invalid text."""
+        params = {k: v for k, v in req.params.items() if k != "code"}
+        unknown = sorted(set(params) - set(self.params))
+        if unknown:
+            allowed = ", ".join(sorted(self.params)) or "none"
+            raise BadRequest(unknown[0], f"unknown parameter (allowed: {allowed})")
+        for key, value in params.items():
+            _unicode(value, key)
+            choices = self.params[key].choices
+            if choices and value not in choices:
+                raise BadRequest(key, f"must be one of {', '.join(choices)}")
+        return params
+
+
+NO_QUERY = Query()
 
 
 # ---- who acts, what is asked about, the settings --------------------------------------------------------
