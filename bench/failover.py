@@ -130,10 +130,10 @@ class Bench:
         started = self.alert()
         assert started["status"] == "started", started
         t1 = wait_for(lambda: healthy(self.public, "ukwest"), 300)
-        run = self.wait_run("failover-qlp")
+        run = self.wait_run(started["run"])
         assert run["output"]["status"].startswith("succeeded"), run["output"]
-        report_steps = self.report_steps("failover-qlp")
-        history = self.history("failover-qlp")
+        report_steps = self.report_steps(started["run"])
+        history = self.history(started["run"])
         print("continuity (automated failover, confirmation 1 probe, grace period 0):")
         for name, seconds in report_steps:
             print(f"  {name:<16} {seconds:7.2f} s")
@@ -166,7 +166,7 @@ class Bench:
         self.sandbox.fault("heal", region="uksouth")
         back = self.api("POST", "/api/failback", {"reason": "benchmark reset"})
         assert back.get("status") == "started", back
-        run = self.wait_run("failback-qlp")
+        run = self.wait_run(back["id"])
         assert run["output"]["status"] == "succeeded", run["output"]
         wait_for(lambda: healthy(self.public, "uksouth"), 120)
         summary = str(run["output"]["summary"])

@@ -48,7 +48,8 @@ def backup_watch_plan(run: Run) -> Gen:
         yield from run.notify(breach_message(run, event))
     result = result_of(now, observation, checks, transition)
     result["primary"] = found.view()
-    yield from run.observe(names.STORAGE_WRITE_STATE, {"name": state_name, "state": result})
+    # a lost state would re-notify open breaches next tick: the tick fails instead
+    yield from run.act(names.STORAGE_WRITE_STATE, {"name": state_name, "state": result})
     return result
 
 
@@ -69,11 +70,11 @@ def observe(run: Run, primary: policy.Primary | None, why_none: str) -> Gen:
     errors: list[str] = []
 
     def attempt(name: str, payload: Json) -> Gen:
-        found = yield from run.observe(name, payload)
-        if "error" in found:
-            errors.append(f"{name}: {str(found['error'])[:200]}")
+        try:  # under the one retry policy: a transient blip is no breach
+            return (yield from run.act(name, payload))
+        except Exception as exc:
+            errors.append(f"{name}: {str(exc)[:200]}")
             return None
-        return found
 
     backups = yield from attempt(names.DATABASE_LIST_BACKUPS, primary.address())
     replicas = yield from attempt(names.DATABASE_LIST_REPLICAS, primary.address())

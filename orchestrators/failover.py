@@ -70,8 +70,9 @@ class Failover:
 
     # ---- the plan -------------------------------------------------------------------------------------
     def plan(self, run: Run) -> Gen:
-        yield from run.step("observe", self.observe())
         run.watched = [] if self.dry_run else self.watched()
+        yield from run.step("observe", self.observe())
+        run.watched = [] if self.dry_run else self.watched()  # the primary the replica follows, now known
         if run.trigger_kind != "operator":
             self.check_budget()
             yield from run.step("confirm", self.confirm())

@@ -123,14 +123,21 @@ def decide_switch(run: Run, checks: Json) -> Gen:
 
     decision = run.decide("switch", decide(None))
     if decision.is_(policy.SWITCH_AWAIT_APPROVAL):
-        timeout = run.settings.approval_timeout_minutes * 60
-        run.set_awaiting("approval", timeout)
-        yield from run.announce(AWAITING_APPROVAL, decision.reason)
-        answer = yield from run.wait_for_events(timeout)  # no answer before the timeout: rejected
-        run.set_awaiting("")
-        approved = answer is not None and answer.is_("proceed")
-        decision = run.decide("approval", decide("approved" if approved else "rejected"))
+        answer = yield from run.step("approval", await_answer(run, decision))
+        decision = run.decide("approval", decide(answer))
     return decision
+
+
+def await_answer(run: Run, gate: Any) -> Gen:
+    """approved, rejected, or timed-out (nobody answered: nothing changes)."""
+    timeout = run.settings.approval_timeout_minutes * 60
+    run.set_awaiting("approval", timeout)
+    yield from run.announce(AWAITING_APPROVAL, gate.reason)
+    answer = yield from run.wait_for_events(timeout)
+    run.set_awaiting("")
+    if answer is None:
+        return "timed-out"
+    return "approved" if answer.is_("proceed") else "rejected"
 
 
 def switch(run: Run, primary: policy.Primary, target: str) -> Gen:

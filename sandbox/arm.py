@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import inspect
 import json
 import logging
 import random
@@ -26,7 +27,8 @@ from sandbox.context import FAULT_KINDS, SandboxContext
 log = logging.getLogger("sandbox.arm")
 
 Handler = Callable[[web.Request, dict[str, str]], Awaitable[web.StreamResponse]]
-Work = Callable[[], Awaitable[dict[str, Any] | None]]
+Result = dict[str, Any] | None
+Work = Callable[[], Awaitable[Result] | Result]  # see ArmApi.begin_lro
 
 _PARAM = re.compile(r"\{(\w+)(\*?)\}")
 
@@ -160,18 +162,20 @@ class ArmApi:
     def begin_lro(
         self,
         request: web.Request,
-        work: Work,
+        work: Work | None = None,
         *,
-        location_of_result: str | None = None,
         status: int = 202,
         body: dict[str, Any] | None = None,
     ) -> web.Response:
-        """Start ``work`` in the background and answer as ARM does for a long-running operation.
+        """Answer as ARM does for a long-running operation, and run ``work`` as that operation.
 
-        The answer carries ``Azure-AsyncOperation`` (the status resource: InProgress -> Succeeded or
-        Failed), ``Location`` (``location_of_result`` when given, else the operation-result resource,
-        which answers 202 while running and then the work's dict, or 204 when it returned None) and
-        ``Retry-After``. An :class:`ArmError` raised by ``work`` becomes the operation's error.
+        ``work`` is an async function that makes the change; or a plain function when the change is
+        already made (it gives the result, read as the operation completes); or None when nothing is
+        left to do. Its result is a dict or None. The answer is ``status`` (202; a PUT that shows the
+        resource at once answers 200/201 with ``body``) with ``Azure-AsyncOperation`` (the status
+        resource: InProgress -> Succeeded or Failed), ``Location`` (the operation-result resource: 202
+        while running, then 200 with the result, or 204 when there is none) and the retry header. An
+        :class:`ArmError` raised by ``work`` becomes the operation's error, any other exception a 500.
         """
         op = Operation(id=str(uuid.uuid4()))
         self.operations[op.id] = op
@@ -179,22 +183,22 @@ class ArmApi:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         base = self._operation_base(request)
-        api = request.query.get("api-version", "")
-        location = location_of_result or f"{base}/operationResults/{op.id}?api-version={api}"
-        if location.startswith("/"):
-            location = f"{request.url.origin()}{location}"
+        query = f"?api-version={request.query.get('api-version', '')}"
         headers = {
-            "Azure-AsyncOperation": f"{base}/azureAsyncOperation/{op.id}?api-version={api}",
-            "Location": location,
+            "Azure-AsyncOperation": f"{base}/azureAsyncOperation/{op.id}{query}",
+            "Location": f"{base}/operationResults/{op.id}{query}",
             **self.ctx.settings.retry_headers(),
         }
         if body is None:
             return web.Response(status=status, headers=headers)
         return web.json_response(body, status=status, headers=headers)
 
-    async def _run(self, op: Operation, work: Work) -> None:
+    async def _run(self, op: Operation, work: Work | None) -> None:
         try:
-            op.result = await work()
+            result = work() if work is not None else None
+            if inspect.isawaitable(result):
+                result = await result
+            op.result = result
             op.status = "Succeeded"
         except ArmError as exc:
             op.error, op.status = exc, "Failed"

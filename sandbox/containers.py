@@ -16,6 +16,7 @@ import os
 import sys
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,21 @@ class Group:
 
     def first(self) -> dict[str, Any]:
         return self.containers[0]
+
+    @property
+    def running(self) -> bool:
+        """Its process is alive (it may have exited a moment ago without the watcher knowing yet)."""
+        return self.proc is not None and self.proc.poll() is None
+
+    def ended(self, code: int | None) -> None:
+        """Record the run that has just ended as the previous state (exit code, start and finish)."""
+        self.exit_code, self.finish_time = code, utc_now()
+        self.previous = {
+            "state": "Terminated",
+            "exitCode": code,
+            "startTime": self.start_time,
+            "finishTime": self.finish_time,
+        }
 
 
 def validate_spec(body: dict[str, Any]) -> None:
@@ -128,8 +144,7 @@ class ContainerGroups:
         return self.groups.get(name.lower())
 
     def resource_id(self, g: Group) -> str:
-        sub = self.ctx.estate.subscription_id
-        return f"/subscriptions/{sub}/resourceGroups/{g.resource_group}/providers/{PROVIDER}/{g.name}"
+        return self.ctx.estate.resource_id(g.resource_group, PROVIDER, g.name)
 
     def _check_region(self, g: Group) -> None:
         if g.region in self.down_regions:
@@ -182,13 +197,7 @@ class ContainerGroups:
         if g.proc is not proc or g.stopping:
             return
         code = proc.returncode
-        g.exit_code, g.finish_time = code, utc_now()
-        g.previous = {
-            "state": "Terminated",
-            "exitCode": code,
-            "startTime": g.start_time,
-            "finishTime": g.finish_time,
-        }
+        g.ended(code)
         g.events.append(
             {"name": "Killing", "message": f"Container exited with code {code}", "type": "Normal"}
         )
@@ -219,23 +228,15 @@ class ContainerGroups:
 
     async def start(self, g: Group) -> None:
         self._check_region(g)
-        if g.proc is not None and g.proc.poll() is None:
+        if g.running:
             return
         self._launch(g)
         await self._wait_ready(g)
 
     async def stop(self, g: Group, *, state: str = "Stopped") -> None:
         g.stopping = True
-        proc = g.proc
-        if proc is not None and proc.poll() is None:
-            code = await self.ctx.stop_process(proc, timeout=10)
-            g.exit_code, g.finish_time = code, utc_now()
-            g.previous = {
-                "state": "Terminated",
-                "exitCode": code,
-                "startTime": g.start_time,
-                "finishTime": g.finish_time,
-            }
+        if g.running:
+            g.ended(await self.ctx.stop_process(g.proc, timeout=10))
         if g.watcher is not None:
             g.watcher.cancel()
         g.state = state
@@ -243,7 +244,7 @@ class ContainerGroups:
 
     async def restart(self, g: Group) -> None:
         self._check_region(g)
-        was_running = g.proc is not None and g.proc.poll() is None
+        was_running = g.running
         await self.stop(g)
         if was_running:
             g.restart_count += 1
@@ -273,8 +274,7 @@ class ContainerGroups:
             return g, True, True
         changed = _run_relevant(existing.spec) != _run_relevant(spec)
         existing.spec = spec
-        running = existing.proc is not None and existing.proc.poll() is None
-        return existing, False, changed or not running
+        return existing, False, changed or not existing.running
 
     async def delete(self, g: Group) -> None:
         await self.stop(g)
@@ -293,7 +293,7 @@ class ContainerGroups:
         return {"name": c["name"], "properties": props}
 
     def _current_state(self, g: Group) -> dict[str, Any]:
-        if g.state == "Running" and g.proc is not None and g.proc.poll() is None:
+        if g.state == "Running" and g.running:
             return {"state": "Running", "startTime": g.start_time, "detailStatus": ""}
         if g.state == "Pending":
             return {"state": "Waiting", "detailStatus": "Stopped" if g.proc is None else "CrashLoopBackOff"}
@@ -367,7 +367,7 @@ class ContainerGroups:
             raise ValueError("region-outage needs a region")
         self.down_regions.add(region)
         hit = [g for g in self.groups.values() if g.region == region]
-        running = {g.name for g in hit if g.proc is not None and g.proc.poll() is None}
+        running = {g.name for g in hit if g.running}
         self._resume_after_heal[region] = self._resume_after_heal.get(region, set()) | running
         await asyncio.gather(*(self.stop(g) for g in hit if g.name in running))
         return {"containers_stopped": sorted(running)}
@@ -446,13 +446,8 @@ class ContainerGroupsApi:
                 await self.groups.start(g)
             return self.groups.view(g)
 
-        return self.arm.begin_lro(
-            request,
-            work,
-            status=201 if created else 200,
-            body=self.groups.view(g, "Pending"),
-            location_of_result=None,
-        )
+        status, pending = 201 if created else 200, self.groups.view(g, "Pending")
+        return self.arm.begin_lro(request, work, status=status, body=pending)
 
     async def patch_tags(self, request: web.Request, p: dict[str, str]) -> web.Response:
         """`container_groups.update`: replaces the tags (the only field ARM lets a PATCH change)."""
@@ -479,11 +474,7 @@ class ContainerGroupsApi:
     async def start(self, request: web.Request, p: dict[str, str]) -> web.Response:
         g = self.groups.find(p["rg"], p["name"])
         self.groups._check_region(g)
-
-        async def work() -> None:
-            await self.groups.start(g)
-
-        return self.arm.begin_lro(request, work)
+        return self.arm.begin_lro(request, partial(self.groups.start, g))
 
     async def stop(self, request: web.Request, p: dict[str, str]) -> web.Response:
         g = self.groups.find(p["rg"], p["name"])

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import datetime
 import json
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -22,7 +20,20 @@ from sandbox.estate import Estate
 FAULT_KINDS = ("region-outage", "heal", "corrupt-db", "replication-lag", "arm-faults", "clear")
 
 FaultCallback = Callable[..., Awaitable[dict[str, Any] | None]]
-MetricSource = Callable[[str, list[str], str | None, str | None, str | None], Awaitable[list[dict[str, Any]]]]
+
+
+@dataclass(frozen=True)
+class MetricQuery:
+    """What a metrics request asks of a source (the query's fields as sent; None when absent)."""
+
+    resource_id: str
+    names: list[str]
+    timespan: str | None = None
+    interval: str | None = None
+    aggregation: str | None = None
+
+
+MetricSource = Callable[[MetricQuery], Awaitable[list[dict[str, Any]]]]
 
 
 @dataclass
@@ -194,66 +205,5 @@ class SandboxContext:
 
     # ---- metrics --------------------------------------------------------------------------------
     def register_metric_source(self, resource_type: str, fn: MetricSource) -> None:
-        """``fn(resource_id, metric_names, timespan, interval, aggregation) -> [metric json]``."""
+        """``await fn(query: MetricQuery) -> [metric json]`` serves the metrics of that resource type."""
         self.metric_sources[resource_type.lower()] = fn
-
-
-_INTERVAL = re.compile(r"^PT(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?$", re.IGNORECASE)
-
-
-def _seconds(interval: str | None) -> float | None:
-    match = _INTERVAL.match(interval or "")
-    if not match or not any(match.groups()):
-        return None
-    h, m, s = (int(g or 0) for g in match.groups())
-    return float(h * 3600 + m * 60 + s)
-
-
-def _in_timespan(ts: float, timespan: str | None) -> bool:
-    if not timespan or "/" not in timespan:
-        return True
-    start, _, end = timespan.partition("/")
-    try:
-        lo = datetime.datetime.fromisoformat(start.replace("Z", "+00:00")).timestamp()
-        hi = datetime.datetime.fromisoformat(end.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return True
-    return lo <= ts <= hi
-
-
-def metric_json(
-    resource_id: str,
-    name: str,
-    unit: str,
-    samples: Sequence[tuple[float, float]],
-    timespan: str | None = None,
-    interval: str | None = None,
-) -> dict[str, Any]:
-    """One metric in the shape Azure Monitor answers (``value[]`` of a metrics response): samples
-    ``(unix time, value)`` inside ``timespan``, grouped into ``interval`` buckets (ISO 8601 duration)."""
-    step = _seconds(interval)
-    buckets: dict[float, list[float]] = {}
-    for ts, value in samples:
-        if _in_timespan(ts, timespan):
-            key = ts - ts % step if step else ts
-            buckets.setdefault(key, []).append(value)
-    data = [
-        {
-            "timeStamp": datetime.datetime.fromtimestamp(key, datetime.UTC).isoformat(),
-            "average": sum(vals) / len(vals),
-            "minimum": min(vals),
-            "maximum": max(vals),
-            "total": sum(vals),
-            "count": len(vals),
-        }
-        for key, vals in sorted(buckets.items())
-    ]
-    return {
-        "id": f"{resource_id}/providers/Microsoft.Insights/metrics/{name}",
-        "type": "Microsoft.Insights/metrics",
-        "name": {"value": name, "localizedValue": name.replace("_", " ")},
-        "displayDescription": name.replace("_", " "),
-        "unit": unit,
-        "errorCode": "Success",
-        "timeseries": [{"metadatavalues": [], "data": data}],
-    }

@@ -81,10 +81,10 @@ class Estate:
             f"{s}-standby": self.container_group(s, "standby"),
         }
 
-    def server_resource_id(self, region: str) -> str:
+    def resource_id(self, resource_group: str, kind: str, name: str) -> str:
+        """The ARM id of resource ``name`` of type ``kind`` (``Microsoft.Cdn/profiles``) in the group."""
         return (
-            f"/subscriptions/{self.subscription_id}/resourceGroups/{self.resource_group(region)}"
-            f"/providers/Microsoft.DBforPostgreSQL/flexibleServers/{self.server_name(region)}"
+            f"/subscriptions/{self.subscription_id}/resourceGroups/{resource_group}/providers/{kind}/{name}"
         )
 
     def to_dict(self) -> dict[str, Any]:

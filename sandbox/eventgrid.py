@@ -303,10 +303,8 @@ async def setup(ctx: SandboxContext, arm: ArmApi) -> Topic:
     from sandbox import tls
 
     estate = ctx.estate
-    topic_id = (
-        f"/subscriptions/{estate.subscription_id}/resourceGroups/{estate.resource_group(estate.secondary_region)}"
-        f"/providers/Microsoft.EventGrid/topics/{estate.eventgrid_topic}"
-    )
+    rg = estate.resource_group(estate.secondary_region)
+    topic_id = estate.resource_id(rg, "Microsoft.EventGrid/topics", estate.eventgrid_topic)
     topic = Topic(topic_id, key=secrets.token_urlsafe(32))
     cert, key = ctx.server_cert()
     await topic.start(tls.server_context(cert, key))

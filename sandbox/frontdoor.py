@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -109,10 +110,7 @@ class FrontDoorModel:
     # ---- ids and names -------------------------------------------------------------------------------
     @property
     def profile_id(self) -> str:
-        sub = self.ctx.estate.subscription_id
-        return (
-            f"/subscriptions/{sub}/resourceGroups/{self.rg}/providers/Microsoft.Cdn/profiles/{self.profile}"
-        )
+        return self.ctx.estate.resource_id(self.rg, "Microsoft.Cdn/profiles", self.profile)
 
     def group_id(self, group: str) -> str:
         return f"{self.profile_id}/originGroups/{group}"
@@ -389,13 +387,14 @@ class FrontDoorApi:
             raise _bad("properties must be an object.")
         return props
 
-    def _lro(self, request: web.Request, view: Any, created: bool) -> web.Response:
-        async def work() -> dict[str, Any]:
-            return dict(view())
-
+    def _begin_write(
+        self, request: web.Request, view: Callable[[], dict[str, Any]], created: bool
+    ) -> web.Response:
+        """The write is made: answer the resource as being created (201) or updated (202); the
+        operation's result is its view when the operation completes."""
         first = view()
         first["properties"]["provisioningState"] = "Updating" if not created else "Creating"
-        return self.arm.begin_lro(request, work, status=201 if created else 202, body=first)
+        return self.arm.begin_lro(request, view, status=201 if created else 202, body=first)
 
     async def get_endpoint(self, request: web.Request, p: dict[str, str]) -> web.Response:
         self._endpoint(p)
@@ -418,18 +417,14 @@ class FrontDoorApi:
         name = self.m.real(p["route"]) or p["route"]
         created = name not in self.m.routes
         self.m.put_route(name, props, patch=request.method == "PATCH")
-        return self._lro(request, lambda: self.m.route_view(name), created)
+        return self._begin_write(request, lambda: self.m.route_view(name), created)
 
     def _deleted(self, request: web.Request, existed: bool, remove: Any) -> web.Response:
         """ARM's delete: 204 when there was nothing, else the long-running delete (202)."""
         if not existed:
             return web.Response(status=204)
         remove()  # validated and applied now (a 409 changes nothing); the operation reports it done
-
-        async def work() -> None:
-            return None
-
-        return self.arm.begin_lro(request, work, status=202)
+        return self.arm.begin_lro(request)
 
     async def delete_route(self, request: web.Request, p: dict[str, str]) -> web.Response:
         self._endpoint(p)
@@ -461,7 +456,7 @@ class FrontDoorApi:
         name = self.m.real(p["group"]) or p["group"]
         created = name not in self.m.groups
         self.m.put_group(name, props, patch=request.method == "PATCH")
-        return self._lro(request, lambda: self.m.group_view(name), created)
+        return self._begin_write(request, lambda: self.m.group_view(name), created)
 
     async def list_origins(self, request: web.Request, p: dict[str, str]) -> web.Response:
         group = self._group(p)
@@ -476,7 +471,7 @@ class FrontDoorApi:
         name = self.m.real(p["origin"]) or p["origin"]
         created = name not in self.m.origins[group]
         self.m.put_origin(group, name, props, patch=request.method == "PATCH")
-        return self._lro(request, lambda: self.m.origin_view(group, name), created)
+        return self._begin_write(request, lambda: self.m.origin_view(group, name), created)
 
 
 # ---- the estate ----------------------------------------------------------------------------------------

@@ -46,9 +46,7 @@ class ClassicFrontDoor:
 
     @property
     def rid(self) -> str:
-        sub = self.m.ctx.estate.subscription_id
-        provider = "Microsoft.Network/frontDoors"
-        return f"/subscriptions/{sub}/resourceGroups/{self.m.rg}/providers/{provider}/{self.name}"
+        return self.m.ctx.estate.resource_id(self.m.rg, "Microsoft.Network/frontDoors", self.name)
 
     def _child(self, kind: str, name: str) -> str:
         return f"{self.rid}/{kind}/{name}"
@@ -274,11 +272,7 @@ class ClassicApi:
     async def put(self, request: web.Request, p: dict[str, str]) -> web.Response:
         self._find(p)
         self.fd.apply(await self.arm.read_json(request))
-
-        async def work() -> dict[str, Any]:
-            return self.fd.view()
-
-        return self.arm.begin_lro(request, work, status=202, body=self.fd.view("Updating"))
+        return self.arm.begin_lro(request, self.fd.view, body=self.fd.view("Updating"))
 
 
 async def setup(ctx: SandboxContext, arm: ArmApi) -> ClassicFrontDoor:

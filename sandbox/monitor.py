@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from sandbox.containers import ContainerGroups
 
 from sandbox.arm import ArmApi, ArmError
-from sandbox.context import SandboxContext
+from sandbox.context import MetricQuery, SandboxContext
 
 SAMPLE_EVERY_S = 1.0
 _DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$", re.IGNORECASE)
@@ -112,12 +112,16 @@ def aggregate(
     return {k: v for k, v in point.items() if v is not None}
 
 
-def metric_json(resource_id: str, name: str, unit: str, data: list[dict[str, Any]]) -> dict[str, Any]:
+def metric_json(
+    resource_id: str, name: str, unit: str, data: list[dict[str, Any]], *, description: str = ""
+) -> dict[str, Any]:
+    """One metric in the shape Azure Monitor answers (``value[]`` of a metrics response), its time
+    series made of the data points ``data``; every metric source builds its answer with it."""
     return {
         "id": f"{resource_id}/providers/Microsoft.Insights/metrics/{name}",
         "type": "Microsoft.Insights/metrics",
-        "name": {"value": name, "localizedValue": name},
-        "displayDescription": "",
+        "name": {"value": name, "localizedValue": name.replace("_", " ")},
+        "displayDescription": description,
         "unit": unit,
         "errorCode": "Success",
         "timeseries": [{"metadatavalues": [], "data": data}],
@@ -241,8 +245,9 @@ class Monitor:
             raise ArmError(404, "ResourceNotFound", f"No metrics for resource type '{rtype}' in the sandbox.")
         q = request.query
         names = [n.strip() for n in (q.get("metricnames") or "").split(",") if n.strip()]
-        make_window(q.get("timespan"), q.get("interval"), q.get("aggregation"), "Average")  # 400 early
-        values = await source(resource_id, names, q.get("timespan"), q.get("interval"), q.get("aggregation"))
+        query = MetricQuery(resource_id, names, q.get("timespan"), q.get("interval"), q.get("aggregation"))
+        make_window(query.timespan, query.interval, query.aggregation, "Average")  # 400 early
+        values = await source(query)
         start, end = parse_timespan(q.get("timespan"), time.time())
         body = {
             "cost": 0,
@@ -254,23 +259,17 @@ class Monitor:
         }
         return web.json_response(body)
 
-    async def container_metrics(
-        self,
-        resource_id: str,
-        names: list[str],
-        timespan: str | None,
-        interval: str | None,
-        aggregation: str | None,
-    ) -> list[dict[str, Any]]:
+    async def container_metrics(self, query: MetricQuery) -> list[dict[str, Any]]:
+        resource_id = query.resource_id
         name = resource_id.rstrip("/").rsplit("/", 1)[1]
         groups = cast("ContainerGroups", self.ctx.components["containers"])
         if groups.get_group(name) is None or self.sampler is None:
             raise ArmError(404, "ResourceNotFound", f"Container group '{name}' was not found.")
         sampler = self.sampler
-        window = make_window(timespan, interval, aggregation, "Average")
+        window = make_window(query.timespan, query.interval, query.aggregation, "Average")
         known = {"cpuusage": ("CpuUsage", 1, "Count"), "memoryusage": ("MemoryUsage", 2, "Bytes")}
         out = []
-        for metric in names or ["CpuUsage", "MemoryUsage"]:
+        for metric in query.names or ["CpuUsage", "MemoryUsage"]:
             spec = known.get(metric.lower())
             if spec is None:
                 raise ArmError(
@@ -284,14 +283,8 @@ class Monitor:
             out.append(series(resource_id, label, unit, window, values, empty_total=None))
         return out
 
-    async def frontdoor_metrics(
-        self,
-        resource_id: str,
-        names: list[str],
-        timespan: str | None,
-        interval: str | None,
-        aggregation: str | None,
-    ) -> list[dict[str, Any]]:
+    async def frontdoor_metrics(self, query: MetricQuery) -> list[dict[str, Any]]:
+        resource_id = query.resource_id
         estate, name = self.ctx.estate, resource_id.rstrip("/").rsplit("/", 1)[1]
         if name.lower() not in (estate.frontdoor_profile.lower(), estate.frontdoor_classic.lower()):
             raise ArmError(404, "ResourceNotFound", f"Front Door '{name}' was not found.")
@@ -312,7 +305,7 @@ class Monitor:
             "totallatency": ("TotalLatency", "MilliSeconds", "Average", latency, None),
         }
         out = []
-        for metric in names or ["RequestCount"]:
+        for metric in query.names or ["RequestCount"]:
             spec = known.get(metric.lower())
             if spec is None:
                 raise ArmError(
@@ -321,7 +314,7 @@ class Monitor:
                     f"Unknown Front Door metric '{metric}' (RequestCount, Percentage5XX, TotalLatency).",
                 )
             label, unit, default, fn, empty = spec
-            window = make_window(timespan, interval, aggregation, default)
+            window = make_window(query.timespan, query.interval, query.aggregation, default)
             out.append(series(resource_id, label, unit, window, fn, empty_total=empty))
         return out
 

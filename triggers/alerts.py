@@ -25,6 +25,7 @@ from shared import estate, names, policy
 from shared.config import Settings, current_settings
 from shared.models import HealthSignal, ProbeSnapshot, parse_time
 from triggers import runs
+from triggers.api import endpoint
 from triggers.web import BadRequest, Body, Field, check_json, json_response, settings_or_error
 
 bp = df.Blueprint()
@@ -248,9 +249,21 @@ def _failover_input(settings: Settings, signal: HealthSignal, recent: list[str])
 
 
 # ---- the three intakes ------------------------------------------------------------------------------------
-@bp.function_name(names.HTTP_ALERTS)
-@bp.route(route="alerts", methods=["POST"])
-@bp.durable_client_input(client_name="client")
+@endpoint(
+    bp,
+    names.HTTP_ALERTS,
+    "POST",
+    "alerts",
+    body=WEBHOOK,
+    tag="alerts",
+    responses={
+        202: "acted on or acknowledged, with the reason",
+        400: "not a common-alert-schema payload",
+        413: "body too large",
+        503: "settings invalid",
+    },
+    summary="Azure Monitor action-group webhook (common alert schema)",
+)
 async def http_alerts(req: func.HttpRequest, client: Any) -> func.HttpResponse:
     """POST /api/alerts: an Azure Monitor action-group webhook (common alert schema). 202 or 4xx."""
     try:

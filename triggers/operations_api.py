@@ -21,11 +21,19 @@ from orchestrators.restore import integrity_checks, restore_window, restored_ser
 from shared import estate, names, policy
 from shared.config import Settings
 from triggers import runs
+from triggers.api import endpoint
 from triggers.web import BadRequest, Body, Field, actor_of, json_response, settings_or_error
 
 bp = df.Blueprint()
 
 DRY_RUN_WAIT_MS = 60_000
+STARTS = {
+    202: "started: the run's id and links",
+    400: "invalid request: the field and the problem",
+    409: "another operation runs (rule 1): the running run",
+    413: "body too large",
+    503: "settings invalid, or the estate cannot be read",
+}
 REASON = Field("reason", required=True, doc="why, in a sentence (goes in the report and notifications)")
 FAILOVER = Body(
     REASON,
@@ -94,9 +102,15 @@ async def dry_run(
     )
 
 
-@bp.function_name(names.HTTP_FAILOVER)
-@bp.route(route="failover", methods=["POST"])
-@bp.durable_client_input(client_name="client")
+@endpoint(
+    bp,
+    names.HTTP_FAILOVER,
+    "POST",
+    "failover",
+    body=FAILOVER,
+    responses={**STARTS, 200: "dry run: the plan"},
+    summary="Fail over to the DR region (or a dry run that decides and changes nothing)",
+)
 async def http_failover(req: func.HttpRequest, client: Any) -> func.HttpResponse:
     """POST /api/failover {reason, mode: auto|planned|forced, dry_run}: 202, 200 (dry run), 400 or 409."""
     try:
@@ -113,9 +127,15 @@ async def http_failover(req: func.HttpRequest, client: Any) -> func.HttpResponse
     )
 
 
-@bp.function_name(names.HTTP_FAILBACK)
-@bp.route(route="failback", methods=["POST"])
-@bp.durable_client_input(client_name="client")
+@endpoint(
+    bp,
+    names.HTTP_FAILBACK,
+    "POST",
+    "failback",
+    body=FAILBACK,
+    responses=STARTS,
+    summary="Return to the home region with zero data loss (planned switchover)",
+)
 async def http_failback(req: func.HttpRequest, client: Any) -> func.HttpResponse:
     """POST /api/failback {reason, slot: blue|green}: start the planned return to the home region."""
     try:
@@ -167,9 +187,15 @@ def restore_plan_view(
     }
 
 
-@bp.function_name(names.HTTP_RESTORE)
-@bp.route(route="restore", methods=["POST"])
-@bp.durable_client_input(client_name="client")
+@endpoint(
+    bp,
+    names.HTTP_RESTORE,
+    "POST",
+    "restore",
+    body=RESTORE,
+    responses={**STARTS, 200: "dry run: the plan"},
+    summary="Restore the primary to a point in time into a new server; optionally switch the app to it",
+)
 async def http_restore(req: func.HttpRequest, client: Any) -> func.HttpResponse:
     """POST /api/restore {restore_point, reason, switch, dry_run}: 202, 200 (dry run), 400 naming the
     rule the point fails, 409, or 503 when the source's window cannot be read. The point is validated
@@ -206,9 +232,15 @@ async def http_restore(req: func.HttpRequest, client: Any) -> func.HttpResponse:
     )
 
 
-@bp.function_name(names.HTTP_DRILLS)
-@bp.route(route="drills", methods=["POST"])
-@bp.durable_client_input(client_name="client")
+@endpoint(
+    bp,
+    names.HTTP_DRILLS,
+    "POST",
+    "drills",
+    body=DRILL,
+    responses=STARTS,
+    summary="Run a restore test or a drill in practice mode (production traffic is not moved)",
+)
 async def http_drills(req: func.HttpRequest, client: Any) -> func.HttpResponse:
     """POST /api/drills {scenario: restore|database|region|complete, reason}: 202, 400 or 409. The
     restore scenario is a restore test."""

@@ -14,10 +14,12 @@ from typing import Any
 import azure.durable_functions as df
 import azure.functions as func
 
-from shared import names
+from shared import names, policy
 from shared.azure import runtime
+from shared.config import current_settings
 from triggers import runs
-from triggers.web import BadRequest, Body, Field, actor_of, json_response, query, run_id_of
+from triggers.api import endpoint
+from triggers.web import NO_QUERY, BadRequest, Body, Field, Param, Query, actor_of, json_response, run_id_of
 
 bp = df.Blueprint()
 
@@ -30,6 +32,13 @@ ANSWERABLE = {
     "cancel": {"approval", "grace", "confirmation"},
 }
 ANSWER = Body(Field("note", doc="why (goes in the report)"), required=False)
+RUNS_QUERY = Query(
+    Param("operation", "an operation name such as failover"),
+    Param("status", "a runtime status", RUNTIME_STATUSES),
+    Param("limit", "1 to 500 (default 50)"),
+)
+REPORT_QUERY = Query(Param("format", "json (default) or markdown", ("json", "markdown")))
+READS = {200: "found", 400: "invalid request: the field and the problem"}
 
 
 def run_filters(params: dict[str, str]) -> tuple[str, str, int]:
@@ -58,13 +67,20 @@ def _reports() -> list[dict[str, Any]]:
         return []
 
 
-@bp.function_name(names.HTTP_RUNS)
-@bp.route(route="runs", methods=["GET"])
-@bp.durable_client_input(client_name="client")
+@endpoint(
+    bp,
+    names.HTTP_RUNS,
+    "GET",
+    "runs",
+    query=RUNS_QUERY,
+    responses=READS,
+    tag="runs",
+    summary="Every run, newest first (from Durable, and from reports for runs it no longer holds)",
+)
 async def http_runs(req: func.HttpRequest, client: Any) -> func.HttpResponse:
     """GET /api/runs?operation=&status=&limit=: every run, newest first (Durable, then reports)."""
     try:
-        operation, status, limit = run_filters(query(req, {"operation", "status", "limit"}))
+        operation, status, limit = run_filters(RUNS_QUERY.parse(req))
     except BadRequest as bad:
         return bad.response()
     durable, reports = await asyncio.gather(client.get_status_all(), asyncio.to_thread(_reports))
@@ -91,13 +107,19 @@ def _read_report(run_id: str) -> dict[str, Any]:
         return {"found": False}
 
 
-@bp.function_name(names.HTTP_RUN)
-@bp.route(route="runs/{id}", methods=["GET"])
-@bp.durable_client_input(client_name="client")
+@endpoint(
+    bp,
+    names.HTTP_RUN,
+    "GET",
+    "runs/{id}",
+    responses={**READS, 404: "no such run"},
+    tag="runs",
+    summary="One run: runtime status, current step and wait, decisions, output",
+)
 async def http_run(req: func.HttpRequest, client: Any) -> func.HttpResponse:
     """GET /api/runs/{id}: status, current step, decisions, report link; 404 when unknown."""
     try:
-        query(req, set())
+        NO_QUERY.parse(req)
         run_id = run_id_of(req)
     except BadRequest as bad:
         return bad.response()
@@ -107,16 +129,23 @@ async def http_run(req: func.HttpRequest, client: Any) -> func.HttpResponse:
     return json_response(view)
 
 
-@bp.function_name(names.HTTP_RUN_REPORT)
-@bp.route(route="runs/{id}/report", methods=["GET"])
+@endpoint(
+    bp,
+    names.HTTP_RUN_REPORT,
+    "GET",
+    "runs/{id}/report",
+    query=REPORT_QUERY,
+    client=False,
+    tag="runs",
+    responses={**READS, 404: "no report for that run"},
+    summary="A run's report (JSON, or Markdown)",
+)
 async def http_run_report(req: func.HttpRequest) -> func.HttpResponse:
     """GET /api/runs/{id}/report[?format=markdown]: the run's report as written so far; 404 when none."""
     try:
-        params = query(req, {"format"})
+        params = REPORT_QUERY.parse(req)
         run_id = run_id_of(req)
         fmt = params.get("format", "json")
-        if fmt not in ("json", "markdown"):
-            raise BadRequest("format", "must be json or markdown")
     except BadRequest as bad:
         return bad.response()
     found = await asyncio.to_thread(_read_report, run_id)
@@ -142,9 +171,24 @@ def action_refusal(action: str, run_id: str, status: Any) -> str:
     return f"run {run_id} is at step {step}, not waiting for approval"
 
 
-@bp.function_name(names.HTTP_RUN_ACTION)
-@bp.route(route="runs/{id}/{action}", methods=["POST"])
-@bp.durable_client_input(client_name="client")
+@endpoint(
+    bp,
+    names.HTTP_RUN_ACTION,
+    "POST",
+    "runs/{id}/{action}",
+    body=ANSWER,
+    path={"action": ACTIONS},
+    role=lambda req: policy.OPERATOR if req.route_params.get("action") == "cancel" else policy.APPROVER,
+    tag="runs",
+    responses={
+        202: "delivered to the run",
+        400: "invalid request",
+        404: "no such run",
+        409: "the run does not wait for that answer now",
+        413: "body too large",
+    },
+    summary="Approve, reject or cancel a run that waits for an operator",
+)
 async def http_run_action(req: func.HttpRequest, client: Any) -> func.HttpResponse:
     """POST /api/runs/{id}/approve|reject|cancel {note}: delivered to the run as an event (202)."""
     try:
@@ -162,5 +206,15 @@ async def http_run_action(req: func.HttpRequest, client: Any) -> func.HttpRespon
     if refusal:
         return json_response({"error": "conflict", "reason": refusal}, 409)
     by = actor_of(req)
+    started_by = str((runs.input_of(status).get("trigger") or {}).get("by") or "")
+    settings = current_settings()
+    duty = policy.may_answer(
+        action,
+        actor=by,
+        started_by=started_by,
+        separate=settings.require_roles and settings.separate_approver,
+    )
+    if not duty.is_("allow"):
+        return json_response({"error": "forbidden", "reason": duty.reason}, 403)
     await client.raise_event(run_id, "approval", {"answer": action, "by": by, "note": note})
     return json_response({"id": run_id, "delivered": action, "by": by}, 202)

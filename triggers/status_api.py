@@ -19,13 +19,23 @@ from shared import estate, names
 from shared.config import Settings
 from shared.version import VERSION
 from triggers import runs
-from triggers.web import BadRequest, json_response, query, settings_or_error
+from triggers.api import endpoint, openapi
+from triggers.web import NO_QUERY, BadRequest, json_response, settings_or_error
 
 bp = df.Blueprint()
 
 
-@bp.function_name(names.HTTP_HEALTH)
-@bp.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@endpoint(
+    bp,
+    names.HTTP_HEALTH,
+    "GET",
+    "health",
+    responses={200: "up, with the version"},
+    anonymous=True,
+    client=False,
+    tag="status",
+    summary="The app's own liveness (no key needed)",
+)
 def http_health(req: func.HttpRequest) -> func.HttpResponse:
     """The app's own liveness: always 200 while the worker runs, with the version."""
     body = {"status": "up", "app": "continuity", "version": VERSION}
@@ -87,13 +97,19 @@ def observe_status(settings: Settings) -> dict[str, Any]:
     return read_now(estate.status(settings))
 
 
-@bp.function_name(names.HTTP_STATUS)
-@bp.route(route="status", methods=["GET"])
-@bp.durable_client_input(client_name="client")
+@endpoint(
+    bp,
+    names.HTTP_STATUS,
+    "GET",
+    "status",
+    responses={200: "the estate as observed now", 400: "invalid request", 503: "settings invalid"},
+    tag="status",
+    summary="The estate now: primary, live slot, lag, backups, running runs",
+)
 async def http_status(req: func.HttpRequest, client: Any) -> func.HttpResponse:
     """GET /api/status: primary region, live slot, replica lag, backup age, running operations, objectives."""
     try:
-        query(req, set())
+        NO_QUERY.parse(req)
     except BadRequest as bad:
         return bad.response()
     settings = settings_or_error()
@@ -103,3 +119,22 @@ async def http_status(req: func.HttpRequest, client: Any) -> func.HttpResponse:
         asyncio.to_thread(observe_status, settings), runs.active_operations(client, settings.app_name)
     )
     return json_response(status_view(settings, observed, running))
+
+
+@endpoint(
+    bp,
+    names.HTTP_OPENAPI,
+    "GET",
+    "openapi.json",
+    responses={200: "this API's OpenAPI 3.1 document", 400: "invalid request"},
+    client=False,
+    tag="status",
+    summary="The OpenAPI document of this API",
+)
+def http_openapi(req: func.HttpRequest) -> func.HttpResponse:
+    """GET /api/openapi.json: the contract, made from the same declarations the validation uses."""
+    try:
+        NO_QUERY.parse(req)
+    except BadRequest as bad:
+        return bad.response()
+    return json_response(openapi())

@@ -148,8 +148,8 @@ def read_json(req: func.HttpRequest, *, required: bool = True) -> dict[str, Any]
 
 def check_json(value: Any, where: str, depth: int = 0) -> None:
     """Bounded depth and valid Unicode everywhere in a parsed JSON value (keys included)."""
-    if depth > MAX_DEPTH:
-        raise BadRequest(where, f"nested deeper than {MAX_DEPTH} levels")
+    if depth > MAX_DEPTH:  # named by its top-level field: the path itself would be the nesting
+        raise BadRequest(re.split(r"[.\[]", where, maxsplit=1)[0], f"nested deeper than {MAX_DEPTH} levels")
     if isinstance(value, str):
         _unicode(value, where)
     elif isinstance(value, dict):
@@ -168,32 +168,75 @@ def _unicode(text: str, where: str) -> None:
         raise BadRequest(where, "is not valid Unicode (a lone surrogate)") from None
 
 
-def query(req: func.HttpRequest, allowed: set[str]) -> dict[str, str]:
-    """The query string without the function key, refusing unknown parameters and invalid text."""
-    params = {k: v for k, v in req.params.items() if k != "code"}
-    unknown = sorted(set(params) - allowed)
-    if unknown:
-        raise BadRequest(unknown[0], f"unknown parameter (allowed: {', '.join(sorted(allowed))})")
-    for key, value in params.items():
-        _unicode(value, key)
-    return params
+@dataclass(frozen=True)
+class Param:
+    """One query parameter: its name, what it means, and its allowed values (any text when empty)."""
+
+    name: str
+    doc: str = ""
+    choices: tuple[str, ...] = ()
+
+
+class Query:
+    """A route's query string: the parameters it takes (the function key ``code`` is always allowed)."""
+
+    def __init__(self, *params: Param) -> None:
+        self.params = {p.name: p for p in params}
+
+    def parse(self, req: func.HttpRequest) -> dict[str, str]:
+        """The query string without the function key, refusing unknown parameters and invalid text."""
+        params = {k: v for k, v in req.params.items() if k != "code"}
+        unknown = sorted(set(params) - set(self.params))
+        if unknown:
+            allowed = ", ".join(sorted(self.params)) or "none"
+            raise BadRequest(unknown[0], f"unknown parameter (allowed: {allowed})")
+        for key, value in params.items():
+            _unicode(value, key)
+            choices = self.params[key].choices
+            if choices and value not in choices:
+                raise BadRequest(key, f"must be one of {', '.join(choices)}")
+        return params
+
+
+NO_QUERY = Query()
 
 
 # ---- who acts, what is asked about, the settings --------------------------------------------------------
-def actor_of(req: func.HttpRequest) -> str:
-    """Who acts: the authenticated principal (Easy Auth's ``x-ms-client-principal``), never a body field;
-    without Easy Auth, the function key that let the request in."""
+@dataclass(frozen=True)
+class Principal:
+    """Who calls, as Easy Auth says (``x-ms-client-principal``): a name and app roles (none: anonymous)."""
+
+    name: str = ""
+    roles: tuple[str, ...] = ()
+
+    @property
+    def authenticated(self) -> bool:
+        return bool(self.name or self.roles)
+
+
+def principal_of(req: func.HttpRequest) -> Principal:
+    """The caller from Easy Auth's headers (the platform sets them and strips any a client sent)."""
     name = req.headers.get("x-ms-client-principal-name", "")
+    roles: list[str] = []
     encoded = req.headers.get("x-ms-client-principal", "")
-    if encoded and not name:
+    if encoded:
         try:
             principal = json.loads(base64.b64decode(encoded, validate=True))
-            claims = {c.get("typ"): c.get("val") for c in principal.get("claims", []) if isinstance(c, dict)}
-            name = str(claims.get("name") or claims.get(principal.get("name_typ")) or "")
+            claims = [c for c in principal.get("claims", []) if isinstance(c, dict)]
+            name_typ, role_typ = principal.get("name_typ"), principal.get("role_typ") or "roles"
+            by_type = {c.get("typ"): c.get("val") for c in claims}
+            name = name or str(by_type.get("name") or by_type.get(name_typ) or "")
+            roles = [str(c.get("val")) for c in claims if c.get("typ") in (role_typ, "roles")]
         except (ValueError, TypeError, AttributeError):
-            name = ""
-    name = "".join(c for c in name if c.isprintable())[:100]
-    return name or FUNCTION_KEY_ACTOR
+            name, roles = name, []
+    clean = "".join(c for c in name if c.isprintable())[:100]
+    return Principal(clean, tuple(r[:100] for r in roles if r.isprintable()))
+
+
+def actor_of(req: func.HttpRequest) -> str:
+    """Who acts: the authenticated principal, never a body field; without Easy Auth, the function key that
+    let the request in."""
+    return principal_of(req).name or FUNCTION_KEY_ACTOR
 
 
 def run_id_of(req: func.HttpRequest) -> str:

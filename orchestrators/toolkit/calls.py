@@ -6,6 +6,7 @@ keeping. Transient failures (shared.errors) are retried after a durable timer; o
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,6 +21,18 @@ Json = dict[str, Any]
 Read = tuple[str, Json]  # (activity name, input)
 T = TypeVar("T")
 OBSERVE_ATTEMPTS = 2
+_HOST_PREFIX = r"^Activity function '[^']*' failed:\s*"
+_ENVELOPE_MESSAGE = r'"Message"\s*:\s*"((?:[^"\\]|\\.)*)"'
+
+
+def error_text(exc: BaseException) -> str:
+    """A failure as a person reads it: our own message (``transient: ...``), without the host's wrapping
+    ("Activity function 'x' failed: ", or a serialised .NET exception envelope)."""
+    text = str(exc)
+    envelope = re.search(_ENVELOPE_MESSAGE, text) if text.lstrip().startswith("{") else None
+    if envelope:
+        text = envelope.group(1).encode().decode("unicode_escape", "replace")
+    return re.sub(_HOST_PREFIX, "", text).strip()
 
 
 @dataclass(frozen=True)
@@ -75,7 +88,7 @@ class Calls:
         try:
             return (yield from self.act(name, payload, attempts=OBSERVE_ATTEMPTS))
         except Exception as exc:
-            return {"error": str(exc)[:300]}
+            return {"error": error_text(exc)[:300]}
 
     def gather(self, calls: Sequence[Read], *, safely: bool = False) -> Gen:
         """Activities in parallel, results in order. When one fails, each again on its own under the retry

@@ -48,9 +48,11 @@ class RunRecord:
         self.extra: Json = {}  # plan-specific sections of the report (the primary found, the plan)
         self.retain_years: int | None = None
         self.step, self.awaiting, self.waiting_until = "", "", ""
+        self._open: list[str] = []  # the steps running now, innermost last
 
     # ---- recording -------------------------------------------------------------------------------------
     def begin(self, step: str, at: datetime) -> Json:
+        self._open.append(step)
         self.step = step
         entry: Json = {"name": step, "started_at": iso(at), "ended_at": "", "outcome": RUNNING, "detail": ""}
         self.steps.append(entry)
@@ -58,7 +60,11 @@ class RunRecord:
 
     def end(self, entry: Json, at: datetime, outcome: str, detail: Any = "") -> None:
         entry.update(ended_at=iso(at), outcome=outcome, detail=str(redact(detail))[:500])
-        self.step = ""
+        if entry["name"] in self._open:
+            self._open.reverse()
+            self._open.remove(entry["name"])
+            self._open.reverse()
+        self.step = self._open[-1] if self._open else ""
 
     def skip(self, step: str, at: datetime, reason: str) -> None:
         self.end(self.begin(step, at), at, "skipped", reason)
@@ -87,6 +93,7 @@ class RunRecord:
     def finish(self, status: str, at: datetime, summary: str) -> None:
         self.status, self.ended_at, self.summary = status, iso(at), str(redact(summary))
         self.step, self.awaiting, self.waiting_until = "", "", ""
+        self._open.clear()
 
     # ---- reading back ----------------------------------------------------------------------------------
     def ran(self) -> list[str]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from orchestrators.toolkit.calls import Calls, Gen, Json, Read, RetryPolicy
+from orchestrators.toolkit.calls import Calls, Gen, Json, Read, RetryPolicy, error_text
 from orchestrators.toolkit.record import RunRecord, iso
 from shared import estate, names, policy
 from shared.config import Settings
@@ -105,8 +105,8 @@ class Run(Calls):
             self.record.end(entry, self.now(), "failed", failed.error)
             raise
         except Exception as exc:
-            self.record.end(entry, self.now(), "failed", str(exc))
-            raise StepFailed(name, str(exc)) from exc
+            self.record.end(entry, self.now(), "failed", error_text(exc))
+            raise StepFailed(name, error_text(exc)) from exc
         self.record.end(entry, self.now(), "succeeded", _summary(result))
         if name in self.checkpoints:
             yield from self.save()
@@ -340,7 +340,7 @@ class Run(Calls):
         except StepFailed as failed:
             end = self.failed(failed)
         except Exception as exc:  # a fault outside any step still ends the run with its report
-            end = self.failed(StepFailed(self.record.step or "plan", str(exc)[:300]))
+            end = self.failed(StepFailed(self.record.step or "plan", error_text(exc)[:300]))
         return (yield from self.finish(end))
 
     def failed(self, failed: StepFailed) -> End:

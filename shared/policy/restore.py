@@ -72,7 +72,7 @@ def decide_restore_switch(
 ) -> Decision:
     """Switch the app to the restored server only when its checks pass, it was asked for and is approved.
 
-    ``approval`` is None (not yet answered), "approved" or "rejected".
+    ``approval`` is None (not yet answered), "approved", "rejected" or "timed-out" (nobody answered).
     """
     if not checks_passed:
         names = ", ".join(failed_checks) or "unknown"
@@ -82,6 +82,8 @@ def decide_restore_switch(
         return Decision(SWITCH_KEEP, "checks passed; switch not requested, restored server kept for use")
     if approval_required and approval is None:
         return Decision(SWITCH_AWAIT_APPROVAL, "checks passed; waiting for operator approval to switch")
+    if approval == "timed-out":
+        return Decision(SWITCH_KEEP, "no operator answered in time; restored server kept, app unchanged")
     if approval == "rejected":
         return Decision(SWITCH_KEEP, "operator rejected the switch; restored server kept, app unchanged")
     why = "approved by operator" if approval == "approved" else "approval not required"

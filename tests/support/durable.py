@@ -184,7 +184,7 @@ class FakeContext:
 
     # ---- resolution ---------------------------------------------------------------------------------
     def resolve(self, task: Task) -> tuple[Any, Exception | None]:
-        if task.kind == "activity":
+        if task.kind in ("activity", "suborchestration"):  # a sub-orchestration is faked like an activity
             return self._activity(task)
         if task.kind == "all":
             results = []
@@ -352,8 +352,26 @@ def http(
 async def call_http(name: str, req: func.HttpRequest, client: FakeClient | None = None) -> func.HttpResponse:
     """Invoke a registered HTTP function (with the fake client as its durable client binding, if any)."""
     user = registered(name)
-    target = getattr(user, "client_function", user)
-    if client is None:
-        result = target(req)
-        return await result if asyncio.iscoroutine(result) else result  # type: ignore[no-any-return]
-    return await target(req, client=client)  # type: ignore[no-any-return]
+    target = getattr(user, "client_function", None)
+    result = target(req, client=client or FakeClient()) if target is not None else user(req)
+    return await result if asyncio.iscoroutine(result) else result  # type: ignore[no-any-return]
+
+
+def reads_from(activities: Mapping[str, Activity]) -> Callable[[Generator[Any, Any, Any]], Any]:
+    """A ``read_now`` (activities.inprocess) that answers an estate observation from fake activities."""
+
+    def read_now(observation: Generator[Any, Any, Any]) -> Any:
+        def answer(name: str, payload: dict[str, Any]) -> dict[str, Any]:
+            try:
+                return dict(activities[name](dict(payload)) or {})
+            except Exception as exc:
+                return {"error": str(exc)}
+
+        try:
+            batch = next(observation)
+            while True:
+                batch = observation.send([answer(n, p) for n, p in batch])
+        except StopIteration as done:
+            return done.value
+
+    return read_now

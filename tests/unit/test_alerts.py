@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import azure.functions as func
@@ -13,8 +14,9 @@ import pytest
 
 from shared import config, names
 from shared.config import load_settings
-from tests.unit.fake_durable import T0, FakeClient, call_http, http, registered
-from tests.unit.test_failover import ENV
+from shared.models import HealthSignal
+from tests.support.durable import T0, FakeClient, call_http, http, reads_from, registered
+from tests.support.settings import FAILOVER_ENV as ENV
 from triggers import alerts
 
 SERVER_ID = (
@@ -28,8 +30,15 @@ def app_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for key, value in ENV.items():
         monkeypatch.setenv(key, value)
     config.current_settings.cache_clear()
+    alerts._primary_cache.clear()
     yield
     config.current_settings.cache_clear()
+    alerts._primary_cache.clear()
+
+
+DEEP: Any = [1]
+for _ in range(17):
+    DEEP = [DEEP]
 
 
 def common_alert(condition: str = "Fired", target: str = SERVER_ID, **essentials: Any) -> dict[str, Any]:
@@ -66,16 +75,15 @@ def test_fired_alert_on_a_protected_resource_starts_one_failover() -> None:
     client = FakeClient()
     resp = post_alert(client, common_alert())
     assert resp.status_code == 202
-    assert answer(resp) == {
-        "status": "started",
-        "reason": f"failover started for {SERVER_ID.lower()}",
-        "run": "failover-qlp",
-    }
-    name, iid, payload = client.started[0]
-    assert (name, iid) == (names.FAILOVER_ORCHESTRATOR, "failover-qlp")
+    started = answer(resp)
+    assert (started["status"], started["reason"]) == ("started", f"failover started for {SERVER_ID.lower()}")
+    assert re.fullmatch(r"failover-qlp-\d{8}T\d{6}-[0-9a-f]{4}", started["run"])
+    name, iid, payload = client.runs()[0]
+    assert (name, iid) == (names.FAILOVER_ORCHESTRATOR, started["run"])
+    assert client.started[0][:2] == (names.LOCK_ORCHESTRATOR, "lock-qlp")
     assert payload["trigger"]["kind"] == "alert"
     assert payload["trigger"]["first_signal_at"] == "2026-11-29T11:58:00+00:00"
-    assert payload["mode"] == "auto" and payload["run_id"] == "failover-qlp"
+    assert payload["mode"] == "auto" and payload["run_id"] == started["run"]
     assert payload["settings"]["primary_server"] == "pg-south"
 
 
@@ -94,13 +102,21 @@ def test_a_storm_of_alerts_yields_exactly_one_run() -> None:
     assert {r.status_code for r in responses} == {202}
 
 
+RUNNING = "failover-qlp-20261129T115800-abcd"
+
+
+def hold_lock(client: FakeClient, run_id: str = RUNNING, operation: str = "failover") -> None:
+    held = {"run_id": run_id, "operation": operation, "orchestrator": "x", "input": {}}
+    client.put("lock-qlp", "Running", name=names.LOCK_ORCHESTRATOR, input_=held)
+
+
 def test_resolved_alert_is_delivered_to_the_running_failover() -> None:
     client = FakeClient()
-    client.put("failover-qlp", "Running")
+    hold_lock(client)
     resp = post_alert(client, common_alert("Resolved"))
     assert answer(resp)["status"] == "delivered"
     iid, event, data = client.events[0]
-    assert (iid, event, data["state"]) == ("failover-qlp", "signal", "resolved")
+    assert (iid, event, data["state"]) == (RUNNING, "signal", "resolved")
     assert not client.started
 
 
@@ -127,24 +143,40 @@ def test_alert_on_the_same_name_in_another_subscription_is_not_ours() -> None:
 
 def test_rule1_another_dr_operation_running_refuses() -> None:
     client = FakeClient()
-    client.put("restore-qlp", "Running")
+    hold_lock(client, "restore-qlp-20261129T110000-abcd", "restore")
     resp = post_alert(client, common_alert())
     assert answer(resp)["status"] == "refused"
-    assert answer(resp)["reason"] == "failover refused: restore-qlp is already running for this app"
+    assert (
+        answer(resp)["reason"]
+        == "failover refused: restore-qlp-20261129T110000-abcd is already running for this app"
+    )
     assert not client.started
 
 
 def test_rule7_last_automatic_failover_is_passed_to_the_run() -> None:
     client = FakeClient()
+    earlier = datetime.now(UTC) - timedelta(hours=4)
+    for iid, status, kind in (
+        ("a1b2", "succeeded", "alert"),
+        ("c3d4", "stood-down", "alert"),
+        ("e5f6", "succeeded", "operator"),
+    ):
+        client.put(
+            f"failover-qlp-20261129T080000-{iid}",
+            "Completed",
+            input_=json.dumps({"trigger": {"kind": kind}}),
+            custom={"status": status},
+            created=earlier.isoformat(),
+        )
     client.put(
-        "failover-qlp",
+        "failover-qlp-20261101T080000-0000",
         "Completed",
         input_=json.dumps({"trigger": {"kind": "alert"}}),
-        output={"status": "succeeded"},
-        created="2026-11-29T08:00:00+00:00",
+        custom={"status": "succeeded"},
+        created=(earlier - timedelta(days=20)).isoformat(),
     )
     post_alert(client, common_alert())
-    assert client.started[0][2]["recent_automatic_failovers"] == ["2026-11-29T08:00:00+00:00"]
+    assert client.runs()[0][2]["recent_automatic_failovers"] == [earlier.isoformat()]
 
 
 @pytest.mark.parametrize(
@@ -161,7 +193,8 @@ def test_rule7_last_automatic_failover_is_passed_to_the_run() -> None:
         (common_alert(alertTargetIDs=["pg-south"]), "data.essentials.alertTargetIDs"),
         (common_alert(firedDateTime="yesterday"), "data.essentials.firedDateTime"),
         ({**common_alert(), "extra": 1}, "extra"),
-        (b"{" + b" " * 70000 + b"}", "body"),
+        (b'{"schemaId": "\\ud800", "data": {}}', "schemaId"),
+        ({"schemaId": "azureMonitorCommonAlertSchema", "data": {"essentials": {"a": DEEP}}}, "data"),
     ],
 )
 def test_malformed_alerts_are_400_and_start_nothing(body: Any, field: str) -> None:
@@ -169,6 +202,13 @@ def test_malformed_alerts_are_400_and_start_nothing(body: Any, field: str) -> No
     resp = post_alert(client, body)
     assert resp.status_code == 400
     assert answer(resp)["field"] == field
+    assert not client.started and not client.events
+
+
+def test_an_oversized_alert_is_413_and_starts_nothing() -> None:
+    client = FakeClient()
+    resp = post_alert(client, b"{" + b" " * 70000 + b"}")
+    assert (resp.status_code, answer(resp)["field"]) == (413, "body")
     assert not client.started and not client.events
 
 
@@ -204,16 +244,16 @@ def send_event(client: FakeClient, event: Any) -> None:
 def test_resource_health_unavailable_starts_a_failover() -> None:
     client = FakeClient()
     send_event(client, health_event())
-    trigger = client.started[0][2]["trigger"]
+    trigger = client.runs()[0][2]["trigger"]
     assert trigger["source"] == "resource-health"
     assert trigger["first_signal_at"] == "2026-11-29T11:57:00+00:00"
 
 
 def test_resource_health_available_reaches_the_running_run() -> None:
     client = FakeClient()
-    client.put("failover-qlp", "Running")
+    hold_lock(client)
     send_event(client, health_event("Available"))
-    assert client.events[0][1] == "signal"
+    assert client.events[0][:2] == (RUNNING, "signal")
 
 
 def test_unknown_availability_and_other_events_are_ignored() -> None:
@@ -234,56 +274,142 @@ def test_common_alert_republished_as_a_cloud_event_starts_a_failover() -> None:
         datacontenttype="application/json", dataschema=None, data=common_alert(),
     )  # fmt: skip
     send_event(client, event)
-    assert client.started[0][2]["trigger"]["source"] == "eventgrid"
+    assert client.runs()[0][2]["trigger"]["source"] == "eventgrid"
+
+
+# ---- the servers that are the primary and replica now ---------------------------------------------------
+def server_id(name: str, rg: str = "rg-south") -> str:
+    return (
+        f"/subscriptions/sub/resourceGroups/{rg}/providers/Microsoft.DBforPostgreSQL/flexibleServers/{name}"
+    )
+
+
+def failed_back(observed: list[str]) -> dict[str, Any]:
+    """The estate after a failback: pg-south-fb1a2b3c is the primary, pg-west its replica."""
+    home = "pg-south-fb1a2b3c"
+    servers = {
+        "pg-south": {"name": "pg-south", "state": "Stopped", "role": "standalone", "fqdn": "s:5432"},
+        "pg-west": {
+            "name": "pg-west",
+            "state": "Ready",
+            "role": "replica",
+            "source_server": home,
+            "fqdn": "w:5432",
+        },
+        home: {
+            "name": home,
+            "state": "Ready",
+            "role": "primary",
+            "fqdn": "h:5432",
+            "created_by_continuity": True,
+        },
+    }
+
+    def get_server(p: dict[str, Any]) -> dict[str, Any]:
+        observed.append(p["server"])
+        return {**servers[p["server"]], "resource_group": "rg-south", "exists": True}
+
+    return {
+        names.DATABASE_GET_SERVER: get_server,
+        names.SECRETS_GET_DATABASE_HOST: lambda p: {"host": "h:5432"},
+        names.DATABASE_LIST_SERVERS: lambda p: {"servers": []},
+    }
+
+
+def test_an_alert_on_the_renamed_primary_after_a_failback_starts_a_failover(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    observed: list[str] = []
+    monkeypatch.setattr(alerts, "read_now", reads_from(failed_back(observed)))
+    client = FakeClient()
+    resp = post_alert(client, common_alert(target=server_id("pg-south-fb1a2b3c")))
+    assert answer(resp)["status"] == "started", answer(resp)
+    assert "pg-south-fb1a2b3c" in observed  # found by observing, not from the settings
+    assert len(client.started) == 1
+
+
+def test_an_alert_on_the_current_replica_is_protected_and_an_unknown_server_is_not(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    observed: list[str] = []
+    monkeypatch.setattr(alerts, "read_now", reads_from(failed_back(observed)))
+    settings = load_settings(ENV)
+    replica = HealthSignal(
+        "monitor-webhook", "fired", (server_id("pg-west", "rg-west").lower(),), T0.isoformat()
+    )
+    assert alerts.protected_target(replica, settings) == server_id("pg-west", "rg-west").lower()
+    stranger = HealthSignal("monitor-webhook", "fired", (server_id("pg-other").lower(),), T0.isoformat())
+    assert alerts.protected_target(stranger, settings) == ""
+    calls = len(observed)
+    alerts.protected_target(stranger, settings)
+    assert len(observed) == calls  # an alert storm observes the estate once: the answer is cached
+
+
+def test_alerts_on_known_names_or_other_resource_types_read_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_reads(observation: Any) -> Any:
+        raise AssertionError("the estate was read")
+
+    monkeypatch.setattr(alerts, "read_now", no_reads)
+    client = FakeClient()
+    assert answer(post_alert(client, common_alert()))["status"] == "started"
+    assert answer(post_alert(FakeClient(), common_alert(target=OTHER_ID)))["status"] == "ignored"
 
 
 # ---- backstop --------------------------------------------------------------------------------------------
-def backstop(results: list[Any]) -> tuple[Any, list[float]]:
-    settings = load_settings(ENV)
-    sleeps: list[float] = []
-    answers = iter(results)
-
-    def observe(_: Any) -> tuple[bool, str]:
-        value = next(answers)
-        if isinstance(value, Exception):
-            raise value
-        return value  # type: ignore[no-any-return]
-
-    clock = iter(T0 + timedelta(seconds=i) for i in range(10))
-    return alerts.backstop_signal(settings, observe, sleeps.append, lambda: next(clock)), sleeps
+def ticks(results: list[tuple[bool, str]]) -> tuple[list[dict[str, Any]], list[HealthSignal | None]]:
+    """The backstop's state and signals after one tick per result, a minute apart."""
+    settings, probes, signals = load_settings(ENV), [], []
+    for i, (ok, detail) in enumerate(results):
+        probes, signal = alerts.backstop_tick(settings, probes, ok, detail, T0 + timedelta(minutes=i))
+        signals.append(signal)
+    return probes, signals
 
 
-def test_backstop_raises_the_signal_after_n_consecutive_failures() -> None:
-    signal, sleeps = backstop([(False, "public endpoint: 503"), RuntimeError("boom"), (False, "no origin")])
+def test_backstop_raises_the_signal_after_n_consecutive_failed_ticks() -> None:
+    probes, signals = ticks(
+        [(False, "public endpoint: 503"), (False, "check failed: boom"), (False, "no origin")]
+    )
+    assert signals[:2] == [None, None]
+    signal = signals[2]
     assert signal is not None
     assert signal.source == "backstop" and signal.state == "fired"
     assert signal.observed_at == T0.isoformat()
     assert signal.summary == "3 consecutive failed health checks: no origin"
-    assert sleeps == [10.0, 10.0]
+    assert signal.alert_id == f"backstop:qlp:{T0.isoformat()}"
+    assert len(probes) == 3  # only the last N ticks are kept
 
 
-def test_backstop_stays_quiet_when_a_check_passes() -> None:
-    signal, _ = backstop([(False, "503"), (True, "healthy")])
-    assert signal is None
+def test_backstop_stays_quiet_when_a_check_passes_and_the_same_incident_keeps_its_id() -> None:
+    _, signals = ticks([(False, "503"), (True, "healthy"), (False, "503"), (False, "503")])
+    assert signals == [None, None, None, None]
+    _, signals = ticks([(False, "x")] * 5)
+    assert [s.alert_id if s else None for s in signals][2:] == [
+        f"backstop:qlp:{(T0 + timedelta(minutes=m)).isoformat()}" for m in (0, 1, 2)
+    ]
 
 
 def test_backstop_signal_targets_the_app_and_starts_a_failover() -> None:
-    signal, _ = backstop([(False, "x")] * 3)
+    _, signals = ticks([(False, "x")] * 3)
     client = FakeClient()
-    outcome = asyncio.run(alerts.handle_signal(client, load_settings(ENV), signal))
+    outcome = asyncio.run(alerts.handle_signal(client, load_settings(ENV), signals[-1]))  # type: ignore[arg-type]
     assert outcome["status"] == "started"
-    assert client.started[0][2]["trigger"]["source"] == "backstop"
+    assert client.runs()[0][2]["trigger"]["source"] == "backstop"
 
 
 def test_a_repeat_of_the_alert_that_started_the_last_run_is_acknowledged() -> None:
     client = FakeClient()
-    post_alert(client, common_alert())
-    client.put("failover-qlp", "Completed", input_=client.started[0][2], output={"status": "stood-down"})
+    first = answer(post_alert(client, common_alert()))["run"]
+    _, run_id, payload = client.runs()[0]
+    client.put("lock-qlp", "Completed", name=names.LOCK_ORCHESTRATOR, input_=client.started[0][2])
+    client.put(run_id, "Completed", name=names.FAILOVER_ORCHESTRATOR, input_=payload,
+               custom={"status": "stood-down"}, created=datetime.now(UTC).isoformat())  # fmt: skip
     resp = post_alert(client, common_alert())
     assert answer(resp)["status"] == "acknowledged"
-    assert "already handled alert" in answer(resp)["reason"]
+    assert (
+        answer(resp)["reason"] == f"{first} already handled alert {payload['trigger']['signal']['alert_id']}"
+    )
     assert len(client.started) == 1
     post_alert(
         client, common_alert(alertId="/subscriptions/sub/providers/Microsoft.AlertsManagement/alerts/2")
     )
-    assert len(client.started) == 2
+    assert len(client.runs()) == 2

@@ -5,21 +5,31 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from orchestrators.gates import GATE_POLL_SECONDS, backup_gate
+from orchestrators.toolkit import Gen, Run, RunRecord
 from shared import names, policy
-from shared.backups import GATE_POLL_SECONDS, Gen, RunRecord, backup_gate
-from shared.config import Settings
-from tests.unit.backup_fakes import NOW, FakeContext, drive, fails, returns, sequence, settings_dict
-from tests.unit.estate_fakes import WEST, estate
+from tests.support.durable import NOW, FakeContext, drive, fails, returns, sequence
+from tests.support.estate import WEST, estate
+from tests.support.settings import backup_settings
 
 
-def _gate(state: str = "home", **activities: Any) -> tuple[FakeContext, policy.GateDecision, RunRecord]:
-    ctx = FakeContext({}, {**estate(state), **activities})
-    rec = RunRecord(ctx, run_id="deploy-qlp", operation="blue-green", trigger={})
+def _gate(state: str = "home", **activities: Any) -> tuple[FakeContext, policy.Decision, RunRecord]:
+    """The gate inside a tiny plan of a run (a deployment's), on the fake context."""
+    ctx = FakeContext(
+        {"run_id": "deploy-qlp", "settings": backup_settings()}, {**estate(state), **activities}
+    )
+    run = Run(ctx, "blue-green")
 
     def plan(context: Any) -> Gen:
-        return (yield from backup_gate(context, rec, Settings.from_dict(settings_dict())))
+        return (yield from backup_gate(run))
 
-    return ctx, drive(plan, ctx), rec
+    decision = drive(plan, ctx)
+    assert run.record.decisions[-1]["step"] == "backup-gate"
+    assert (run.record.decisions[-1]["action"], run.record.decisions[-1]["reason"]) == (
+        decision.action,
+        decision.reason,
+    )
+    return ctx, decision, run.record
 
 
 def _listing(age: timedelta) -> dict[str, Any]:
@@ -45,7 +55,7 @@ def test_an_old_backup_triggers_an_on_demand_backup_then_proceeds() -> None:
     observed = [names.DATABASE_GET_SERVER, names.DATABASE_GET_SERVER, names.SECRETS_GET_DATABASE_HOST]
     assert ctx.names() == [*observed, listed, created, listed]
     assert ctx.payloads(names.DATABASE_CREATE_BACKUP)[0]["server"] == "qlp-db-uksouth"
-    actions = [d["action"] for d in rec.report["decisions"]]
+    actions = [d["action"] for d in rec.decisions]
     assert actions == ["primary", policy.GATE_TAKE_BACKUP, policy.GATE_PROCEED]
 
 

@@ -12,7 +12,7 @@ from shared.policy import (
     BackupObjectives,
     BackupObservation,
     RestoreWindow,
-    WatchCheck,
+    Verdict,
 )
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
@@ -24,37 +24,38 @@ WINDOW = RestoreWindow(now=NOW, earliest_restore_point=NOW - timedelta(days=10),
 
 def test_a_point_inside_the_window_is_valid() -> None:
     check = policy.validate_restore_point(NOW - timedelta(hours=1), WINDOW)
-    assert check.valid and check.rule is None
+    # a valid point names the rule it was checked against too (rule 8), as every governed decision does
+    assert check.is_(policy.POINT_VALID) and check.rule == "rule 8"
 
 
 def test_now_itself_and_the_earliest_point_itself_are_valid() -> None:
-    assert policy.validate_restore_point(NOW, WINDOW).valid
-    assert policy.validate_restore_point(NOW - timedelta(days=10), WINDOW).valid
+    assert policy.validate_restore_point(NOW, WINDOW).is_(policy.POINT_VALID)
+    assert policy.validate_restore_point(NOW - timedelta(days=10), WINDOW).is_(policy.POINT_VALID)
 
 
 def test_a_point_in_the_future_fails_the_future_rule() -> None:
     check = policy.validate_restore_point(NOW + timedelta(minutes=5), WINDOW)
-    assert not check.valid
-    assert check.rule == policy.RULE_NOT_IN_FUTURE
+    assert not check.is_(policy.POINT_VALID)
+    assert (check.action, check.rule) == (policy.RULE_NOT_IN_FUTURE, "rule 8")
     assert "5 min in the future" in check.reason
 
 
 def test_a_point_before_the_earliest_restore_point_fails_that_rule() -> None:
     check = policy.validate_restore_point(NOW - timedelta(days=11), WINDOW)
-    assert check.rule == policy.RULE_NOT_BEFORE_EARLIEST
+    assert (check.action, check.rule) == (policy.RULE_NOT_BEFORE_EARLIEST, "rule 8")
     assert "before the earliest restore point" in check.reason
 
 
 def test_a_point_outside_retention_fails_retention_first() -> None:
     check = policy.validate_restore_point(NOW - timedelta(days=31), WINDOW)
-    assert check.rule == policy.RULE_INSIDE_RETENTION
+    assert (check.action, check.rule) == (policy.RULE_INSIDE_RETENTION, "rule 8")
     assert "30-day backup retention" in check.reason
 
 
 def test_a_server_without_restore_points_refuses_every_past_point() -> None:
     window = RestoreWindow(now=NOW, earliest_restore_point=None, retention_days=30)
     check = policy.validate_restore_point(NOW - timedelta(minutes=1), window)
-    assert check.rule == policy.RULE_NOT_BEFORE_EARLIEST
+    assert (check.action, check.rule) == (policy.RULE_NOT_BEFORE_EARLIEST, "rule 8")
     assert "no restore point" in check.reason
 
 
@@ -77,13 +78,13 @@ def _observation(**changes: object) -> BackupObservation:
     return BackupObservation(**base)  # type: ignore[arg-type]
 
 
-def _by_name(obs: BackupObservation, objectives: BackupObjectives | None = None) -> dict[str, WatchCheck]:
+def _by_name(obs: BackupObservation, objectives: BackupObjectives | None = None) -> dict[str, Verdict]:
     return {c.name: c for c in policy.assess_backups(obs, objectives or BackupObjectives())}
 
 
 def test_a_healthy_estate_passes_every_check() -> None:
     checks = _by_name(_observation())
-    assert all(c.ok for c in checks.values()), checks
+    assert all(c.passed for c in checks.values()), checks
     assert set(checks) == {
         policy.CHECK_BACKUP_AGE,
         policy.CHECK_RETENTION,
@@ -113,39 +114,39 @@ def test_a_healthy_estate_passes_every_check() -> None:
 )
 def test_each_breach_is_named_with_its_reason(changes: dict[str, object], check: str, words: str) -> None:
     checks = _by_name(_observation(**changes))
-    assert not checks[check].ok
+    assert not checks[check].passed
     assert words in checks[check].reason
-    assert [c.name for c in checks.values() if not c.ok] == [check]
+    assert [c.name for c in checks.values() if not c.passed] == [check]
 
 
 def test_backup_age_exactly_at_the_threshold_is_not_a_breach() -> None:
-    assert _by_name(_observation(latest_backup_at=NOW - timedelta(hours=4)))[policy.CHECK_BACKUP_AGE].ok
+    assert _by_name(_observation(latest_backup_at=NOW - timedelta(hours=4)))[policy.CHECK_BACKUP_AGE].passed
 
 
 def test_storage_without_a_secondary_is_reported_not_available_not_breached() -> None:
     check = _by_name(_observation(storage_geo_available=False, storage_last_sync_at=None))[
         policy.CHECK_STORAGE_GEO_SYNC
     ]
-    assert check.ok and not check.available
+    assert check.passed and not check.available
     assert "not available" in check.reason
 
 
 def test_replica_and_geo_backup_are_not_required_when_objectives_say_so() -> None:
     objectives = BackupObjectives(require_geo_redundant_backup=False, expect_replica=False)
     checks = _by_name(_observation(geo_redundant_backup=False, replica_state=None), objectives)
-    assert checks[policy.CHECK_GEO_REDUNDANT_BACKUP].ok and checks[policy.CHECK_REPLICA].ok
+    assert checks[policy.CHECK_GEO_REDUNDANT_BACKUP].passed and checks[policy.CHECK_REPLICA].passed
 
 
 def test_replica_without_lag_figure_is_ok_and_says_so() -> None:
     check = _by_name(_observation(replica_lag_seconds=None))[policy.CHECK_REPLICA]
-    assert check.ok and "lag not reported" in check.reason
+    assert check.passed and "lag not reported" in check.reason
 
 
 # ---- breach state machine ----------------------------------------------------------------------------
 
-AGE_BAD = WatchCheck(policy.CHECK_BACKUP_AGE, False, "latest backup is 5 h 0 min old")
-AGE_OK = WatchCheck(policy.CHECK_BACKUP_AGE, True, "latest backup is 10 min old")
-LAG_BAD = WatchCheck(policy.CHECK_REPLICA, False, "lag 1200 s")
+AGE_BAD = Verdict(False, ("latest backup is 5 h 0 min old",), name=policy.CHECK_BACKUP_AGE)
+AGE_OK = Verdict(True, ("latest backup is 10 min old",), name=policy.CHECK_BACKUP_AGE)
+LAG_BAD = Verdict(False, ("lag 1200 s",), name=policy.CHECK_REPLICA)
 
 
 def test_a_new_breach_opens_and_notifies_once() -> None:
@@ -193,7 +194,7 @@ def test_the_input_state_is_not_mutated() -> None:
 
 def test_a_failed_probe_is_a_breach_of_its_own() -> None:
     check = policy.probe_failed_check("transient: list backups qlp-db: 503")
-    assert not check.ok and check.name == policy.CHECK_WATCH_PROBE
+    assert not check.passed and check.name == policy.CHECK_WATCH_PROBE
     assert "503" in check.reason
 
 

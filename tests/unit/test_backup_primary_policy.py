@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from shared.policy import ServerView, current_primary
+import json
+
+from shared.estate import PrimaryFound
+from shared.policy import Decision, Primary, ServerView, current_primary
 
 SOUTH, WEST = "qlp-db-uksouth", "qlp-db-ukwest"
 SOUTH_HOST, WEST_HOST = "127.0.0.1:5501", "127.0.0.1:5502"
@@ -18,11 +21,17 @@ def west(**kw: str | bool) -> ServerView:
     return ServerView(WEST, **{"resource_group": "rg-ukwest", **base, **kw})  # type: ignore[arg-type]
 
 
+def found(decision: Decision[Primary]) -> Primary:
+    """The primary a decision found (a Decision[Primary] with action "primary" carries it as its value)."""
+    assert decision.action == "primary" and isinstance(decision.value, Primary), decision
+    return decision.value
+
+
 def test_the_configured_primary_up_with_its_replica_is_the_primary() -> None:
     decision = current_primary([south(), west()], secret_host=SOUTH_HOST)
     assert decision.action == "primary"
-    assert (decision.primary, decision.primary_resource_group) == (SOUTH, "rg-uksouth")
-    assert (decision.replica, decision.replica_resource_group) == (WEST, "rg-ukwest")
+    assert (found(decision).server, found(decision).resource_group) == (SOUTH, "rg-uksouth")
+    assert (found(decision).replica, found(decision).replica_resource_group) == (WEST, "rg-ukwest")
     assert decision.reason == (
         f"{SOUTH} is the primary ({WEST} is a replica of {SOUTH}; the database secret points at {SOUTH})"
     )
@@ -31,8 +40,8 @@ def test_the_configured_primary_up_with_its_replica_is_the_primary() -> None:
 def test_after_a_forced_failover_the_promoted_replica_is_the_primary_and_has_no_replica() -> None:
     servers = [south(state="Stopped"), west(role="standalone", source_server="")]
     decision = current_primary(servers, secret_host=WEST_HOST)
-    assert (decision.action, decision.primary, decision.replica) == ("primary", WEST, "")
-    assert decision.primary_resource_group == "rg-ukwest"
+    assert (decision.action, found(decision).server, found(decision).replica) == ("primary", WEST, "")
+    assert found(decision).resource_group == "rg-ukwest"
     assert decision.reason == (
         f"{WEST} is the primary ({SOUTH} is stopped; the database secret points at {WEST})"
     )
@@ -41,15 +50,15 @@ def test_after_a_forced_failover_the_promoted_replica_is_the_primary_and_has_no_
 def test_after_a_planned_switchover_the_old_primary_is_the_new_ones_replica() -> None:
     servers = [south(role="replica", source_server=WEST), west(role="primary", source_server="")]
     decision = current_primary(servers, secret_host=WEST_HOST)
-    assert (decision.primary, decision.replica) == (WEST, SOUTH)
-    assert decision.replica_resource_group == "rg-uksouth"
+    assert (found(decision).server, found(decision).replica) == (WEST, SOUTH)
+    assert found(decision).replica_resource_group == "rg-uksouth"
 
 
 def test_after_a_failback_the_tagged_server_the_replica_follows_is_the_primary() -> None:
     home = ServerView("qlp-db-uksouth-fb1a2b3c", "rg-uksouth", state="Ready", role="primary", fqdn="h:1")
     servers = [south(state="Stopped"), west(source_server=home.name), home]
     decision = current_primary(servers, secret_host="h:1")
-    assert (decision.primary, decision.replica) == (home.name, WEST)
+    assert (found(decision).server, found(decision).replica) == (home.name, WEST)
     assert f"{SOUTH} is stopped" in decision.reason
     assert f"{WEST} is a replica of {home.name}" in decision.reason
 
@@ -57,7 +66,7 @@ def test_after_a_failback_the_tagged_server_the_replica_follows_is_the_primary()
 def test_two_writable_servers_are_refused_never_guessed() -> None:
     servers = [south(role="standalone"), west(role="standalone", source_server="")]
     decision = current_primary(servers, secret_host=WEST_HOST)
-    assert decision.action == "refuse" and decision.primary == ""
+    assert decision.action == "refuse" and decision.value is None
     assert decision.reason == (
         f"refusing to choose a primary: {SOUTH} and {WEST} are both writable (the database secret points "
         f"at {WEST}); fence the one the app must not use, then run again"
@@ -90,15 +99,28 @@ def test_a_secret_pointing_away_from_the_only_writable_server_is_refused() -> No
 
 def test_an_unread_secret_leaves_the_decision_to_the_roles() -> None:
     decision = current_primary([south(state="Stopped"), west(role="standalone")], secret_host=None)
-    assert decision.primary == WEST and "the database secret was not read" in decision.reason
+    assert found(decision).server == WEST and "the database secret was not read" in decision.reason
 
 
 def test_the_default_postgres_port_in_the_secret_matches_a_bare_host() -> None:
     cloud = south(fqdn="qlp-db-uksouth.postgres.database.azure.com")
     decision = current_primary([cloud, west()], secret_host="QLP-DB-UKSOUTH.postgres.database.azure.com:5432")
-    assert decision.primary == SOUTH
+    assert found(decision).server == SOUTH
 
 
 def test_the_decision_crosses_the_boundary_as_plain_json() -> None:
     decision = current_primary([south(), west()], secret_host=SOUTH_HOST)
-    assert decision.to_dict()["primary"] == SOUTH and decision.to_dict()["replica"] == WEST
+    data = json.loads(json.dumps(decision.to_dict()))
+    assert data["action"] == "primary" and data["reason"] == decision.reason
+    assert data["value"]["server"] == SOUTH and data["value"]["replica"] == WEST
+    # the flat view reports and the status show
+    view = PrimaryFound(decision).view()
+    assert (view["primary"], view["replica"], view["primary_resource_group"]) == (SOUTH, WEST, "rg-uksouth")
+
+
+def test_a_refusal_crosses_the_boundary_as_plain_json_without_a_primary() -> None:
+    servers = [south(role="standalone"), west(role="standalone", source_server="")]
+    decision = current_primary(servers, secret_host=WEST_HOST)
+    data = json.loads(json.dumps(decision.to_dict()))
+    assert data == {"action": "refuse", "reason": decision.reason, "rule": ""}
+    assert PrimaryFound(decision).view()["primary"] == ""

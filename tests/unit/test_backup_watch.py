@@ -1,29 +1,36 @@
-"""The backup watch plan over ticks: notify once per breach, resolve once, store the latest result."""
+"""The backup watch plan over ticks: notify once per breach, resolve once, keep the latest result."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
 
-from orchestrators import backup_watch
 from shared import names, policy
-from tests.unit.backup_fakes import NOW, FakeContext, drive, fails, returns, settings_dict
-from tests.unit.estate_fakes import PITR, SOUTH, WEST, estate
+from shared.config import Settings
+from shared.estate import backup_watch_state
+from tests.support.durable import NOW, FakeContext, drive, fails, orchestrator, returns
+from tests.support.estate import PITR, SOUTH, WEST, estate
+from tests.support.settings import backup_settings
+
+STATE_NAME = "backup-watch-" + Settings.from_dict(backup_settings()).app_name
 
 
 class Blob:
-    """The stored watch result, carried from one tick to the next as blob storage would."""
+    """The watch's working state, carried from one tick to the next as blob storage would."""
 
     def __init__(self) -> None:
         self.report: dict[str, Any] | None = None
+        self.writes = 0
 
     def read(self, p: dict[str, Any]) -> dict[str, Any]:
-        assert p == {"run_id": backup_watch.WATCH_RUN_ID}
-        return {"found": self.report is not None, "report": self.report, "events": []}
+        assert p == {"name": STATE_NAME}
+        return {"found": self.report is not None, "state": self.report}
 
     def write(self, p: dict[str, Any]) -> dict[str, Any]:
-        self.report = p["report"]
-        return {"url": "u"}
+        assert p.keys() == {"name", "state"} and p["name"] == STATE_NAME
+        self.report = p["state"]
+        self.writes += 1
+        return {"name": p["name"], "written": True}
 
 
 def _backups(age_hours: float, now: Any = NOW) -> dict[str, Any]:
@@ -40,8 +47,8 @@ def _tick(
 ) -> FakeContext:
     activities = {
         **estate(state),
-        names.STORAGE_READ_REPORT: blob.read,
-        names.STORAGE_WRITE_REPORT: blob.write,
+        names.STORAGE_READ_STATE: blob.read,
+        names.STORAGE_WRITE_STATE: blob.write,
         names.DATABASE_LIST_BACKUPS: returns(_backups(age_hours, now)),
         names.DATABASE_LIST_REPLICAS: returns(
             {"replicas": [{"name": "qlp-db-ukwest", "replication_state": "Active"}]}
@@ -51,12 +58,19 @@ def _tick(
             {"available": True, "last_sync_time": (now - timedelta(minutes=1)).isoformat()}
         ),
         names.DATABASE_WRITE_SENTINEL: lambda p: {"name": p["name"], "written_at": now.isoformat()},
-        names.NOTIFY_SEND: returns({"sent": ["webhook"]}),
     }
     activities.update(overrides)
-    ctx = FakeContext({"settings": settings_dict()}, activities, now=now)
-    drive(backup_watch.backup_watch_plan, ctx)
+    ctx = FakeContext({"settings": backup_settings()}, activities, now=now)
+    writes = blob.writes
+    result = drive(orchestrator(names.BACKUP_WATCH_ORCHESTRATOR), ctx)
+    assert blob.writes == writes + 1 and result == blob.report  # one state written a tick: the result
+    assert ctx.reports == [] and names.STORAGE_WRITE_REPORT not in ctx.names()  # not a run: no report
     return ctx
+
+
+def test_the_state_is_named_after_the_app() -> None:
+    assert backup_watch_state(Settings.from_dict(backup_settings())) == STATE_NAME
+    assert _tick(Blob()).payloads(names.STORAGE_READ_STATE) == [{"name": STATE_NAME}]
 
 
 def test_a_healthy_estate_notifies_nothing_and_stores_a_healthy_result() -> None:

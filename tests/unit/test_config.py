@@ -8,38 +8,7 @@ from pathlib import Path
 import pytest
 
 from shared.config import FIELDS, PREFIX, SECRET_FIELDS, Settings, SettingsError, load_secrets, load_settings
-
-REQUIRED = {
-    "CONTINUITY_SUBSCRIPTION_ID": "6f1c2a3e-0c0d-4e1e-9a7b-5c0de0c0ffee",
-    "CONTINUITY_PRIMARY_RESOURCE_GROUP": "rg-qlp-uksouth",
-    "CONTINUITY_SECONDARY_RESOURCE_GROUP": "rg-qlp-ukwest",
-    "CONTINUITY_PRIMARY_SERVER": "qlp-db-uksouth",
-    "CONTINUITY_REPLICA_SERVER": "qlp-db-ukwest",
-    "CONTINUITY_CONTAINER_GROUP_BLUE": "ci-qlp-uksouth-blue",
-    "CONTINUITY_CONTAINER_GROUP_GREEN": "ci-qlp-uksouth-green",
-    "CONTINUITY_CONTAINER_GROUP_STANDBY": "ci-qlp-ukwest-standby",
-    "CONTINUITY_FRONTDOOR_RESOURCE_GROUP": "rg-qlp-uksouth",
-    "CONTINUITY_FRONTDOOR_PROFILE": "afd-qlp",
-    "CONTINUITY_FRONTDOOR_ENDPOINT": "qlp",
-    "CONTINUITY_FRONTDOOR_ROUTE": "route-qlp",
-    "CONTINUITY_FRONTDOOR_ORIGIN_GROUP_BLUE": "og-uksouth-blue",
-    "CONTINUITY_FRONTDOOR_ORIGIN_GROUP_GREEN": "og-uksouth-green",
-    "CONTINUITY_FRONTDOOR_ORIGIN_GROUP_STANDBY": "og-ukwest-standby",
-    "CONTINUITY_KEY_VAULT_URL": "https://kv-qlp.vault.azure.net",
-    "CONTINUITY_PUBLIC_URL": "https://qlp.azurefd.net",
-    "CONTINUITY_REPORTS_ACCOUNT_URL": "https://stqlp.blob.core.windows.net",
-}
-
-
-def env(**changes: str | None) -> dict[str, str]:
-    out = dict(REQUIRED)
-    for key, value in changes.items():
-        full = PREFIX + key
-        if value is None:
-            out.pop(full, None)
-        else:
-            out[full] = value
-    return out
+from tests.support.settings import env
 
 
 def problems_of(environment: dict[str, str]) -> list[str]:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
 from orchestrators import drill
 from shared import names
-from tests.unit.backup_fakes import FakeContext, drive, fails, returns, settings_dict
-from tests.unit.estate_fakes import RG, SOUTH, WEST
-from tests.unit.estate_fakes import estate as observed
-from tests.unit.test_restore_test_orchestrator import FakeEstate
+from tests.support.durable import FakeContext, drive, fails, orchestrator, returns
+from tests.support.estate import RG, SOUTH, WEST
+from tests.support.restore_estate import FakeEstate
+from tests.support.settings import backup_settings
 
 
 class FakeDrillEstate(FakeEstate):
@@ -87,19 +88,12 @@ def _run(
     tweak: Callable[[FakeDrillEstate], dict[str, Any]] | None = None,
     **overrides: Any,
 ) -> tuple[FakeContext, FakeDrillEstate, dict[str, Any]]:
-    inp = {"run_id": "drill-qlp", "settings": settings_dict(), "scenario": scenario, "trigger": {}}
+    inp = {"run_id": "drill-qlp", "settings": backup_settings(), "scenario": scenario, "trigger": {}}
     ctx = FakeContext(inp, {})
     estate = FakeDrillEstate(lambda: ctx.current_utc_datetime, state)
     ctx.activities.update(
         {
-            names.SECRETS_GET_DATABASE_HOST: observed(state)[names.SECRETS_GET_DATABASE_HOST],
-            names.STORAGE_WRITE_REPORT: returns({"url": "u"}),
-            names.NOTIFY_SEND: returns({"sent": []}),
-            names.DATABASE_WRITE_SENTINEL: estate.write_sentinel,
-            names.DATABASE_RESTORE_SERVER: estate.restore,
-            names.DATABASE_RUN_CHECKS: estate.run_checks,
-            names.DATABASE_DELETE_SERVER: estate.delete,
-            names.DATABASE_GET_SERVER: estate.get,
+            **estate.activities(),
             names.DATABASE_CREATE_REPLICA: estate.create_replica,
             names.DATABASE_GET_REPLICATION_LAG: returns({"lag_seconds": 0.5, "source": "database"}),
             names.DATABASE_PROMOTE_REPLICA: returns({"promoted": True}),
@@ -117,7 +111,14 @@ def _run(
     )
     ctx.activities.update(overrides)
     ctx.activities.update(tweak(estate) if tweak else {})
-    return ctx, estate, drive(drill.drill_plan, ctx)
+    out = drive(orchestrator(names.DRILL_ORCHESTRATOR), ctx)
+    report = ctx.last_report()
+    assert (out["status"], out["summary"], out["verdict"]) == (
+        report["status"],
+        report["summary"],
+        report["verdict"],
+    )
+    return ctx, estate, report
 
 
 def test_database_drill_is_a_restore_test_with_evidence_kept_seven_years() -> None:
@@ -127,9 +128,10 @@ def test_database_drill_is_a_restore_test_with_evidence_kept_seven_years() -> No
     assert estate.servers == set()
     saved = ctx.payloads(names.STORAGE_WRITE_REPORT)
     assert saved and all(p["retain_years"] == 7 for p in saved)
-    archived = saved[-1]
-    assert archived["run_id"].startswith("drill-qlp-2026") and archived["report"]["status"] == "succeeded"
-    assert saved[-2]["run_id"] == "drill-qlp"
+    # every run has an id of its own: the evidence is kept under it (no second, dated copy any more)
+    assert {p["run_id"] for p in saved} == {"drill-qlp"}
+    assert saved[-1]["report"]["status"] == "succeeded"
+    assert saved[-1]["report"]["retention"] == "7 years (compliance record)"
     m = report["measurements"]
     assert m["drill_rto_seconds"] == 1.0 and m["drill_rpo_seconds"] is not None
     assert m["teardown_verified"] is True
@@ -142,6 +144,7 @@ def test_region_drill_promotes_a_drill_replica_runs_a_drill_group_and_removes_bo
     replica = ctx.payloads(names.DATABASE_CREATE_REPLICA)[0]
     assert replica["source"] == "qlp-db-uksouth"
     assert replica["target"] not in ("qlp-db-uksouth", "qlp-db-ukwest")
+    assert re.fullmatch(rf"{SOUTH}-drill-20261129t\d{{6}}-r", replica["target"])  # its role, "r"
     assert replica["location"] == "ukwest" and replica["resource_group"] == "rg-ukwest"
     promoted = ctx.payloads(names.DATABASE_PROMOTE_REPLICA)[0]
     assert promoted["server"] == replica["target"] and promoted["server"] != "qlp-db-ukwest"
@@ -266,7 +269,7 @@ def test_a_drill_route_that_does_not_serve_fails_the_drill_and_still_removes_it(
 
     ctx, estate, report = _run("complete", tweak=unserved)
     assert report["status"] == "failed"
-    assert any("through the drill route answered 404" in r for r in report["verdict"]["reasons"])
+    assert any("through the drill route answered: 404" in r for r in report["verdict"]["reasons"])
     assert names.TRAFFIC_DELETE_DRILL_PATH in ctx.names() and not estate.groups
 
 

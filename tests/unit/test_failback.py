@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from shared import names
-from tests.unit.fake_durable import FakeContext, Runtime, drive, orchestrator
-from tests.unit.test_failover import settings
+from tests.support.durable import FakeContext, drive, orchestrator
+from tests.support.settings import failover_settings as settings
 
 
 class AwayEstate:
@@ -62,7 +62,7 @@ class AwayEstate:
         }
 
 
-def run(estate: AwayEstate) -> tuple[Any, Runtime]:
+def run(estate: AwayEstate) -> tuple[Any, FakeContext]:
     payload = {
         "settings": settings(),
         "trigger": {"kind": "operator", "reason": "region back"},
@@ -70,50 +70,50 @@ def run(estate: AwayEstate) -> tuple[Any, Runtime]:
         "poll_attempts": 5,
         "poll_interval_seconds": 1,
     }
-    runtime = Runtime(FakeContext(payload, "failback-qlp"), estate.activities())
-    return drive(orchestrator(names.FAILBACK_ORCHESTRATOR), runtime), runtime
+    ctx = FakeContext(payload, estate.activities(), instance_id="failback-qlp")
+    return drive(orchestrator(names.FAILBACK_ORCHESTRATOR), ctx), ctx
 
 
 def test_failback_returns_home_with_zero_rows_lost() -> None:
     estate = AwayEstate()
-    out, rt = run(estate)
+    out, ctx = run(estate)
     assert out["status"] == "succeeded"
     assert estate.route == "og-blue"
     assert "zero rows lost, verified" in out["summary"]
-    create = rt.called(names.DATABASE_CREATE_REPLICA)[0]
+    create = ctx.payloads(names.DATABASE_CREATE_REPLICA)[0]
     assert create["source"] == "pg-west" and create["target"] == "pg-south-fba1b2c3"
     assert create["location"] == "uksouth" and create["resource_group"] == "rg-south"
-    promote = rt.called(names.DATABASE_PROMOTE_REPLICA)[0]
+    promote = ctx.payloads(names.DATABASE_PROMOTE_REPLICA)[0]
     assert (promote["server"], promote["mode"], promote["operation"]) == (
         "pg-south-fba1b2c3",
         "planned",
         "switchover",
     )
-    order = [n for n, _ in rt.calls]
+    order = ctx.names()
     assert order.index(names.DATABASE_PROMOTE_REPLICA) < order.index(names.TRAFFIC_SWITCH_ROUTE)
-    assert len(rt.called(names.DATABASE_GET_REPLICATION_LAG)) == 3  # waited until caught up
+    assert len(ctx.payloads(names.DATABASE_GET_REPLICATION_LAG)) == 3  # waited until caught up
     decisions = [d["reason"] for d in estate.reports[-1]["report"]["decisions"]]
     assert "the new replica has caught up (lag 0 s)" in decisions
-    assert not rt.called(names.DATABASE_DELETE_SERVER)
+    assert not ctx.payloads(names.DATABASE_DELETE_SERVER)
 
 
 def test_failback_is_refused_when_already_home() -> None:
     estate = AwayEstate()
     estate.route = "og-blue"
-    out, rt = run(estate)
+    out, ctx = run(estate)
     assert out["status"] == "refused"
     assert out["summary"] == "failback refused: the primary is already in its home region uksouth"
-    assert not rt.called(names.DATABASE_CREATE_REPLICA)
+    assert not ctx.payloads(names.DATABASE_CREATE_REPLICA)
 
 
 def test_a_replica_that_never_catches_up_leaves_traffic() -> None:
     estate = AwayEstate()
     estate.lags = [30.0]
-    out, rt = run(estate)
+    out, ctx = run(estate)
     assert out["status"] == "failed"
     assert "catch_up failed before anything changed" in out["summary"]
     assert "the new replica is 30 s behind" in out["summary"]
-    assert not rt.called(names.DATABASE_PROMOTE_REPLICA)
+    assert not ctx.payloads(names.DATABASE_PROMOTE_REPLICA)
     assert estate.route == "og-standby"
 
 
@@ -138,7 +138,7 @@ def test_create_failure_reports_steps_and_pages() -> None:
 def test_home_slot_without_healthy_origin_is_not_switched_rule2() -> None:
     estate = AwayEstate()
     estate.healthy = 0
-    out, rt = run(estate)
+    out, ctx = run(estate)
     assert out["status"] == "failed"
-    assert not rt.called(names.TRAFFIC_SWITCH_ROUTE)
+    assert not ctx.payloads(names.TRAFFIC_SWITCH_ROUTE)
     assert "origin group og-blue has no healthy origin" in out["summary"]

@@ -8,176 +8,34 @@ from typing import Any
 import pytest
 
 from shared import names
-from shared.config import load_settings
-from tests.unit.fake_durable import T0, Event, FakeContext, Runtime, drive, orchestrator
-
-ENV = {
-    "CONTINUITY_SUBSCRIPTION_ID": "sub",
-    "CONTINUITY_PRIMARY_RESOURCE_GROUP": "rg-south",
-    "CONTINUITY_SECONDARY_RESOURCE_GROUP": "rg-west",
-    "CONTINUITY_PRIMARY_SERVER": "pg-south",
-    "CONTINUITY_REPLICA_SERVER": "pg-west",
-    "CONTINUITY_CONTAINER_GROUP_BLUE": "aci-blue",
-    "CONTINUITY_CONTAINER_GROUP_GREEN": "aci-green",
-    "CONTINUITY_CONTAINER_GROUP_STANDBY": "aci-standby",
-    "CONTINUITY_FRONTDOOR_RESOURCE_GROUP": "rg-fd",
-    "CONTINUITY_FRONTDOOR_PROFILE": "fd",
-    "CONTINUITY_FRONTDOOR_ENDPOINT": "ep",
-    "CONTINUITY_FRONTDOOR_ROUTE": "route",
-    "CONTINUITY_FRONTDOOR_ORIGIN_GROUP_BLUE": "og-blue",
-    "CONTINUITY_FRONTDOOR_ORIGIN_GROUP_GREEN": "og-green",
-    "CONTINUITY_FRONTDOOR_ORIGIN_GROUP_STANDBY": "og-standby",
-    "CONTINUITY_KEY_VAULT_URL": "https://kv.example",
-    "CONTINUITY_PUBLIC_URL": "https://app.example",
-    "CONTINUITY_REPORTS_ACCOUNT_URL": "https://blob.example",
-    "CONTINUITY_GRACE_PERIOD_SECONDS": "600",
-    "CONTINUITY_CONFIRM_INTERVAL_SECONDS": "10",
-}
+from shared.reports import render_markdown
+from tests.support.durable import T0, Event, FakeContext, drive, orchestrator
+from tests.support.failover_estate import (
+    Estate,
+    alert_input,
+    approve,
+    last_report,
+    operator_input,
+    reasons,
+    run,
+    settings,
+)
 
 
-def settings(**overrides: str) -> dict[str, Any]:
-    env = dict(ENV)
-    env.update({f"CONTINUITY_{k.upper()}": v for k, v in overrides.items()})
-    return load_settings(env).to_dict()
+def context(
+    payload: dict[str, Any], activities: dict[str, Any], events: list[Event] | None = None
+) -> FakeContext:
+    return FakeContext(payload, activities, events=list(events or []), instance_id="failover-qlp")
 
 
-class Estate:
-    """Fake activity results for a UK South outage; flip attributes to change the world."""
-
-    def __init__(self) -> None:
-        self.primary_up = False
-        self.primary_state = "Ready"
-        self.lag: float | None = 3.0
-        self.promote_error = ""
-        self.healthy_origins = 1
-        self.standby_ok = True
-        self.public_ok = True
-        self.counts_old: dict[str, int] | None = None
-        self.counts_new = {"intents": 10}
-        self.route = "og-blue"
-        self.switched = False
-        self.secret_host = "pg-south-fb1.example:5432"  # where the database secret points
-        self.tagged: list[dict[str, Any]] = []  # servers Continuity created, as listed
-        self.reports: list[dict[str, Any]] = []
-        self.notes: list[dict[str, Any]] = []
-        self.cloud_events: list[dict[str, Any]] = []
-
-    def activities(self) -> dict[str, Any]:
-        return {
-            names.TRAFFIC_GET_ROUTE: lambda i: {"origin_group": self.route, "route": "route"},
-            names.CONTAINERS_GET_GROUP: lambda i: {"group": i["group"], "url": f"http://{i['group']}"},
-            names.PROBE_HTTP: self.probe,
-            names.DATABASE_GET_REPLICATION_LAG: lambda i: {"lag_seconds": self.lag, "source": "metric"},
-            names.DATABASE_GET_SERVER: self.get_server,
-            names.CONTAINERS_START_GROUP: lambda i: {"group": i["group"], "state": "Running"},
-            names.DATABASE_PROMOTE_REPLICA: self.promote,
-            names.DATABASE_RUN_CHECKS: self.checks,
-            names.SECRETS_POINT_DATABASE_URL: lambda i: {
-                "changed": True,
-                "message": "secret points at pg-west",
-            },
-            names.CONTAINERS_RESTART_GROUP: lambda i: {"group": i["group"], "url": "http://aci-standby"},
-            names.TRAFFIC_LIST_HEALTHY_ORIGINS: lambda i: {
-                "healthy_count": self.healthy_origins,
-                "origins": [{}],
-            },
-            names.TRAFFIC_SWITCH_ROUTE: self.switch,
-            names.DATABASE_STOP_SERVER: lambda i: {"state": "Stopped", "message": f"{i['server']} stopped"},
-            names.STORAGE_WRITE_REPORT: self.write_report,
-            names.NOTIFY_SEND: lambda i: self.notes.append(i) or {"sent": ["webhook"]},
-            names.EVENTS_PUBLISH: lambda i: self.cloud_events.append(i) or {"published": True},
-            names.SECRETS_GET_DATABASE_HOST: lambda i: {"host": self.secret_host},
-            names.DATABASE_LIST_SERVERS: lambda i: {
-                "servers": [s for s in self.tagged if s["resource_group"] == i["resource_group"]]
-            },
-        }
-
-    def probe(self, i: dict[str, Any]) -> dict[str, Any]:
-        url = i["url"]
-        ok = (
-            self.primary_up
-            if "aci-blue" in url
-            else self.standby_ok
-            if "aci-standby" in url
-            else self.public_ok and self.route == "og-standby"
-        )
-        return {"url": url, "ok": ok, "status": 200 if ok else 503, "error": "" if ok else "unavailable"}
-
-    def get_server(self, i: dict[str, Any]) -> dict[str, Any]:
-        role = "replica" if self.switched and i["server"] == "pg-south" else "primary"
-        return {"name": i["server"], "state": self.primary_state, "role": role}
-
-    def promote(self, i: dict[str, Any]) -> dict[str, Any]:
-        if self.promote_error:
-            raise RuntimeError(self.promote_error)
-        self.switched = i["operation"] == "switchover"
-        return {"server": i["server"], "promoted": True, "role": "primary", "mode": i["mode"]}
-
-    def checks(self, i: dict[str, Any]) -> dict[str, Any]:
-        if i["server"] == "pg-south":
-            if self.counts_old is None:
-                raise RuntimeError("transient: run checks pg-south: connection refused")
-            return {"counts": self.counts_old}
-        return {"counts": self.counts_new}
-
-    def switch(self, i: dict[str, Any]) -> dict[str, Any]:
-        self.route = i["origin_group"]
-        return {"changed": True, "origin_group": self.route, "message": f"route now serves {self.route}"}
-
-    def write_report(self, i: dict[str, Any]) -> dict[str, Any]:
-        self.reports.append(i)
-        return {"url": f"http://blob/{i['run_id']}.json"}
-
-
-def alert_input(**overrides: Any) -> dict[str, Any]:
-    signal = {
-        "source": "monitor-webhook",
-        "state": "fired",
-        "resource_ids": ["/x/pg-south"],
-        "observed_at": T0.isoformat(),
-    }
-    data = {
-        "settings": settings(),
-        "trigger": {
-            "kind": "alert",
-            "reason": "primary down",
-            "signal": signal,
-            "first_signal_at": T0.isoformat(),
-        },
-        "mode": "auto",
-        "poll_attempts": 5,
-        "poll_interval_seconds": 1,
-    }
-    data.update(overrides)
-    return data
-
-
-def operator_input(mode: str = "forced", **overrides: Any) -> dict[str, Any]:
-    return alert_input(trigger={"kind": "operator", "reason": "drill by ops"}, mode=mode, **overrides)
-
-
-def run(estate: Estate, payload: dict[str, Any], events: list[Event] | None = None) -> tuple[Any, Runtime]:
-    runtime = Runtime(FakeContext(payload), estate.activities(), list(events or []))
-    out = drive(orchestrator(names.FAILOVER_ORCHESTRATOR), runtime)
-    return out, runtime
-
-
-def last_report(estate: Estate) -> dict[str, Any]:
-    return estate.reports[-1]["report"]
-
-
-def reasons(estate: Estate) -> list[str]:
-    return [d["reason"] for d in last_report(estate)["decisions"]]
-
-
-def approve(at_minutes: float = 1, answer: str = "approve") -> Event:
-    return Event("approval", {"answer": answer, "by": "ops"}, T0 + timedelta(minutes=at_minutes))
+def failover(ctx: FakeContext) -> Any:
+    return drive(orchestrator(names.FAILOVER_ORCHESTRATOR), ctx)
 
 
 # ---- the happy path ------------------------------------------------------------------------------------
 def test_alert_outage_fails_over_after_confirmation_and_grace() -> None:
     estate = Estate()
-    out, rt = run(estate, alert_input())
+    out, ctx = run(estate, alert_input())
     assert out["status"] == "succeeded"
     assert estate.route == "og-standby"
     report = last_report(estate)
@@ -189,11 +47,12 @@ def test_alert_outage_fails_over_after_confirmation_and_grace() -> None:
     assert all(s["outcome"] == "succeeded" for s in report["steps"])
     assert "the primary failed 3 consecutive probes: outage confirmed" in reasons(estate)
     assert "the primary is still down after the grace period: failing over" in reasons(estate)
-    assert rt.called(names.DATABASE_PROMOTE_REPLICA) == [
+    assert ctx.payloads(names.DATABASE_PROMOTE_REPLICA) == [
         {"server": "pg-west", "mode": "forced", "operation": "standalone"}
     ]
-    assert rt.called(names.DATABASE_STOP_SERVER) == [{"server": "pg-south"}]  # rule 5: fenced, never deleted
-    assert not rt.called(names.DATABASE_DELETE_SERVER)
+    # rule 5: fenced, never deleted
+    assert ctx.payloads(names.DATABASE_STOP_SERVER) == [{"server": "pg-south"}]
+    assert not ctx.payloads(names.DATABASE_DELETE_SERVER)
     m = report["measurements"]
     assert m["rto_seconds"] > 600  # from the first signal, through a 10 min grace period
     assert m["rpo_seconds"] == 3.0
@@ -205,24 +64,24 @@ def test_alert_outage_fails_over_after_confirmation_and_grace() -> None:
 
 def test_traffic_moves_only_after_the_standby_is_verified() -> None:
     estate = Estate()
-    _, rt = run(estate, alert_input())
-    order = [n for n, _ in rt.calls]
+    _, ctx = run(estate, alert_input())
+    order = ctx.names()
     promote = order.index(names.DATABASE_PROMOTE_REPLICA)
     secret = order.index(names.SECRETS_POINT_DATABASE_URL)
     restart = order.index(names.CONTAINERS_RESTART_GROUP)
     switch = order.index(names.TRAFFIC_SWITCH_ROUTE)
     assert promote < secret < restart < switch
-    write = [i for i in rt.called(names.PROBE_HTTP) if i.get("method") == "POST"]
+    write = [i for i in ctx.payloads(names.PROBE_HTTP) if i.get("method") == "POST"]
     assert write and "aci-standby" in write[0]["url"]
 
 
 def test_custom_status_shows_step_and_last_reason() -> None:
     estate = Estate()
-    _, rt = run(estate, alert_input())
-    grace = [s for s in rt.context.statuses if s["step"] == "grace" and s["reason"]]
+    _, ctx = run(estate, alert_input())
+    grace = [s for s in ctx.statuses if s["step"] == "grace" and s["reason"]]
     assert any("waiting 10 min for the primary to recover" in s["reason"] for s in grace)
-    assert rt.context.custom_status["status"] == "succeeded"
-    assert rt.context.custom_status["report"] == "http://blob/failover-qlp.json"
+    assert ctx.custom_status["status"] == "succeeded"
+    assert ctx.custom_status["report"] == "http://blob/failover-qlp.json"
 
 
 def test_report_is_written_as_the_run_goes() -> None:
@@ -232,7 +91,10 @@ def test_report_is_written_as_the_run_goes() -> None:
     last_steps = [r["report"]["steps"][-1]["name"] for r in estate.reports if r["report"]["steps"]]
     for checkpoint in ("prepare", "promote", "switch_traffic"):
         assert checkpoint in last_steps
-    assert "# failover run failover-qlp" in estate.reports[-1]["markdown"]
+    # the storage activity renders the Markdown: the orchestrator sends the report alone
+    assert estate.reports[-1].keys() == {"run_id", "report", "kind"}
+    assert estate.reports[-1]["kind"] == "failover"
+    assert "# failover run failover-qlp" in render_markdown(estate.reports[-1]["report"])
 
 
 # ---- confirmation and grace: no failover ---------------------------------------------------------------
@@ -241,19 +103,19 @@ def test_resolved_alert_during_confirmation_stands_down() -> None:
     resolved = Event(
         "signal", {"source": "monitor-webhook", "state": "resolved", "resource_ids": [], "observed_at": ""}
     )
-    out, rt = run(estate, alert_input(), [resolved])
+    out, ctx = run(estate, alert_input(), [resolved])
     assert out["status"] == "stood-down"
     assert out["summary"] == "the alert resolved during confirmation: recovered, no failover"
-    assert not rt.called(names.DATABASE_PROMOTE_REPLICA)
-    assert not rt.called(names.CONTAINERS_START_GROUP)
+    assert not ctx.payloads(names.DATABASE_PROMOTE_REPLICA)
+    assert not ctx.payloads(names.CONTAINERS_START_GROUP)
 
 
 def test_a_primary_that_answers_is_not_failed_over() -> None:
     estate = Estate()
     estate.primary_up = True
-    out, rt = run(estate, alert_input())
+    out, ctx = run(estate, alert_input())
     assert out["summary"] == "the primary answered 3 consecutive probes: recovered, no failover"
-    assert not rt.called(names.TRAFFIC_SWITCH_ROUTE)
+    assert not ctx.payloads(names.TRAFFIC_SWITCH_ROUTE)
 
 
 def test_primary_recovering_during_grace_stands_down() -> None:
@@ -265,15 +127,15 @@ def test_primary_recovering_during_grace_stands_down() -> None:
         return {"url": i["url"], "ok": up, "status": 200 if up else 503}
 
     payload = alert_input()
-    runtime = Runtime(FakeContext(payload), {**estate.activities(), names.PROBE_HTTP: probe})
+    ctx = context(payload, {**estate.activities(), names.PROBE_HTTP: probe})
 
     def rt_clock() -> Any:
-        return runtime.context.current_utc_datetime
+        return ctx.current_utc_datetime
 
-    out = drive(orchestrator(names.FAILOVER_ORCHESTRATOR), runtime)
+    out = failover(ctx)
     assert out["status"] == "stood-down"
     assert out["summary"] == "the primary answers again after the grace period: recovered, no failover"
-    assert not runtime.called(names.DATABASE_PROMOTE_REPLICA)
+    assert not ctx.payloads(names.DATABASE_PROMOTE_REPLICA)
 
 
 def test_approval_during_grace_fails_over_at_once() -> None:
@@ -287,32 +149,37 @@ def test_approval_during_grace_fails_over_at_once() -> None:
 def test_traffic_already_in_the_dr_region_stands_down() -> None:
     estate = Estate()
     estate.route = "og-standby"
-    out, rt = run(estate, alert_input())
+    out, ctx = run(estate, alert_input())
     assert out["summary"] == "traffic already serves from the DR region: nothing to fail over"
-    assert not rt.called(names.PROBE_HTTP)
+    assert not ctx.payloads(names.PROBE_HTTP)
 
 
 # ---- rule 7 ------------------------------------------------------------------------------------------
 def test_rule7_refuses_too_many_automatic_failovers_and_pages() -> None:
     estate = Estate()
-    out, rt = run(estate, alert_input(recent_automatic_failovers=[(T0 - timedelta(hours=3)).isoformat()]))
+    out, ctx = run(estate, alert_input(recent_automatic_failovers=[(T0 - timedelta(hours=3)).isoformat()]))
     assert out["status"] == "refused"
     assert out["summary"].startswith("automatic failover refused: 1 already ran in the last 1 d 0 h")
     assert estate.notes[-1]["page"] is True
-    assert not rt.called(names.CONTAINERS_START_GROUP)
+    assert not ctx.payloads(names.CONTAINERS_START_GROUP)
 
 
 # ---- rule 3: lag gate and approvals --------------------------------------------------------------------
 def test_rule3_lag_over_rpo_waits_for_approval_then_proceeds() -> None:
     estate = Estate()
     estate.lag = 1800.0
-    out, rt = run(estate, alert_input(), [approve(at_minutes=3)])
+    out, ctx = run(estate, alert_input(), [approve(at_minutes=3)])
     assert out["status"] == "succeeded"
-    gate = [d for d in last_report(estate)["decisions"] if d.get("rule") == "rule 3"]
-    assert gate and "no automatic forced promote" in gate[0]["reason"]
+    rule3 = [d for d in last_report(estate)["decisions"] if d.get("rule") == "rule 3"]
+    gate = [d for d in rule3 if d["action"] == "approval"]
+    assert len(gate) == 1 and "no automatic forced promote" in gate[0]["reason"]
+    assert [(d["step"], d["action"]) for d in rule3 if d["action"] != "approval"] == [
+        ("decide", "exceeded"),
+        ("recheck_lag", "exceeded"),
+    ]
     assert "approved by ops" in reasons(estate)
     assert [n["event"] for n in estate.notes][:2] == ["started", "awaiting-approval"]
-    awaiting = [s for s in rt.context.statuses if s["awaiting"] == "approval"]
+    awaiting = [s for s in ctx.statuses if s["awaiting"] == "approval"]
     assert awaiting and "over the RPO" in awaiting[0]["reason"]
 
 
@@ -327,11 +194,11 @@ def test_rule3_unknown_lag_also_waits() -> None:
 
 def test_manual_mode_reject_changes_nothing() -> None:
     estate = Estate()
-    out, rt = run(estate, alert_input(settings=settings(failover_mode="manual")), [approve(answer="reject")])
+    out, ctx = run(estate, alert_input(settings=settings(failover_mode="manual")), [approve(answer="reject")])
     assert out["status"] == "rejected"
     assert "failover mode is manual: waiting for operator approval" in reasons(estate)
-    assert not rt.called(names.DATABASE_PROMOTE_REPLICA)
-    assert not rt.called(names.TRAFFIC_SWITCH_ROUTE)
+    assert not ctx.payloads(names.DATABASE_PROMOTE_REPLICA)
+    assert not ctx.payloads(names.TRAFFIC_SWITCH_ROUTE)
 
 
 def test_manual_mode_cancel() -> None:
@@ -343,10 +210,10 @@ def test_manual_mode_cancel() -> None:
 def test_approval_timeout_stops_when_configured() -> None:
     estate = Estate()
     payload = alert_input(settings=settings(failover_mode="manual", approval_timeout_action="stop"))
-    out, rt = run(estate, payload)
+    out, ctx = run(estate, payload)
     assert out["status"] == "stopped"
     assert out["summary"] == "no approval after 30 min: stopped, nothing changed"
-    assert not rt.called(names.DATABASE_PROMOTE_REPLICA)
+    assert not ctx.payloads(names.DATABASE_PROMOTE_REPLICA)
 
 
 def test_approval_timeout_escalates_then_keeps_waiting() -> None:
@@ -363,30 +230,30 @@ def test_rule4_operator_planned_switchover_with_the_primary_up() -> None:
     estate = Estate()
     estate.primary_up = True
     estate.counts_old = {"intents": 10}
-    out, rt = run(estate, operator_input(mode="planned"))
+    out, ctx = run(estate, operator_input(mode="planned"))
     assert out["status"] == "succeeded"
-    assert rt.called(names.DATABASE_PROMOTE_REPLICA)[0]["operation"] == "switchover"
+    assert ctx.payloads(names.DATABASE_PROMOTE_REPLICA)[0]["operation"] == "switchover"
     assert out["measurements"]["rows_missing"] == 0
     assert out["measurements"]["rpo_seconds"] == 0.0
     assert "switchover made the old primary a read-only replica: no fence needed" in reasons(estate)
-    assert not rt.called(names.DATABASE_STOP_SERVER)
+    assert not ctx.payloads(names.DATABASE_STOP_SERVER)
     assert "confirm" not in [s["name"] for s in last_report(estate)["steps"]]
 
 
 def test_rule4_forced_request_with_the_primary_up_becomes_planned() -> None:
     estate = Estate()
     estate.primary_up = True
-    _, rt = run(estate, operator_input(mode="forced"))
-    assert rt.called(names.DATABASE_PROMOTE_REPLICA)[0]["mode"] == "planned"
+    _, ctx = run(estate, operator_input(mode="forced"))
+    assert ctx.payloads(names.DATABASE_PROMOTE_REPLICA)[0]["mode"] == "planned"
     assert "forced was requested but the primary answers: planned switchover instead" in reasons(estate)
 
 
 def test_rule4_planned_request_with_the_primary_down_is_refused() -> None:
     estate = Estate()
-    out, rt = run(estate, operator_input(mode="planned"))
+    out, ctx = run(estate, operator_input(mode="planned"))
     assert out["status"] == "refused"
     assert "start a forced failover instead" in out["summary"]
-    assert not rt.called(names.DATABASE_PROMOTE_REPLICA)
+    assert not ctx.payloads(names.DATABASE_PROMOTE_REPLICA)
 
 
 def test_operator_forced_failover_skips_confirmation_and_grace() -> None:
@@ -402,14 +269,17 @@ def test_operator_forced_failover_skips_confirmation_and_grace() -> None:
 def test_promote_failure_leaves_traffic_and_pages() -> None:
     estate = Estate()
     estate.promote_error = "permanent: promote pg-west: conflict"
-    out, rt = run(estate, operator_input())
+    out, ctx = run(estate, operator_input())
     assert out["status"] == "failed"
     assert estate.route == "og-blue"
-    assert not rt.called(names.TRAFFIC_SWITCH_ROUTE)
+    assert not ctx.payloads(names.TRAFFIC_SWITCH_ROUTE)
     assert out["summary"].startswith("promote failed before anything changed (")
     assert "traffic left where it was" in out["summary"]
     assert "Steps that ran: observe, prepare, grace." in out["summary"]
-    assert last_report(estate)["resources"]["route"]["origin_group"] == "og-blue"
+    observed = last_report(estate)["estate"]
+    assert observed["before"]["route"]["origin_group"] == "og-blue"
+    assert observed["after"]["route"]["origin_group"] == "og-blue"  # re-observed as the run ended
+    assert observed["after"].keys() == {"route", "primary_server", "replica_server", "standby_group"}
     assert estate.notes[-1]["event"] == "step-failed" and estate.notes[-1]["page"] is True
 
 
@@ -423,10 +293,8 @@ def test_transient_promote_failure_is_retried() -> None:
             raise RuntimeError("transient: promote pg-west: 503 Service Unavailable")
         return {"promoted": True, "role": "primary"}
 
-    runtime = Runtime(
-        FakeContext(operator_input()), {**estate.activities(), names.DATABASE_PROMOTE_REPLICA: flaky}
-    )
-    out = drive(orchestrator(names.FAILOVER_ORCHESTRATOR), runtime)
+    ctx = context(operator_input(), {**estate.activities(), names.DATABASE_PROMOTE_REPLICA: flaky})
+    out = failover(ctx)
     assert out["status"] == "succeeded"
     assert len(attempts) == 3
 
@@ -434,9 +302,9 @@ def test_transient_promote_failure_is_retried() -> None:
 def test_rule2_no_healthy_origin_refuses_the_switch() -> None:
     estate = Estate()
     estate.healthy_origins = 0
-    out, rt = run(estate, operator_input())
+    out, ctx = run(estate, operator_input())
     assert out["status"] == "failed"
-    assert not rt.called(names.TRAFFIC_SWITCH_ROUTE)
+    assert not ctx.payloads(names.TRAFFIC_SWITCH_ROUTE)
     refusal = [d for d in last_report(estate)["decisions"] if d.get("rule") == "rule 2"]
     assert (
         refusal[0]["reason"]
@@ -448,21 +316,21 @@ def test_rule2_no_healthy_origin_refuses_the_switch() -> None:
 def test_standby_that_never_gets_healthy_keeps_traffic() -> None:
     estate = Estate()
     estate.standby_ok = False
-    out, rt = run(estate, operator_input())
+    out, ctx = run(estate, operator_input())
     assert out["status"] == "failed"
     assert "verify_standby failed after the promote but before traffic moved" in out["summary"]
-    assert not rt.called(names.TRAFFIC_SWITCH_ROUTE)
+    assert not ctx.payloads(names.TRAFFIC_SWITCH_ROUTE)
 
 
 def test_failure_after_traffic_moved_pages_and_never_undoes() -> None:
     estate = Estate()
     estate.public_ok = False
-    out, rt = run(estate, operator_input())
+    out, ctx = run(estate, operator_input())
     assert out["status"] == "failed"
     assert "verify_public failed after traffic moved" in out["summary"]
     assert "never undone" in out["summary"]
-    assert len(rt.called(names.TRAFFIC_SWITCH_ROUTE)) == 1
-    assert len(rt.called(names.DATABASE_PROMOTE_REPLICA)) == 1
+    assert len(ctx.payloads(names.TRAFFIC_SWITCH_ROUTE)) == 1
+    assert len(ctx.payloads(names.DATABASE_PROMOTE_REPLICA)) == 1
 
 
 def test_fence_failure_is_a_warning_that_pages() -> None:
@@ -472,8 +340,8 @@ def test_fence_failure_is_a_warning_that_pages() -> None:
     def stop(i: dict[str, Any]) -> dict[str, Any]:
         raise RuntimeError("permanent: stop pg-south: region unavailable")
 
-    runtime = Runtime(FakeContext(operator_input()), {**acts, names.DATABASE_STOP_SERVER: stop})
-    out = drive(orchestrator(names.FAILOVER_ORCHESTRATOR), runtime)
+    ctx = context(operator_input(), {**acts, names.DATABASE_STOP_SERVER: stop})
+    out = failover(ctx)
     assert out["status"] == "succeeded-with-warnings"
     assert "fence failed: pg-south could not be stopped" in out["summary"]
     assert estate.notes[-1]["page"] is True
@@ -482,7 +350,7 @@ def test_fence_failure_is_a_warning_that_pages() -> None:
 # ---- dry run -----------------------------------------------------------------------------------------
 def test_dry_run_decides_without_acting() -> None:
     estate = Estate()
-    out, rt = run(estate, operator_input(dry_run=True))
+    out, ctx = run(estate, operator_input(dry_run=True))
     assert out["dry_run"] is True
     assert out["plan"][0] == "promote replica (forced) || start standby"
     assert [d["action"] for d in out["decisions"]] == ["forced", "within", "proceed"]
@@ -493,7 +361,7 @@ def test_dry_run_decides_without_acting() -> None:
         names.TRAFFIC_SWITCH_ROUTE,
         names.DATABASE_STOP_SERVER,
     }
-    assert not acting & {n for n, _ in rt.calls}
+    assert not acting & set(ctx.names())
 
 
 @pytest.mark.parametrize("secret", ["postgresql://qlp_app:s3cret@host/db", "https://x?sig=s3cret"])
@@ -508,11 +376,11 @@ def test_reports_never_hold_a_secret(secret: str) -> None:
 def test_cancel_during_confirmation_stops_the_run() -> None:
     estate = Estate()
     cancel = Event("approval", {"answer": "cancel", "by": "ops"}, T0 + timedelta(seconds=5))
-    out, rt = run(estate, alert_input(), [cancel])
+    out, ctx = run(estate, alert_input(), [cancel])
     assert out["status"] == "cancelled"
     assert out["summary"] == "cancelled by ops: stopped, nothing changed"
-    assert not rt.called(names.CONTAINERS_START_GROUP)
-    assert any(s["awaiting"] == "confirmation" for s in rt.context.statuses)
+    assert not ctx.payloads(names.CONTAINERS_START_GROUP)
+    assert any(s["awaiting"] == "confirmation" for s in ctx.statuses)
 
 
 def test_lag_that_grows_over_the_rpo_during_grace_needs_approval_rule3() -> None:
@@ -522,11 +390,11 @@ def test_lag_that_grows_over_the_rpo_during_grace_needs_approval_rule3() -> None
         **estate.activities(),
         names.DATABASE_GET_REPLICATION_LAG: lambda i: {"lag_seconds": next(readings)},
     }
-    runtime = Runtime(FakeContext(alert_input()), acts, [approve(at_minutes=20, answer="reject")])
-    out = drive(orchestrator(names.FAILOVER_ORCHESTRATOR), runtime)
+    ctx = context(alert_input(), acts, [approve(at_minutes=20, answer="reject")])
+    out = failover(ctx)
     assert out["status"] == "rejected"
-    assert not runtime.called(names.DATABASE_PROMOTE_REPLICA)
-    reasons_ = [d["reason"] for d in runtime.context.custom_status["decisions"]]
+    assert not ctx.payloads(names.DATABASE_PROMOTE_REPLICA)
+    reasons_ = [d["reason"] for d in ctx.custom_status["decisions"]]
     assert "replica lag 20 min is over the RPO of 15 min" in reasons_
 
 
@@ -548,9 +416,9 @@ def test_the_primary_is_the_server_the_replica_follows() -> None:
             return {"name": "pg-west", "state": "Ready", "role": "replica", "source_server": "pg-south-fb1"}
         return {"name": i["server"], "state": "Ready", "role": "primary"}
 
-    runtime = Runtime(FakeContext(operator_input()), {**acts, names.DATABASE_GET_SERVER: get_server})
-    out = drive(orchestrator(names.FAILOVER_ORCHESTRATOR), runtime)
+    ctx = context(operator_input(), {**acts, names.DATABASE_GET_SERVER: get_server})
+    out = failover(ctx)
     assert out["status"] == "succeeded"
-    assert runtime.called(names.DATABASE_STOP_SERVER) == [{"server": "pg-south-fb1"}]
-    reasons_ = [d["reason"] for d in runtime.context.custom_status["decisions"]]
+    assert ctx.payloads(names.DATABASE_STOP_SERVER) == [{"server": "pg-south-fb1"}]
+    reasons_ = [d["reason"] for d in ctx.custom_status["decisions"]]
     assert "the replica pg-west follows pg-south-fb1: pg-south-fb1 is the primary" in reasons_

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from shared import names
-from tests.unit.test_failover import Estate, operator_input, run
+from tests.support.failover_estate import Estate, operator_input, run
 
 SOUTH = "pg-south"
 WEST = "pg-west"
@@ -42,14 +42,14 @@ class RestoredEstate(Estate):
 
 def test_replica_following_the_current_primary_fails_over_as_before() -> None:
     estate = RestoredEstate(south_state="Ready", secret_at=SOUTH)
-    out, rt = run(estate, operator_input())
+    out, ctx = run(estate, operator_input())
     assert out["status"] == "succeeded"
-    assert rt.called(names.SECRETS_GET_DATABASE_HOST) == [{}]  # the current primary was observed
-    assert rt.called(names.DATABASE_PROMOTE_REPLICA) == [
+    assert ctx.payloads(names.SECRETS_GET_DATABASE_HOST) == [{}]  # the current primary was observed
+    assert ctx.payloads(names.DATABASE_PROMOTE_REPLICA) == [
         {"server": WEST, "mode": "forced", "operation": "standalone"}
     ]
-    assert rt.called(names.SECRETS_POINT_DATABASE_URL) == [{"server": WEST}]
-    assert rt.called(names.TRAFFIC_SWITCH_ROUTE) == [{"origin_group": "og-standby"}]
+    assert ctx.payloads(names.SECRETS_POINT_DATABASE_URL) == [{"server": WEST}]
+    assert ctx.payloads(names.TRAFFIC_SWITCH_ROUTE) == [{"origin_group": "og-standby"}]
     assert not any(d["action"] == "refuse" for d in estate.reports[-1]["report"]["decisions"])
 
 
@@ -65,7 +65,7 @@ def test_replica_following_a_stopped_server_after_a_restore_is_refused_and_pages
             "created_by_continuity": True,
         }
     ]
-    out, rt = run(estate, operator_input())
+    out, ctx = run(estate, operator_input())
     assert out["status"] == "refused"
     summary = out["summary"]
     assert summary.startswith(f"refusing to fail over: the replica {WEST} follows {SOUTH}, but the current ")
@@ -84,4 +84,4 @@ def test_replica_following_a_stopped_server_after_a_restore_is_refused_and_pages
         names.CONTAINERS_RESTART_GROUP,
         names.DATABASE_STOP_SERVER,
     ):
-        assert not rt.called(activity), activity
+        assert not ctx.payloads(activity), activity

@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import functools
 import json
 
 import azure.functions as func
 
-import function_app
 from shared import names
 from shared.version import VERSION
-
-
-@functools.cache
-def _functions() -> dict[str, func.Function]:
-    # get_functions() indexes the app and may run only once per app object, as in the real worker.
-    return {f.get_function_name(): f for f in function_app.app.get_functions()}
+from tests.support.durable import functions
 
 
 def _function(name: str) -> func.Function:
-    return _functions()[name]
+    return functions()[name]
 
 
 def test_health_reports_up_and_version() -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,9 +13,11 @@ import azure.functions as func
 import pytest
 
 from shared import config, names
-from tests.unit.fake_durable import FakeClient, call_http, http
-from tests.unit.test_failover import ENV
-from triggers import http_api
+from tests.support.durable import FakeClient, call_http, http
+from tests.support.settings import FAILOVER_ENV as ENV
+from triggers import runs, runs_api, status_api
+
+RUN_ID = re.compile(r"^failover-qlp-\d{8}T\d{6}-[0-9a-f]{4}$")
 
 
 @pytest.fixture(autouse=True)
@@ -21,6 +25,8 @@ def app_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for key, value in ENV.items():
         monkeypatch.setenv(key, value)
     config.current_settings.cache_clear()
+    monkeypatch.setattr(runs_api, "_reports", lambda: [])  # no storage here: runs come from Durable
+    monkeypatch.setattr(runs_api, "_read_report", lambda run_id: {"found": False})
     yield
     config.current_settings.cache_clear()
 
@@ -30,12 +36,18 @@ def call(name: str, req: func.HttpRequest, client: FakeClient | None = None) -> 
     return resp.status_code, json.loads(resp.get_body())
 
 
-def failover(body: Any, client: FakeClient) -> tuple[int, Any]:
-    return call(names.HTTP_FAILOVER, http("POST", "/api/failover", body), client)
+def failover(body: Any, client: FakeClient, headers: dict[str, str] | None = None) -> tuple[int, Any]:
+    return call(names.HTTP_FAILOVER, http("POST", "/api/failover", body, headers=headers), client)
+
+
+def hold_lock(client: FakeClient, run_id: str, operation: str) -> None:
+    """The app's lock held by ``run_id`` (a run of ``operation``)."""
+    held = {"run_id": run_id, "operation": operation, "orchestrator": "x", "input": {}}
+    client.put("lock-qlp", "Running", name=names.LOCK_ORCHESTRATOR, input_=held)
 
 
 # ---- POST /api/failover ----------------------------------------------------------------------------------
-def test_failover_starts_the_singleton_run_with_links() -> None:
+def test_failover_starts_a_run_of_its_own_holding_the_lock_with_links() -> None:
     client = FakeClient()
     resp = asyncio.run(
         call_http(
@@ -44,32 +56,90 @@ def test_failover_starts_the_singleton_run_with_links() -> None:
     )
     assert resp.status_code == 202
     body = json.loads(resp.get_body())
-    assert body["id"] == "failover-qlp"
-    assert body["links"]["run"] == "http://localhost:7071/api/runs/failover-qlp"
+    assert RUN_ID.match(body["id"]), body["id"]
+    assert body["links"]["run"] == f"http://localhost:7071/api/runs/{body['id']}"
+    assert body["links"]["report"] == f"http://localhost:7071/api/runs/{body['id']}/report"
     assert "statusQueryGetUri" in body["links"]
     assert resp.headers["Location"] == body["links"]["run"]
-    payload = client.started[0][2]
-    assert payload["mode"] == "planned" and payload["dry_run"] is False
-    assert payload["trigger"] == {"kind": "operator", "source": "api", "reason": "drill", "by": "operator"}
-
-
-def test_failover_takes_the_operator_from_easy_auth() -> None:
-    client = FakeClient()
-    req = http(
-        "POST", "/api/failover", {"reason": "x"}, headers={"x-ms-client-principal-name": "ops@example"}
+    ((lock, lock_id, held),) = client.started
+    assert (lock, lock_id) == (names.LOCK_ORCHESTRATOR, "lock-qlp")
+    assert (held["orchestrator"], held["run_id"], held["operation"]) == (
+        names.FAILOVER_ORCHESTRATOR,
+        body["id"],
+        "failover",
     )
-    call(names.HTTP_FAILOVER, req, client)
-    assert client.started[0][2]["trigger"]["by"] == "ops@example"
+    payload = held["input"]
+    assert payload["mode"] == "planned" and payload["dry_run"] is False and payload["run_id"] == body["id"]
+    assert payload["trigger"] == {
+        "kind": "operator",
+        "source": "api",
+        "reason": "drill",
+        "by": "function key",
+    }
+
+
+def test_two_failovers_get_two_run_ids() -> None:
+    client = FakeClient()
+    _, first = failover({"reason": "x"}, client)
+    client.put("lock-qlp", "Completed", name=names.LOCK_ORCHESTRATOR, input_=client.started[0][2])
+    _, second = failover({"reason": "y"}, client)
+    assert RUN_ID.match(first["id"]) and RUN_ID.match(second["id"]) and first["id"] != second["id"]
+
+
+def test_the_actor_comes_from_easy_auth_never_from_the_body() -> None:
+    client = FakeClient()
+    failover({"reason": "x"}, client, headers={"x-ms-client-principal-name": "ops@example"})
+    assert client.runs()[0][2]["trigger"]["by"] == "ops@example"
+    principal = {"auth_typ": "aad", "name_typ": "name", "claims": [{"typ": "name", "val": "Ada Ops"}]}
+    encoded = base64.b64encode(json.dumps(principal).encode()).decode()
+    client = FakeClient()
+    failover({"reason": "x"}, client, headers={"x-ms-client-principal": encoded})
+    assert client.runs()[0][2]["trigger"]["by"] == "Ada Ops"
+    status, body = failover({"reason": "x", "by": "someone else"}, FakeClient())
+    assert (status, body["field"]) == (400, "by")
 
 
 def test_rule1_failover_while_one_runs_is_409_naming_it() -> None:
     client = FakeClient()
-    client.put("failback-qlp", "Running")
+    hold_lock(client, "failback-qlp-20261129T110000-abcd", "failback")
     status, body = failover({"reason": "x"}, client)
     assert status == 409
-    assert body["reason"] == "failover refused: failback-qlp is already running for this app"
-    assert body["running"] == ["failback-qlp"]
+    assert (
+        body["reason"]
+        == "failover refused: failback-qlp-20261129T110000-abcd is already running for this app"
+    )
+    assert body["running"] == ["failback-qlp-20261129T110000-abcd"]
     assert not client.started
+
+
+def test_rule1_of_two_concurrent_starts_exactly_one_wins() -> None:
+    client = FakeClient()
+
+    async def both() -> list[Any]:
+        reqs = [http("POST", "/api/failover", {"reason": r}) for r in ("a", "b")]
+        return list(await asyncio.gather(*(call_http(names.HTTP_FAILOVER, r, client) for r in reqs)))
+
+    answers = asyncio.run(both())
+    assert sorted(r.status_code for r in answers) == [202, 409]
+    winner = next(json.loads(r.get_body()) for r in answers if r.status_code == 202)
+    loser = next(json.loads(r.get_body()) for r in answers if r.status_code == 409)
+    assert loser["running"] == [winner["id"]]
+    assert len(client.started) == 1
+
+
+def test_a_start_that_lost_a_race_the_host_accepted_is_409() -> None:
+    """On a host that quietly accepts a second start, the lock read back names the winner: 409."""
+    client = FakeClient()
+    real_start = client.start_new
+
+    async def start_and_lose(name: str, iid: str, input_: Any) -> str:
+        await real_start(name, iid, input_)
+        hold_lock(client, "failover-qlp-20261129T110000-beef", "failover")  # someone else's start landed
+        return iid
+
+    client.start_new = start_and_lose  # type: ignore[method-assign]
+    status, body = failover({"reason": "x"}, client)
+    assert status == 409 and body["running"] == ["failover-qlp-20261129T110000-beef"]
 
 
 @pytest.mark.parametrize(
@@ -78,14 +148,18 @@ def test_rule1_failover_while_one_runs_is_409_naming_it() -> None:
         (None, "body", "a JSON object is required"),
         (b"{bad", "body", "not valid JSON"),
         ("a string", "body", "must be a JSON object"),
-        ({}, "reason", "is required"),
+        ({}, "reason", "is required: why, in a sentence (goes in the report and notifications)"),
         ({"reason": ""}, "reason", "must be a non-empty string"),
         ({"reason": 5}, "reason", "must be a non-empty string"),
         ({"reason": "x" * 501}, "reason", "must be at most 500 printable characters"),
         ({"reason": "a\x00b"}, "reason", "must be at most 500 printable characters"),
         ({"reason": "x", "mode": "yolo"}, "mode", "must be one of auto, planned, forced"),
         ({"reason": "x", "dry_run": "yes"}, "dry_run", "must be true or false"),
-        ({"reason": "x", "region": "ukwest"}, "region", "unknown field (allowed: by, dry_run, mode, reason)"),
+        ({"reason": "x", "region": "ukwest"}, "region", "unknown field (allowed: dry_run, mode, reason)"),
+        (b'{"reason": "\\ud800"}', "reason", "is not valid Unicode (a lone surrogate)"),
+        (b'{"reason": "x", "\\udfff": 1}', "body", "is not valid Unicode (a lone surrogate)"),
+        (b'{"reason": ' + b"[" * 20 + b"]" * 20 + b"}", "reason", "nested deeper than 16 levels"),
+        (b"[" * 30000 + b"]" * 30000, "body", "nested deeper than 16 levels"),
     ],
 )
 def test_bad_failover_requests_are_400_naming_field_and_problem(body: Any, field: str, problem: str) -> None:
@@ -96,7 +170,14 @@ def test_bad_failover_requests_are_400_naming_field_and_problem(body: Any, field
     assert not client.started
 
 
-def test_dry_run_runs_under_a_scratch_id_and_returns_the_plan() -> None:
+def test_a_body_over_the_limit_is_413_and_starts_nothing() -> None:
+    client = FakeClient()
+    status, answer = failover({"reason": "x" * (70 * 1024)}, client)
+    assert (status, answer["field"]) == (413, "body")
+    assert not client.started
+
+
+def test_dry_run_runs_under_its_own_id_without_the_lock_and_returns_the_plan() -> None:
     client = FakeClient()
     client.dry_output = {"dry_run": True, "plan": ["promote replica (forced) || start standby"]}
     status, body = failover({"reason": "what if", "mode": "forced", "dry_run": True}, client)
@@ -104,7 +185,7 @@ def test_dry_run_runs_under_a_scratch_id_and_returns_the_plan() -> None:
     assert body["plan"] == ["promote replica (forced) || start standby"]
     name, iid, payload = client.started[0]
     assert name == names.FAILOVER_ORCHESTRATOR
-    assert iid.startswith("failover-qlp-dryrun-") and payload["dry_run"] is True
+    assert iid.startswith("failover-dryrun-qlp-") and payload["dry_run"] is True and payload["run_id"] == iid
 
 
 def test_settings_problems_are_503_and_start_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -123,8 +204,9 @@ def test_failback_starts_and_validates_the_slot() -> None:
     status, body = call(
         names.HTTP_FAILBACK, http("POST", "/api/failback", {"reason": "back", "slot": "green"}), client
     )
-    assert (status, body["id"]) == (202, "failback-qlp")
-    assert client.started[0][2]["slot"] == "green"
+    assert status == 202 and body["id"].startswith("failback-qlp-")
+    assert client.runs()[0][2]["slot"] == "green"
+    client.instances.clear()
     status, body = call(
         names.HTTP_FAILBACK, http("POST", "/api/failback", {"reason": "b", "slot": "red"}), client
     )
@@ -133,24 +215,51 @@ def test_failback_starts_and_validates_the_slot() -> None:
 
 
 # ---- runs ------------------------------------------------------------------------------------------------
+WAITING = "failover-qlp-20261129T110000-aaaa"
+FINISHED = "restore-qlp-20261128T100000-bbbb"
+
+
 def waiting_client(step: str = "approval", awaiting: str = "approval", state: str = "Running") -> FakeClient:
     client = FakeClient()
     custom = {"operation": "failover", "step": step, "awaiting": awaiting, "reason": "lag over RPO"}
-    client.put("failover-qlp", state, name=names.FAILOVER_ORCHESTRATOR, custom=custom)
-    client.put(
-        "restore-qlp", "Completed", custom={"operation": "restore"}, created="2026-11-28T10:00:00+00:00"
-    )
+    client.put(WAITING, state, name=names.FAILOVER_ORCHESTRATOR, custom=custom)
+    client.put(FINISHED, "Completed", custom={"operation": "restore"}, created="2026-11-28T10:00:00+00:00")
+    hold_lock(client, WAITING, "failover")
     return client
 
 
-def test_runs_are_listed_newest_first_and_filtered() -> None:
+def test_runs_are_listed_newest_first_and_filtered_and_the_lock_is_not_a_run() -> None:
     client = waiting_client()
     status, body = call(names.HTTP_RUNS, http("GET", "/api/runs"), client)
-    assert status == 200 and [r["id"] for r in body["runs"]] == ["failover-qlp", "restore-qlp"]
+    assert status == 200 and [r["id"] for r in body["runs"]] == [WAITING, FINISHED]
     _, body = call(names.HTTP_RUNS, http("GET", "/api/runs", params={"operation": "restore"}), client)
-    assert [r["id"] for r in body["runs"]] == ["restore-qlp"]
+    assert [r["id"] for r in body["runs"]] == [FINISHED]
     _, body = call(names.HTTP_RUNS, http("GET", "/api/runs", params={"status": "Running"}), client)
-    assert [r["id"] for r in body["runs"]] == ["failover-qlp"]
+    assert [r["id"] for r in body["runs"]] == [WAITING]
+
+
+def test_runs_whose_durable_record_is_gone_are_listed_from_their_reports(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    client = waiting_client()
+    purged = {"run_id": "failover-qlp-20261120T090000-cccc", "operation": "failover", "status": "succeeded",
+              "started_at": "2026-11-20T09:00:00+00:00", "ended_at": "2026-11-20T09:20:00+00:00"}  # fmt: skip
+    again = {
+        "run_id": WAITING,
+        "operation": "failover",
+        "status": "running",
+        "started_at": "2026-11-29T11:00:00+00:00",
+    }
+    monkeypatch.setattr(runs_api, "_reports", lambda: [purged, again])
+    _, body = call(names.HTTP_RUNS, http("GET", "/api/runs"), client)
+    assert [r["id"] for r in body["runs"]] == [WAITING, FINISHED, purged["run_id"]]
+    listed = body["runs"][2]
+    assert (listed["source"], listed["runtime_status"], listed["output"]) == (
+        "report",
+        "Completed",
+        {"status": "succeeded"},
+    )
+    assert body["runs"][0]["source"] == "durable"  # Durable's view wins while it exists
 
 
 @pytest.mark.parametrize(
@@ -170,43 +279,95 @@ def test_bad_run_filters_are_400(params: dict[str, str], field: str) -> None:
 def test_get_run_shows_step_and_reason_or_404() -> None:
     client = waiting_client()
     status, body = call(
-        names.HTTP_RUN, http("GET", "/api/runs/failover-qlp", route_params={"id": "failover-qlp"}), client
+        names.HTTP_RUN, http("GET", f"/api/runs/{WAITING}", route_params={"id": WAITING}), client
     )
     assert status == 200
     assert body["runtime_status"] == "Running"
     assert body["custom_status"]["reason"] == "lag over RPO"
     status, _ = call(names.HTTP_RUN, http("GET", "/api/runs/nope", route_params={"id": "nope"}), client)
     assert status == 404
+    status, _ = call(
+        names.HTTP_RUN, http("GET", "/api/runs/lock-qlp", route_params={"id": "lock-qlp"}), client
+    )
+    assert status == 404  # the lock is not a run
     status, body = call(names.HTTP_RUN, http("GET", "/api/runs/..", route_params={"id": "../x"}), client)
     assert (status, body["field"]) == (400, "id")
 
 
-def act(client: FakeClient, action: str, body: Any = None, iid: str = "failover-qlp") -> tuple[int, Any]:
-    req = http("POST", f"/api/runs/{iid}/{action}", body, route_params={"id": iid, "action": action})
+def test_a_purged_run_is_served_from_its_report(monkeypatch: pytest.MonkeyPatch) -> None:
+    report = {
+        "run_id": "failover-qlp-old",
+        "operation": "failover",
+        "status": "succeeded",
+        "started_at": "t0",
+    }
+    monkeypatch.setattr(runs_api, "_read_report", lambda run_id: {"found": True, "report": report})
+    status, body = call(
+        names.HTTP_RUN, http("GET", "/api/runs/failover-qlp-old", route_params={"id": "failover-qlp-old"})
+    )
+    assert status == 200 and body["source"] == "report" and body["report"] == report
+
+
+def test_the_report_route_serves_json_and_markdown(monkeypatch: pytest.MonkeyPatch) -> None:
+    report = {
+        "run_id": "r1",
+        "operation": "failover",
+        "status": "succeeded",
+        "started_at": "2026-11-29T12:00Z",
+    }
+    report.update(steps=[], decisions=[], measurements={"rto_seconds": 42})
+    monkeypatch.setattr(runs_api, "_read_report", lambda run_id: {"found": run_id == "r1", "report": report})
+    req = http("GET", "/api/runs/r1/report", route_params={"id": "r1"})
+    resp = asyncio.run(call_http(names.HTTP_RUN_REPORT, req))
+    assert resp.status_code == 200 and json.loads(resp.get_body()) == report
+    req = http("GET", "/api/runs/r1/report", params={"format": "markdown"}, route_params={"id": "r1"})
+    resp = asyncio.run(call_http(names.HTTP_RUN_REPORT, req))
+    assert resp.status_code == 200 and resp.mimetype == "text/markdown"
+    assert "# failover run r1" in resp.get_body().decode() and "- rto_seconds: 42" in resp.get_body().decode()
+    req = http("GET", "/api/runs/r2/report", route_params={"id": "r2"})
+    assert asyncio.run(call_http(names.HTTP_RUN_REPORT, req)).status_code == 404
+    req = http("GET", "/api/runs/r1/report", params={"format": "pdf"}, route_params={"id": "r1"})
+    assert asyncio.run(call_http(names.HTTP_RUN_REPORT, req)).status_code == 400
+
+
+def act(
+    client: FakeClient,
+    action: str,
+    body: Any = None,
+    iid: str = WAITING,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, Any]:
+    req = http(
+        "POST", f"/api/runs/{iid}/{action}", body, route_params={"id": iid, "action": action}, headers=headers
+    )
     return call(names.HTTP_RUN_ACTION, req, client)
 
 
-def test_approve_delivers_the_answer_to_the_waiting_run() -> None:
+def test_approve_delivers_the_answer_with_the_principal_to_the_waiting_run() -> None:
     client = waiting_client()
-    status, body = act(client, "approve", {"by": "ops", "note": "lag accepted"})
-    assert (status, body["delivered"]) == (202, "approve")
+    status, body = act(
+        client, "approve", {"note": "lag accepted"}, headers={"x-ms-client-principal-name": "ops"}
+    )
+    assert (status, body["delivered"], body["by"]) == (202, "approve", "ops")
     assert client.events == [
-        ("failover-qlp", "approval", {"answer": "approve", "by": "ops", "note": "lag accepted"})
+        (WAITING, "approval", {"answer": "approve", "by": "ops", "note": "lag accepted"})
     ]
+    status, body = act(waiting_client(), "approve", {"by": "mallory"})
+    assert (status, body["field"]) == (400, "by")
 
 
 def test_reject_during_the_grace_period_is_delivered() -> None:
     client = waiting_client(step="grace", awaiting="grace")
     status, _ = act(client, "reject")
     assert status == 202
-    assert client.events[0][2]["answer"] == "reject"
+    assert client.events[0][2]["answer"] == "reject" and client.events[0][2]["by"] == "function key"
 
 
 def test_approve_when_not_waiting_is_409() -> None:
     client = waiting_client(step="switch_traffic", awaiting="")
     status, body = act(client, "approve")
     assert status == 409
-    assert body["reason"] == "run failover-qlp is at step switch_traffic, not waiting for approval"
+    assert body["reason"] == f"run {WAITING} is at step switch_traffic, not waiting for approval"
     assert not client.events
 
 
@@ -216,7 +377,7 @@ def test_cancel_past_the_last_decision_point_is_409() -> None:
     assert status == 409
     assert (
         body["reason"]
-        == "run failover-qlp is at step promote, not at a decision point: it cannot be cancelled safely"
+        == f"run {WAITING} is at step promote, not at a decision point: it cannot be cancelled safely"
     )
 
 
@@ -228,8 +389,9 @@ def test_cancel_during_confirmation_is_delivered() -> None:
 
 def test_actions_on_finished_or_unknown_runs() -> None:
     client = waiting_client(state="Completed")
-    assert act(client, "approve")[1]["reason"] == "run failover-qlp is Completed: nothing to approve"
+    assert act(client, "approve")[1]["reason"] == f"run {WAITING} is Completed: nothing to approve"
     assert act(client, "approve", iid="failover-none")[0] == 404
+    assert act(client, "approve", iid="lock-qlp")[0] == 404  # the lock takes no answers
     status, body = act(client, "explode")
     assert (status, body["field"]) == (400, "action")
     status, body = act(waiting_client(), "approve", {"note": 7})
@@ -238,20 +400,21 @@ def test_actions_on_finished_or_unknown_runs() -> None:
 
 # ---- status ----------------------------------------------------------------------------------------------
 def test_status_shows_topology_lag_backups_runs_and_objectives(monkeypatch: pytest.MonkeyPatch) -> None:
-    estate = {
+    observed = {
         "route": {"origin_group": "og-standby"},
         "primary_server": {"error": "transient: get pg-south: unreachable"},
         "replica_server": {"name": "pg-west", "state": "Ready", "role": "primary", "fqdn": "secret-free"},
         "replica_lag_seconds": None,
         "latest_backup": {"latest_age_seconds": 3600},
     }
-    monkeypatch.setattr(http_api, "estate_reader", lambda settings: estate)
+    monkeypatch.setattr(status_api, "observe_status", lambda settings: observed)
     client = waiting_client()
     status, body = call(names.HTTP_STATUS, http("GET", "/api/status"), client)
     assert status == 200
     assert (body["primary_region"], body["live_slot"]) == ("ukwest", "standby")
     assert body["servers"]["replica"] == {"name": "pg-west", "state": "Ready", "role": "primary"}
     assert body["latest_backup_age_seconds"] == 3600
-    assert body["running_operations"] == ["failover-qlp"]
+    assert body["running_operations"] == [WAITING]
     assert body["objectives"]["rpo_minutes"] == 15.0
     assert body["errors"] == {"primary_server": "transient: get pg-south: unreachable"}
+    assert asyncio.run(runs.active_operations(client, "qlp")) == [WAITING]

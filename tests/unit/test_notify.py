@@ -15,7 +15,7 @@ from aiohttp import web
 
 from shared import notify
 from shared.config import Secrets, load_secrets, load_settings
-from tests.unit.test_config import env
+from tests.support.settings import env
 
 ROUTING_KEY = "R0UT1NGKEY0123456789"
 

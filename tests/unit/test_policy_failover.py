@@ -18,7 +18,8 @@ def probes(*healthy: bool) -> list[ProbeSnapshot]:
 
 # ---- rule 1 ----------------------------------------------------------------------------------------
 def test_an_operation_starts_when_nothing_runs() -> None:
-    assert policy.may_start("failover", []).action == "start"
+    d = policy.may_start("failover", [])
+    assert d == Decision("start", "no other DR operation is running: failover may start", "rule 1")
 
 
 def test_a_second_operation_is_refused_naming_the_running_one() -> None:
@@ -75,7 +76,7 @@ def test_threshold_zero_confirms_at_once() -> None:
 # ---- rule 7 ----------------------------------------------------------------------------------------
 def test_budget_allows_when_under_the_limit() -> None:
     d = policy.failover_budget([NOW - timedelta(hours=30)], now=NOW, max_per_window=1, window_seconds=86400)
-    assert d == Decision("allow", "0 automatic failovers in the last 1 d 0 h, limit 1")
+    assert d == Decision("allow", "0 automatic failovers in the last 1 d 0 h, limit 1", "rule 7")
 
 
 def test_budget_refuses_when_the_window_is_full() -> None:
@@ -90,24 +91,26 @@ def test_budget_refuses_when_the_window_is_full() -> None:
 # ---- rule 3: lag -----------------------------------------------------------------------------------
 def test_lag_within_rpo() -> None:
     d = policy.lag_gate(ReplicaLag(seconds=4.0), rpo_seconds=900)
-    assert d == Decision("within", "replica lag 4 s is within the RPO of 15 min")
+    assert d == Decision("within", "replica lag 4 s is within the RPO of 15 min", "rule 3")
 
 
 def test_lag_over_rpo() -> None:
     d = policy.lag_gate(ReplicaLag(seconds=1200.0), rpo_seconds=900)
-    assert d == Decision("exceeded", "replica lag 20 min is over the RPO of 15 min")
+    assert d == Decision("exceeded", "replica lag 20 min is over the RPO of 15 min", "rule 3")
 
 
 def test_unknown_lag_counts_as_over_the_rpo() -> None:
     d = policy.lag_gate(ReplicaLag(seconds=None, source="unavailable"), rpo_seconds=900)
-    assert d == Decision("exceeded", "replica lag could not be measured: treated as over the RPO of 15 min")
+    assert d == Decision(
+        "exceeded", "replica lag could not be measured: treated as over the RPO of 15 min", "rule 3"
+    )
 
 
 # ---- rule 4: promote mode --------------------------------------------------------------------------
 @pytest.mark.parametrize("requested", ["auto", "planned"])
 def test_reachable_primary_gets_a_planned_switchover(requested: str) -> None:
     d = policy.promote_mode(requested=requested, primary_reachable=True)
-    assert d == Decision("planned", "the primary answers: planned switchover, no data loss")
+    assert d == Decision("planned", "the primary answers: planned switchover, no data loss", "rule 4")
 
 
 def test_forced_is_downgraded_to_planned_while_the_primary_answers() -> None:
@@ -120,7 +123,7 @@ def test_forced_is_downgraded_to_planned_while_the_primary_answers() -> None:
 @pytest.mark.parametrize("requested", ["auto", "forced"])
 def test_unreachable_primary_gets_a_forced_promote(requested: str) -> None:
     d = policy.promote_mode(requested=requested, primary_reachable=False)
-    assert d == Decision("forced", "the primary does not answer: forced promote of the replica")
+    assert d == Decision("forced", "the primary does not answer: forced promote of the replica", "rule 4")
 
 
 def test_planned_is_refused_when_the_primary_does_not_answer() -> None:
@@ -223,7 +226,7 @@ def test_after_grace() -> None:
 # ---- rule 2 ----------------------------------------------------------------------------------------
 def test_traffic_goes_only_to_a_pool_with_a_healthy_origin() -> None:
     ok = policy.route_traffic(target="og-ukwest", healthy_origins=1, total_origins=2)
-    assert ok == Decision("switch", "origin group og-ukwest has 1 of 2 origins healthy")
+    assert ok == Decision("switch", "origin group og-ukwest has 1 of 2 origins healthy", "rule 2")
     no = policy.route_traffic(target="og-ukwest", healthy_origins=0, total_origins=2)
     assert no == Decision(
         "refuse", "traffic switch refused: origin group og-ukwest has no healthy origin (0 of 2)", "rule 2"
@@ -239,7 +242,9 @@ def test_forced_promote_fences_the_old_primary() -> None:
 
 def test_switchover_needs_no_fence() -> None:
     d = policy.fence(promote="planned", old_primary_role="replica", old_primary_state="Ready")
-    assert d == Decision("skip", "switchover made the old primary a read-only replica: no fence needed")
+    assert d == Decision(
+        "skip", "switchover made the old primary a read-only replica: no fence needed", "rule 5"
+    )
 
 
 def test_planned_standalone_promote_still_fences_a_writable_old_primary() -> None:
@@ -250,7 +255,7 @@ def test_planned_standalone_promote_still_fences_a_writable_old_primary() -> Non
 
 def test_an_already_stopped_old_primary_is_fenced() -> None:
     d = policy.fence(promote="forced", old_primary_role="primary", old_primary_state="Stopped")
-    assert d == Decision("skip", "the old primary is already stopped: fenced")
+    assert d == Decision("skip", "the old primary is already stopped: fenced", "rule 5")
 
 
 # ---- failures --------------------------------------------------------------------------------------

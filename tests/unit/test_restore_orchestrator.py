@@ -7,9 +7,11 @@ from typing import Any
 
 from orchestrators import restore
 from shared import names, policy
-from tests.unit.backup_fakes import NOW, FakeContext, drive, fails, returns, sequence, settings_dict
-from tests.unit.estate_fakes import PITR, SOUTH, WEST
-from tests.unit.estate_fakes import estate as observed
+from shared.reports import render_markdown
+from tests.support.durable import NOW, FakeContext, drive, fails, orchestrator, returns, sequence
+from tests.support.estate import PITR, SOUTH, WEST
+from tests.support.estate import estate as observed
+from tests.support.settings import backup_settings
 
 POINT = NOW - timedelta(minutes=30)
 CHECKS_OK = {
@@ -33,8 +35,6 @@ def _activities(state: str = "home", **overrides: Any) -> dict[str, Any]:
     groups = {"qlp-blue": "Running", "qlp-green": "Stopped", "qlp-standby": "Stopped"}
     base = {
         **observed(state),
-        names.STORAGE_WRITE_REPORT: returns({"url": "https://reports/x.json"}),
-        names.NOTIFY_SEND: returns({"sent": ["webhook"], "failed": [], "skipped": []}),
         names.DATABASE_GET_SERVER: lambda p: {**observed(state)[names.DATABASE_GET_SERVER](p), **WINDOW},
         names.DATABASE_RESTORE_SERVER: lambda p: {
             "server": p["target"],
@@ -55,11 +55,11 @@ def _activities(state: str = "home", **overrides: Any) -> dict[str, Any]:
 
 
 def _run(point: Any = POINT, *, switch: bool = False, approval: bool = False, **kwargs: Any) -> FakeContext:
-    events = kwargs.pop("events", None)
+    events = kwargs.pop("events", ())
     state = kwargs.pop("state", "home")
     inp = {
         "run_id": "restore-qlp",
-        "settings": settings_dict(restore_requires_approval="true" if approval else "false"),
+        "settings": backup_settings(restore_requires_approval="true" if approval else "false"),
         "restore_point": point.isoformat(),
         "reason": "corruption at 11:30",
         "switch": switch,
@@ -67,12 +67,16 @@ def _run(point: Any = POINT, *, switch: bool = False, approval: bool = False, **
         "trigger": {"kind": "operator", "reason": "corruption"},
     }
     ctx = FakeContext(inp, _activities(state, **kwargs), events=events)
-    ctx.result = drive(restore.restore_plan, ctx)  # type: ignore[attr-defined]
+    ctx.result = drive(orchestrator(names.RESTORE_ORCHESTRATOR), ctx)  # type: ignore[attr-defined]
     return ctx
 
 
 def _report(ctx: FakeContext) -> dict[str, Any]:
-    return ctx.result  # type: ignore[attr-defined, no-any-return]
+    """The last report written; it agrees with the run's outcome."""
+    report = ctx.last_report()
+    out = ctx.result  # type: ignore[attr-defined]
+    assert (out["status"], out["summary"]) == (report["status"], report["summary"])
+    return report
 
 
 def _events(ctx: FakeContext) -> list[str]:
@@ -109,13 +113,14 @@ def test_a_point_in_the_future_is_refused_and_nothing_is_restored() -> None:
     assert report["status"] == "refused"
     assert names.DATABASE_RESTORE_SERVER not in ctx.names()
     decision = report["decisions"][-1]
-    assert decision["action"] == f"refuse:{policy.RULE_NOT_IN_FUTURE}"
+    assert (decision["action"], decision["rule"]) == (policy.RULE_NOT_IN_FUTURE, "rule 8")
     assert _events(ctx) == ["started", "refused"]
 
 
 def test_a_point_before_the_earliest_restore_point_is_refused_naming_the_rule() -> None:
     ctx = _run(NOW - timedelta(days=11))
-    assert _report(ctx)["decisions"][-1]["action"] == f"refuse:{policy.RULE_NOT_BEFORE_EARLIEST}"
+    decision = _report(ctx)["decisions"][-1]
+    assert (decision["action"], decision["rule"]) == (policy.RULE_NOT_BEFORE_EARLIEST, "rule 8")
     assert names.DATABASE_RESTORE_SERVER not in ctx.names()
 
 
@@ -143,16 +148,22 @@ def test_switch_points_the_secret_restarts_running_groups_verifies_and_stops_the
 
 
 def test_switch_waits_for_approval_and_goes_once_approved() -> None:
-    ctx = _run(switch=True, approval=True, events={restore.APPROVAL_EVENT: {"answer": "approve"}})
+    ctx = _run(switch=True, approval=True, events={"approval": {"answer": "approve"}})
     report = _report(ctx)
     assert [d["action"] for d in report["decisions"]][-2:] == [policy.SWITCH_AWAIT_APPROVAL, policy.SWITCH_GO]
     assert names.SECRETS_POINT_DATABASE_URL in ctx.names()
-    assert "awaiting approval" in _events(ctx)
-    assert any(s["step"] == "approval" and s["awaiting"] == "approval" for s in ctx.statuses)
+    assert "awaiting-approval" in _events(ctx)
+    assert any(
+        s["awaiting"] == "approval"
+        and s["waiting_until"]
+        and s["last_decision"] == policy.SWITCH_AWAIT_APPROVAL
+        and s["decisions"][-1]["step"] == "switch"
+        for s in ctx.statuses
+    )
 
 
 def test_a_rejected_switch_keeps_the_app_where_it_is() -> None:
-    ctx = _run(switch=True, approval=True, events={restore.APPROVAL_EVENT: {"answer": "reject"}})
+    ctx = _run(switch=True, approval=True, events={"approval": {"answer": "reject"}})
     assert _report(ctx)["decisions"][-1]["action"] == policy.SWITCH_KEEP
     assert names.SECRETS_POINT_DATABASE_URL not in ctx.names()
 
@@ -171,7 +182,10 @@ def test_failed_integrity_checks_refuse_the_switch_and_fail_the_run() -> None:
     assert report["decisions"][-1]["action"] == policy.SWITCH_REFUSE
     assert "row-count:intents" in report["decisions"][-1]["reason"]
     assert names.SECRETS_POINT_DATABASE_URL not in ctx.names()
-    assert "refused" in _events(ctx)
+    # one notification of the ending (was a "refused" and then a "failed" one), with the refusal's reason
+    assert _events(ctx) == ["started", "failed"]
+    failed = ctx.payloads(names.NOTIFY_SEND)[-1]
+    assert failed["severity"] == "error" and "row-count:intents" in failed["text"]
 
 
 def test_a_permanent_restore_failure_fails_the_run_pages_and_is_not_retried() -> None:
@@ -182,7 +196,7 @@ def test_a_permanent_restore_failure_fails_the_run_pages_and_is_not_retried() ->
     step = next(s for s in report["steps"] if s["name"] == "restore")
     assert step["outcome"] == "failed"
     paged = [p for p in ctx.payloads(names.NOTIFY_SEND) if p.get("page")]
-    assert len(paged) == 1 and paged[0]["event"] == "step failed"
+    assert len(paged) == 1 and paged[0]["event"] == "step-failed"
 
 
 def test_a_transient_restore_failure_is_retried_after_a_durable_timer() -> None:
@@ -209,9 +223,12 @@ def test_a_report_is_saved_as_the_run_goes() -> None:
     ctx = _run()
     saved = ctx.payloads(names.STORAGE_WRITE_REPORT)
     assert len(saved) >= 2
+    assert {(p["run_id"], p["kind"]) for p in saved} == {("restore-qlp", "restore")}
     assert saved[0]["report"]["status"] == "running"
     assert saved[-1]["report"]["status"] == "succeeded"
-    assert "# restore run restore-qlp" in saved[-1]["markdown"]
+    # the Markdown is rendered by the storage activity from the report, no longer sent with it
+    assert "markdown" not in saved[-1]
+    assert "# restore run restore-qlp" in render_markdown(saved[-1]["report"])
 
 
 def test_every_notification_is_also_a_cloud_event() -> None:
@@ -222,16 +239,24 @@ def test_every_notification_is_also_a_cloud_event() -> None:
 
 def test_custom_status_names_the_step_and_the_reason() -> None:
     ctx = _run(NOW + timedelta(minutes=5))
-    assert any(s.get("step") == "validate" and "future" in s["reason"] for s in ctx.statuses)
+    assert any(
+        s["decisions"]
+        and s["decisions"][-1]["step"] == "validate"
+        and s["last_decision"] == policy.RULE_NOT_IN_FUTURE
+        and "future" in s["reason"]
+        for s in ctx.statuses
+    )
 
 
 def test_a_connection_string_in_an_error_never_reaches_the_report() -> None:
     leak = fails("permanent: restore qlp-db-uksouth: postgresql://qlp_app:hunter2@127.0.0.1:5432/qlp_db")
     ctx = _run(**{names.DATABASE_RESTORE_SERVER: leak})
+    assert ctx.payloads(names.STORAGE_WRITE_REPORT) and ctx.payloads(names.NOTIFY_SEND)
     for saved in ctx.payloads(names.STORAGE_WRITE_REPORT):
         assert "hunter2" not in str(saved)
     for sent in ctx.payloads(names.NOTIFY_SEND):
         assert "hunter2" not in str(sent)
+    assert "hunter2" not in str(ctx.statuses) and "hunter2" not in str(ctx.result)  # type: ignore[attr-defined]
 
 
 def test_after_a_failover_the_promoted_server_is_restored_switched_to_and_stopped() -> None:
@@ -254,8 +279,11 @@ def test_after_a_failover_the_promoted_server_is_restored_switched_to_and_stoppe
         "step": "find-primary",
         "action": "primary",
         "reason": f"{WEST} is the primary ({SOUTH} is stopped; the database secret points at {WEST})",
+        "rule": "",
+        "value": report["decisions"][0]["value"],
         "at": report["decisions"][0]["at"],
     }
+    assert report["decisions"][0]["value"]["server"] == WEST
 
 
 def test_with_two_writable_servers_nothing_is_restored_and_the_reason_is_reported() -> None:
@@ -276,5 +304,8 @@ def test_after_a_restore_with_switch_the_next_restore_starts_from_the_restored_s
     ctx = _run(state="restored")
     report = _report(ctx)
     assert report["status"] == "succeeded", report
-    assert ctx.payloads(names.DATABASE_RESTORE_SERVER)[0]["source"] == PITR
+    restore_call = ctx.payloads(names.DATABASE_RESTORE_SERVER)[0]
+    assert restore_call["source"] == PITR
     assert report["primary"]["primary"] == PITR
+    # the name does not grow with each restore: the restored server's base, a new stamp
+    assert restore_call["target"] == f"{SOUTH}-pitr-20261129t120000"

@@ -10,7 +10,7 @@ from shared.policy import CheckOutcome, DrillEvidence, RestoreTestEvidence
 ROWS = CheckOutcome("row-count:intents", True, "intents has 120 rows")
 
 
-def _switch(**changes: object) -> policy.SwitchDecision:
+def _switch(**changes: object) -> policy.Decision:
     args: dict[str, object] = {
         "checks_passed": True,
         "failed_checks": (),

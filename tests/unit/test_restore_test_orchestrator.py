@@ -6,74 +6,35 @@ from datetime import timedelta
 from typing import Any
 
 from orchestrators import restore_test
+from orchestrators.toolkit.run import TEARDOWN_POLLS
 from shared import names
-from shared.backups import TEARDOWN_POLLS
-from tests.unit.backup_fakes import NOW, FakeContext, drive, fails, returns, sequence, settings_dict
-from tests.unit.estate_fakes import RG, SOUTH, WEST, snapshot
-from tests.unit.estate_fakes import estate as observed
+from tests.support.durable import NOW, FakeContext, drive, fails, orchestrator, sequence
+from tests.support.estate import RG, SOUTH, WEST, snapshot
+from tests.support.estate import estate as observed
+from tests.support.restore_estate import FakeEstate
+from tests.support.settings import backup_settings
 
 
-class FakeEstate:
-    """Sentinels written at the fake clock; the scratch server exists between restore and delete."""
-
-    def __init__(self, ctx_now: Any, state: str = "home") -> None:
-        self.now = ctx_now
-        self.state = state
-        self.sentinels: dict[str, Any] = {}
-        self.servers: set[str] = set()
-        self.delete_works = True
-        self.checked: list[dict[str, Any]] = []
-
-    def write_sentinel(self, p: dict[str, Any]) -> dict[str, Any]:
-        at = self.now()
-        self.sentinels[p["name"]] = at
-        return {"server": "qlp-db-uksouth", "name": p["name"], "written_at": at.isoformat(), "created": True}
-
-    def restore(self, p: dict[str, Any]) -> dict[str, Any]:
-        self.servers.add(p["target"])
-        return {"server": p["target"], "created": True, "state": "Ready", "point_in_time": p["point_in_time"]}
-
-    def run_checks(self, p: dict[str, Any]) -> dict[str, Any]:
-        self.checked.append(p)
-        if p["server"] in RG:  # counting the source
-            return {"server": p["server"], "passed": True, "counts": {"intents": 4}, "checks": []}
-        present, absent = p["checks"]["sentinels_present"], p["checks"]["sentinels_absent"]
-        checks = [{"name": "row-count:intents", "passed": True, "detail": "intents: 5 rows"}]
-        checks += [{"name": f"sentinel-present:{n}", "passed": True, "detail": "present"} for n in present]
-        checks += [{"name": f"sentinel-absent:{n}", "passed": True, "detail": "absent"} for n in absent]
-        return {"server": p["server"], "passed": True, "counts": {"intents": 5}, "checks": checks}
-
-    def delete(self, p: dict[str, Any]) -> dict[str, Any]:
-        if self.delete_works:
-            self.servers.discard(p["server"])
-        return {"server": p["server"], "deleted": True}
-
-    def get(self, p: dict[str, Any]) -> dict[str, Any]:
-        if p["server"] in RG:
-            return snapshot(p["server"], self.state)
-        return {"name": p["server"], "exists": p["server"] in self.servers}
+def _drive(ctx: FakeContext) -> dict[str, Any]:
+    """Run the restore test; returns its last report (which agrees with the run's outcome)."""
+    out = drive(orchestrator(names.RESTORE_TEST_ORCHESTRATOR), ctx)
+    report = ctx.last_report()
+    assert (out["status"], out["summary"], out["verdict"]) == (
+        report["status"],
+        report["summary"],
+        report["verdict"],
+    )
+    return report
 
 
 def _run(state: str = "home", **overrides: Any) -> tuple[FakeContext, FakeEstate, dict[str, Any]]:
-    inp = {"run_id": "restore-test-qlp", "settings": settings_dict(), "trigger": {"kind": "timer"}}
+    inp = {"run_id": "restore-test-qlp", "settings": backup_settings(), "trigger": {"kind": "timer"}}
     ctx = FakeContext(inp, {})
     estate = FakeEstate(lambda: ctx.current_utc_datetime, state)
     estate.delete_works = overrides.pop("delete_works", True)
-    ctx.activities.update(
-        {
-            **observed(state),
-            names.STORAGE_WRITE_REPORT: returns({"url": "u"}),
-            names.NOTIFY_SEND: returns({"sent": []}),
-            names.DATABASE_WRITE_SENTINEL: estate.write_sentinel,
-            names.DATABASE_RESTORE_SERVER: estate.restore,
-            names.DATABASE_RUN_CHECKS: estate.run_checks,
-            names.DATABASE_DELETE_SERVER: estate.delete,
-            names.DATABASE_GET_SERVER: estate.get,
-        }
-    )
+    ctx.activities.update(estate.activities())
     ctx.activities.update(overrides)
-    report = drive(restore_test.restore_test_plan, ctx)
-    return ctx, estate, report
+    return ctx, estate, _drive(ctx)
 
 
 def test_a_healthy_estate_passes_and_the_scratch_server_is_gone() -> None:
@@ -153,6 +114,7 @@ def test_a_leftover_scratch_server_fails_the_test_after_polling() -> None:
 
 def test_a_failed_restore_still_tears_down_and_fails() -> None:
     ctx, _, report = _run(**{names.DATABASE_RESTORE_SERVER: fails("permanent: restore qlp-db-uksouth: boom")})
+    # the activity's own message, without the host's wording around it ("Activity function ... failed:")
     assert report["verdict"]["reasons"] == ["restore failed: permanent: restore qlp-db-uksouth: boom"]
     assert names.DATABASE_DELETE_SERVER in ctx.names()
     assert [p["server"] for p in ctx.payloads(names.DATABASE_RUN_CHECKS)] == ["qlp-db-uksouth"]
@@ -170,24 +132,22 @@ def test_a_slow_restore_fails_against_the_objective() -> None:
     def slow(p: dict[str, Any]) -> dict[str, Any]:
         return {"server": p["target"], "state": "Ready"}
 
-    inp = {"run_id": "rt", "settings": settings_dict(rto_tier1_minutes="1"), "trigger": {}}
+    inp = {"run_id": "rt", "settings": backup_settings(rto_tier1_minutes="1"), "trigger": {}}
     ctx = FakeContext(inp, {}, activity_seconds=90.0)
     gone = sequence({"exists": False})
     ctx.activities.update(
         {
-            names.STORAGE_WRITE_REPORT: returns({}),
-            names.NOTIFY_SEND: returns({}),
             names.DATABASE_WRITE_SENTINEL: lambda p: {"written_at": ctx.current_utc_datetime.isoformat()},
             names.DATABASE_RESTORE_SERVER: slow,
             names.DATABASE_RUN_CHECKS: lambda p: FakeEstate(lambda: NOW).run_checks(p),
-            names.DATABASE_DELETE_SERVER: returns({}),
+            names.DATABASE_DELETE_SERVER: lambda p: {},
             names.DATABASE_GET_SERVER: lambda p: (
                 snapshot(p["server"], "home") if p["server"] in RG else gone(p)
             ),
             names.SECRETS_GET_DATABASE_HOST: observed("home")[names.SECRETS_GET_DATABASE_HOST],
         }
     )
-    report = drive(restore_test.restore_test_plan, ctx)
+    report = _drive(ctx)
     assert report["verdict"]["reasons"] == ["restore took 1 min, over the 1 min objective"]
 
 
