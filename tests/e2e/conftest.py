@@ -17,6 +17,7 @@ from tests.fixtures.sandbox import SandboxFactory
 from tests.support.e2e import FAST_FAILOVER, Estate, EstateFactory, app_env
 from tests.support.receiver import Receiver
 
+
 @pytest.fixture
 def estate_factory(
     sandbox_factory: SandboxFactory, devhost_factory: DevhostFactory
