@@ -34,8 +34,9 @@ import psycopg  # noqa: E402
 
 from sandbox.client import SandboxClient  # noqa: E402
 from sandbox.postgres import PG_BIN, run  # noqa: E402
-from tests.e2e.backup_helpers import app_env, post, receiver, start_devhost  # noqa: E402
 from tests.fixtures.sandbox import start_sandbox, stop_sandbox  # noqa: E402
+from tests.support.e2e import app_env, post, start_devhost  # noqa: E402
+from tests.support.receiver import running_receiver  # noqa: E402
 
 ROUNDS = 5
 SEED_ROWS = 20_000
@@ -185,8 +186,8 @@ def main() -> int:
     sb = start_sandbox(backup_interval=3600.0)
     try:
         seed(sb)
-        with receiver() as hook:
-            host = start_devhost(app_env(sb, hook.url))
+        with running_receiver() as hook:
+            host = start_devhost(app_env(sb, hook))
             raw = RawRestore(sb)
             try:
                 continuity, baseline = [], []
