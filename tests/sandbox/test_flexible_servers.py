@@ -22,9 +22,12 @@ from azure.mgmt.postgresqlflexibleservers.models import (
     ServerForPatch,
     ServerProperties,
     ServerPropertiesForPatch,
+    VirtualEndpoint,
+    VirtualEndpointResourceProperties,
 )
 
 from sandbox.client import SandboxClient, StaticTokenCredential
+from sandbox.flexible_metrics import HEARTBEAT_S
 
 pytestmark = pytest.mark.sandbox
 
@@ -291,6 +294,12 @@ def test_planned_switchover_and_back(sandbox_factory: Any) -> None:
     tagged = client.servers.begin_update(south, primary.name, ServerForPatch(tags={"owner": "dr"})).result()
     assert tagged.tags == {"owner": "dr"}
     assert client.servers.get(south, primary.name).tags == {"owner": "dr"}
+    pair = VirtualEndpoint(
+        properties=VirtualEndpointResourceProperties(endpoint_type="ReadWrite", members=[replica.name])
+    )
+    client.virtual_endpoints.begin_create(
+        south, primary.name, "qlp-ve", pair
+    ).result()  # a switchover needs it
 
     swapped = promote(client, west, replica.name, "Switchover", "Planned")
     assert swapped.properties.replica.role == "Primary"
@@ -300,7 +309,7 @@ def test_planned_switchover_and_back(sandbox_factory: Any) -> None:
     insert(sb, swapped, ["written-in-west"])
     eventually(lambda: "written-in-west" in texts(sb, old), what="reverse replication")
 
-    back = promote(client, south, primary.name, "Switchover", "Planned")  # failback
+    back = promote(client, south, primary.name, "Switchover", "Planned")  # failback (the pair followed)
     assert back.properties.replica.role == "Primary"
     assert client.servers.get(west, replica.name).properties.replica.role == "GeoAsyncReplica"
     insert(sb, back, ["written-after-failback"])
@@ -376,7 +385,8 @@ def test_replication_lag_metric_grows_and_clears_and_arm_faults_are_retried(sand
         )
         return float(result.value[0].timeseries[0].data[-1].maximum)
 
-    assert delay() == 0.0
+    # Azure's meaning: the time since the last replayed transaction; the primary's heartbeat keeps it low
+    eventually(lambda: delay() <= HEARTBEAT_S + 2, what="a caught-up replica's few seconds")
     sb.fault("replication-lag", seconds=120)
     insert(sb, primary, ["during-lag"])
     first = eventually(delay, what="a delay")
@@ -390,5 +400,5 @@ def test_replication_lag_metric_grows_and_clears_and_arm_faults_are_retried(sand
     assert sb.status()["faults_injected"] > 0
 
     sb.fault("clear")
-    eventually(lambda: delay() == 0.0, what="lag cleared")
+    eventually(lambda: delay() <= HEARTBEAT_S + 2, timeout=90, what="lag cleared")
     eventually(lambda: "during-lag" in texts(sb, replica), what="replay resumed")
