@@ -8,6 +8,8 @@ Auth levels: anonymous (no key), function (function key or master key), admin (m
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import hmac
 import json
 import os
@@ -30,9 +32,10 @@ class HostKeys:
     function_key: str
     master_key: str
     generated: bool = False
+    system_key: str = ""  # the Durable extension's system key (durabletask_extension)
 
     def __repr__(self) -> str:  # never print the keys by accident
-        return "HostKeys(function_key=***, master_key=***)"
+        return "HostKeys(function_key=***, master_key=***, system_key=***)"
 
 
 def load_keys(state_dir: Path, env: Mapping[str, str]) -> HostKeys:
@@ -41,10 +44,17 @@ def load_keys(state_dir: Path, env: Mapping[str, str]) -> HostKeys:
     function_key = env.get(FUNCTION_KEY_ENV) or stored.get("functionKey")
     master_key = env.get(MASTER_KEY_ENV) or stored.get("masterKey")
     if function_key and master_key:
-        return HostKeys(function_key, master_key)
-    keys = HostKeys(function_key or _new_key(), master_key or _new_key(), generated=True)
+        return HostKeys(function_key, master_key, system_key=system_key_of(master_key))
+    master_key = master_key or _new_key()
+    keys = HostKeys(function_key or _new_key(), master_key, True, system_key_of(master_key))
     _write(state_dir / KEYS_FILE, {"functionKey": keys.function_key, "masterKey": keys.master_key})
     return keys
+
+
+def system_key_of(master_key: str) -> str:
+    """The Durable extension's system key, derived from the master key (stable across restarts)."""
+    digest = hmac.new(master_key.encode(), b"durabletask_extension", hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
 def presented_key(headers: Mapping[str, str], query: Mapping[str, str]) -> str | None:
@@ -65,7 +75,9 @@ def authorized(level: str, presented: str | None, keys: HostKeys) -> bool:
 
 
 def _same(a: str, b: str) -> bool:
-    return hmac.compare_digest(a.encode(), b.encode())
+    """Constant-time equality; a presented key that is not valid text (a lone surrogate from a
+    non-UTF-8 header) simply does not match."""
+    return hmac.compare_digest(a.encode("utf-8", "surrogateescape"), b.encode("utf-8", "surrogateescape"))
 
 
 def _new_key() -> str:

@@ -186,6 +186,7 @@ class DevHost:
             base_url=self.base_url,
             hub_name=str(durable_settings.get("hubName") or DEFAULT_HUB),
             overridable_states=str(durable_settings.get("overridableExistingInstanceStates") or "AnyState"),
+            keys=(self.keys.system_key, self.keys.master_key) if self.keys else (),
         )
 
     def _build(self, functions: dict[str, FunctionInfo], keys: HostKeys) -> web.Application:

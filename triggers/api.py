@@ -3,11 +3,14 @@
 ``endpoint`` registers an HTTP function on a blueprint (name, route, method, auth level, durable client)
 and records its declaration; the handler validates with the same ``Body`` / ``Query`` objects, and
 ``openapi()`` turns the declarations into the OpenAPI 3.1 document served at ``GET /api/openapi.json``.
-So the contract and the validation cannot drift apart.
+So the contract and the validation cannot drift apart. With roles required (settings), ``endpoint`` also
+guards every route but the anonymous health: reader for reads, operator to start, approver to answer.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,8 +19,10 @@ from typing import Any
 import azure.durable_functions as df
 import azure.functions as func
 
+from shared import policy
+from shared.config import SettingsError, current_settings
 from shared.version import VERSION
-from triggers.web import NO_QUERY, Body, Field, Query
+from triggers.web import NO_QUERY, Body, Field, Query, json_response, principal_of
 
 ERROR = "#/components/schemas/Error"
 
@@ -36,6 +41,12 @@ class Endpoint:
     path: dict[str, tuple[str, ...]] = field(default_factory=dict)  # path parameter -> allowed values
     anonymous: bool = False
     tag: str = "operations"
+    role: str | Callable[[func.HttpRequest], str] = ""  # with roles required; default: reader / operator
+
+    def role_for(self, req: func.HttpRequest) -> str:
+        if callable(self.role):
+            return self.role(req)
+        return self.role or (policy.READER if self.method == "GET" else policy.OPERATOR)
 
 
 ENDPOINTS: dict[str, Endpoint] = {}
@@ -55,19 +66,62 @@ def endpoint(
     anonymous: bool = False,
     client: bool = True,
     tag: str = "operations",
+    role: str | Callable[[func.HttpRequest], str] = "",
 ) -> Callable[[Callable[..., Any]], Any]:
-    """Register ``function`` as the HTTP function ``name`` (``method`` on ``/api/<route>``) and declare it."""
+    """Register ``function`` as the HTTP function ``name`` (``method`` on ``/api/<route>``), declare it,
+    and guard it: with roles required (settings), the caller needs the endpoint's role (401 / 403)."""
+    answers = dict(responses)
+    if not anonymous:
+        answers.setdefault(401, "roles are required and the caller is not authenticated")
+        answers.setdefault(403, "the caller's app roles do not allow this")
     declared = Endpoint(
-        name, method, route, summary, responses, body, query, dict(path or {}), anonymous, tag
+        name, method, route, summary, answers, body, query, dict(path or {}), anonymous, tag, role
     )
 
     def register(function: Callable[..., Any]) -> Any:
         ENDPOINTS[name] = declared
         level = func.AuthLevel.ANONYMOUS if anonymous else func.AuthLevel.FUNCTION
-        wrapped = bp.durable_client_input(client_name="client")(function) if client else function
+        guarded = function if anonymous else _guarded(function, declared)
+        wrapped = bp.durable_client_input(client_name="client")(guarded) if client else guarded
         return bp.function_name(name)(bp.route(route=route, methods=[method], auth_level=level)(wrapped))
 
     return register
+
+
+def refusal(req: func.HttpRequest, declared: Endpoint) -> func.HttpResponse | None:
+    """Access, in one place: None when the caller may go on, else the 401 / 403."""
+    try:
+        settings = current_settings()
+    except SettingsError:
+        return None  # the handler answers 503 naming the settings
+    if not settings.require_roles:
+        return None
+    principal = principal_of(req)
+    decision = policy.role_allows(
+        declared.role_for(req), principal.roles, authenticated=principal.authenticated
+    )
+    if decision.is_("allow"):
+        return None
+    status = 401 if decision.is_("unauthenticated") else 403
+    return json_response({"error": decision.action, "reason": decision.reason}, status)
+
+
+def _guarded(function: Callable[..., Any], declared: Endpoint) -> Callable[..., Any]:
+    if inspect.iscoroutinefunction(function):
+
+        @functools.wraps(function)
+        async def guarded_async(req: func.HttpRequest, *args: Any, **kwargs: Any) -> Any:
+            refused = refusal(req, declared)
+            return refused if refused is not None else await function(req, *args, **kwargs)
+
+        return guarded_async
+
+    @functools.wraps(function)
+    def guarded(req: func.HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        refused = refusal(req, declared)
+        return refused if refused is not None else function(req, *args, **kwargs)
+
+    return guarded
 
 
 # ---- the OpenAPI document ------------------------------------------------------------------------------

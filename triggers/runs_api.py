@@ -14,8 +14,9 @@ from typing import Any
 import azure.durable_functions as df
 import azure.functions as func
 
-from shared import names
+from shared import names, policy
 from shared.azure import runtime
+from shared.config import current_settings
 from triggers import runs
 from triggers.api import endpoint
 from triggers.web import NO_QUERY, BadRequest, Body, Field, Param, Query, actor_of, json_response, run_id_of
@@ -177,6 +178,7 @@ def action_refusal(action: str, run_id: str, status: Any) -> str:
     "runs/{id}/{action}",
     body=ANSWER,
     path={"action": ACTIONS},
+    role=lambda req: policy.OPERATOR if req.route_params.get("action") == "cancel" else policy.APPROVER,
     tag="runs",
     responses={
         202: "delivered to the run",
@@ -204,5 +206,15 @@ async def http_run_action(req: func.HttpRequest, client: Any) -> func.HttpRespon
     if refusal:
         return json_response({"error": "conflict", "reason": refusal}, 409)
     by = actor_of(req)
+    started_by = str((runs.input_of(status).get("trigger") or {}).get("by") or "")
+    settings = current_settings()
+    duty = policy.may_answer(
+        action,
+        actor=by,
+        started_by=started_by,
+        separate=settings.require_roles and settings.separate_approver,
+    )
+    if not duty.is_("allow"):
+        return json_response({"error": "forbidden", "reason": duty.reason}, 403)
     await client.raise_event(run_id, "approval", {"answer": action, "by": by, "note": note})
     return json_response({"id": run_id, "delivered": action, "by": by}, 202)

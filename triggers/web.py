@@ -202,20 +202,41 @@ NO_QUERY = Query()
 
 
 # ---- who acts, what is asked about, the settings --------------------------------------------------------
-def actor_of(req: func.HttpRequest) -> str:
-    """Who acts: the authenticated principal (Easy Auth's ``x-ms-client-principal``), never a body field;
-    without Easy Auth, the function key that let the request in."""
+@dataclass(frozen=True)
+class Principal:
+    """Who calls, as Easy Auth says (``x-ms-client-principal``): a name and app roles (none: anonymous)."""
+
+    name: str = ""
+    roles: tuple[str, ...] = ()
+
+    @property
+    def authenticated(self) -> bool:
+        return bool(self.name or self.roles)
+
+
+def principal_of(req: func.HttpRequest) -> Principal:
+    """The caller from Easy Auth's headers (the platform sets them and strips any a client sent)."""
     name = req.headers.get("x-ms-client-principal-name", "")
+    roles: list[str] = []
     encoded = req.headers.get("x-ms-client-principal", "")
-    if encoded and not name:
+    if encoded:
         try:
             principal = json.loads(base64.b64decode(encoded, validate=True))
-            claims = {c.get("typ"): c.get("val") for c in principal.get("claims", []) if isinstance(c, dict)}
-            name = str(claims.get("name") or claims.get(principal.get("name_typ")) or "")
+            claims = [c for c in principal.get("claims", []) if isinstance(c, dict)]
+            name_typ, role_typ = principal.get("name_typ"), principal.get("role_typ") or "roles"
+            by_type = {c.get("typ"): c.get("val") for c in claims}
+            name = name or str(by_type.get("name") or by_type.get(name_typ) or "")
+            roles = [str(c.get("val")) for c in claims if c.get("typ") in (role_typ, "roles")]
         except (ValueError, TypeError, AttributeError):
-            name = ""
-    name = "".join(c for c in name if c.isprintable())[:100]
-    return name or FUNCTION_KEY_ACTOR
+            name, roles = name, []
+    clean = "".join(c for c in name if c.isprintable())[:100]
+    return Principal(clean, tuple(r[:100] for r in roles if r.isprintable()))
+
+
+def actor_of(req: func.HttpRequest) -> str:
+    """Who acts: the authenticated principal, never a body field; without Easy Auth, the function key that
+    let the request in."""
+    return principal_of(req).name or FUNCTION_KEY_ACTOR
 
 
 def run_id_of(req: func.HttpRequest) -> str:

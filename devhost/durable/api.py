@@ -2,14 +2,19 @@
 
 Same routes, query parameters, JSON shapes and status codes as the extension's HttpApiHandler, so the
 unmodified DurableOrchestrationClient (built from `client_binding()`) and the webhook URLs returned by
-`create_check_status_response` work against it.
+`create_check_status_response` work against it. As on the real host, the public webhook needs a key: the
+extension's system key (`code=` in every URL the binding hands out, as the extension writes them) or the
+master key; without one it answers 401. The worker's own client calls go, like the real host's
+`rpcBaseUrl`, to an internal path that is not published: here `/durabletask-rpc/<random token>/`.
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
+import hmac
 import json
+import secrets
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -24,6 +29,8 @@ from devhost.durable.history import iso, parse_iso, utcnow
 from devhost.durable.store import ACTIVE_STATUSES
 
 PREFIX = "/runtime/webhooks/durabletask"
+RPC_PREFIX = "/durabletask-rpc"
+Handler = Callable[[web.Request], Any]
 _STATUSES = (
     "Running",
     "Completed",
@@ -87,11 +94,16 @@ class DurableEngine:
         workers: int = 4,
         log: Callable[[str], None] | None = None,
         overridable_states: str = "AnyState",
+        keys: tuple[str, ...] = (),
     ) -> None:
+        """``keys``: the system key first, then any other key the public webhook takes (the master key);
+        none: the webhook is open (tests of the engine alone)."""
         self.runtime = Runtime(list(functions), Path(state_dir), workers, log or _print)
         self.base_url = base_url.rstrip("/")
         self.hub_name = hub_name
         self.replace_running = overridable_states != "NonRunningStates"
+        self.keys = keys
+        self.rpc_token = secrets.token_urlsafe(24)
 
     async def start(self) -> None:
         await self.runtime.start()
@@ -105,7 +117,8 @@ class DurableEngine:
         return f"{self.base_url}{PREFIX}"
 
     def _query(self) -> str:
-        return f"taskHub={quote(self.hub_name)}&connection=Storage"
+        code = f"&code={quote(self.keys[0])}" if self.keys else ""
+        return f"taskHub={quote(self.hub_name)}&connection=Storage{code}"
 
     def management_urls(self, instance_id: str) -> dict[str, str]:
         base, q = f"{self.webhook}/instances/{instance_id}", self._query()
@@ -137,26 +150,43 @@ class DurableEngine:
                 "managementUrls": self.management_urls("INSTANCEID"),
                 "baseUrl": self.webhook,
                 "requiredQueryStringParameters": q,
-                "rpcBaseUrl": f"{self.webhook}/",
+                "rpcBaseUrl": f"{self.base_url}{RPC_PREFIX}/{self.rpc_token}/",
                 "httpBaseUrl": "",
             }
         )
 
     # ---- routes ----------------------------------------------------------------------------------
     def routes(self) -> list[web.AbstractRouteDef]:
-        p = PREFIX
+        """The public webhook (keyed) and the worker's internal path (its token is the key)."""
+        return self._routes(PREFIX, self._keyed) + self._routes(f"{RPC_PREFIX}/{self.rpc_token}", lambda h: h)
+
+    def _routes(self, p: str, guard: Callable[[Handler], Handler]) -> list[web.AbstractRouteDef]:
         return [
-            web.post(f"{p}/orchestrators/{{name}}", self._start),
-            web.post(f"{p}/orchestrators/{{name}}/{{instance_id}}", self._start),
-            web.get(f"{p}/instances", self._list),
-            web.get(f"{p}/instances/", self._list),
-            web.delete(f"{p}/instances", self._purge_by),
-            web.delete(f"{p}/instances/", self._purge_by),
-            web.get(f"{p}/instances/{{instance_id}}", self._status),
-            web.delete(f"{p}/instances/{{instance_id}}", self._purge),
-            web.post(f"{p}/instances/{{instance_id}}/raiseEvent/{{event}}", self._raise_event),
-            web.post(f"{p}/instances/{{instance_id}}/{{operation}}", self._operation),
+            web.post(f"{p}/orchestrators/{{name}}", guard(self._start)),
+            web.post(f"{p}/orchestrators/{{name}}/{{instance_id}}", guard(self._start)),
+            web.get(f"{p}/instances", guard(self._list)),
+            web.get(f"{p}/instances/", guard(self._list)),
+            web.delete(f"{p}/instances", guard(self._purge_by)),
+            web.delete(f"{p}/instances/", guard(self._purge_by)),
+            web.get(f"{p}/instances/{{instance_id}}", guard(self._status)),
+            web.delete(f"{p}/instances/{{instance_id}}", guard(self._purge)),
+            web.post(f"{p}/instances/{{instance_id}}/raiseEvent/{{event}}", guard(self._raise_event)),
+            web.post(f"{p}/instances/{{instance_id}}/{{operation}}", guard(self._operation)),
         ]
+
+    def _keyed(self, handler: Handler) -> Handler:
+        async def guarded(request: web.Request) -> web.StreamResponse:
+            if self.keys and not self._key_ok(request):
+                return web.Response(status=401)
+            result: web.StreamResponse = await handler(request)
+            return result
+
+        return guarded
+
+    def _key_ok(self, request: web.Request) -> bool:
+        presented = request.headers.get("x-functions-key") or request.query.get("code") or ""
+        given = presented.encode("utf-8", "surrogateescape")
+        return any(hmac.compare_digest(given, key.encode()) for key in self.keys)
 
     async def _start(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]

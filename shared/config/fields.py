@@ -207,6 +207,10 @@ FIELDS: dict[str, Field] = {
     ),
     "ACTIVITY_RETRY_FIRST_SECONDS": Field(_float, "2", "Wait after the first transient failure; doubles."),
     "ACTIVITY_RETRY_MAX_SECONDS": Field(_float, "30", "Longest wait between two calls of an activity."),
+    "REQUIRE_ROLES": Field(
+        _bool, "false", "Operations need app roles (reader, operator, approver) from Easy Auth's principal."
+    ),
+    "SEPARATE_APPROVER": Field(_bool, "true", "With roles: nobody approves or rejects a run they started."),
     "PROBE_TIMEOUT_SECONDS": Field(_float, "10", "Timeout of one HTTP probe."),
     # schedules (timer triggers read them as %CONTINUITY_..._SCHEDULE%)
     "BACKUP_WATCH_SCHEDULE": Field(_cron, "0 */15 * * * *", "Backup watch timer."),

@@ -81,6 +81,8 @@ class Settings:
     activity_retry_attempts: int
     activity_retry_first_seconds: float
     activity_retry_max_seconds: float
+    require_roles: bool
+    separate_approver: bool
     probe_timeout_seconds: float
     backup_watch_schedule: str
     health_probe_schedule: str

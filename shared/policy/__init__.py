@@ -9,6 +9,7 @@ primary now), ``restore`` (restore points, rule 8, the switch), ``backups`` (the
 """
 
 from shared.models import Decision, Verdict
+from shared.policy.access import APPROVER, OPERATOR, READER, may_answer, role_allows
 from shared.policy.backups import (
     BREACHED,
     CHECK_BACKUP_AGE,
@@ -80,6 +81,7 @@ from shared.policy.verdicts import (
 )
 
 __all__ = [
+    "APPROVER",
     "BREACHED",
     "CHECK_BACKUP_AGE",
     "CHECK_EARLIEST_RESTORE_POINT",
@@ -93,7 +95,9 @@ __all__ = [
     "GATE_TAKE_BACKUP",
     "GATE_WAIT",
     "HEALTHY_REPLICA_STATES",
+    "OPERATOR",
     "POINT_VALID",
+    "READER",
     "RESOLVED",
     "RULE_INSIDE_RETENTION",
     "RULE_NOT_BEFORE_EARLIEST",
@@ -134,6 +138,7 @@ __all__ = [
     "fence",
     "grace",
     "lag_gate",
+    "may_answer",
     "may_start",
     "next_breach_state",
     "objectives_verdict",
@@ -142,6 +147,7 @@ __all__ = [
     "promote_mode",
     "restore_test_point",
     "restore_test_verdict",
+    "role_allows",
     "route_traffic",
     "same_host",
     "validate_restore_point",

@@ -120,3 +120,16 @@ def test_durable_client_binding_points_at_the_engine(host: DevhostProcess) -> No
         assert time.monotonic() < deadline, status
         time.sleep(0.05)
     assert status["output"] == "hello hello ada"
+
+
+def test_the_durable_webhook_needs_the_system_or_master_key(host: DevhostProcess) -> None:
+    hooks = "/runtime/webhooks/durabletask/instances/"
+    assert host.request("GET", hooks).status_code == 401
+    assert host.request("GET", hooks, key="function").status_code == 401
+    assert host.request("GET", hooks, params={"code": "\u00e9t\u00e9"}).status_code == 401
+    assert host.request("GET", hooks, key="master").status_code == 200
+    started = host.request("POST", "/api/start/ada").json()
+    assert "code=" in started["statusQueryGetUri"]  # the links the binding hands out carry the system key
+    assert requests.get(started["statusQueryGetUri"], timeout=10).status_code in (200, 202)
+    bare = started["statusQueryGetUri"].split("&code=")[0]
+    assert requests.get(bare, timeout=10).status_code == 401

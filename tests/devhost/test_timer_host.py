@@ -111,7 +111,7 @@ def test_a_timer_with_a_durable_client_starts_an_orchestration(ticking: tuple[De
     path = f"/runtime/webhooks/durabletask/instances/{instance_id}"
 
     def completed() -> bool:
-        status = host.request("GET", path).json()
+        status = host.request("GET", path, key="master").json()
         assert status["runtimeStatus"] in ("Pending", "Running", "Completed"), status
         return bool(status["runtimeStatus"] == "Completed" and status["output"] == "hello hello timer")
 

@@ -352,11 +352,9 @@ def http(
 async def call_http(name: str, req: func.HttpRequest, client: FakeClient | None = None) -> func.HttpResponse:
     """Invoke a registered HTTP function (with the fake client as its durable client binding, if any)."""
     user = registered(name)
-    target = getattr(user, "client_function", user)
-    if client is None:
-        result = target(req)
-        return await result if asyncio.iscoroutine(result) else result  # type: ignore[no-any-return]
-    return await target(req, client=client)  # type: ignore[no-any-return]
+    target = getattr(user, "client_function", None)
+    result = target(req, client=client or FakeClient()) if target is not None else user(req)
+    return await result if asyncio.iscoroutine(result) else result  # type: ignore[no-any-return]
 
 
 def reads_from(activities: Mapping[str, Activity]) -> Callable[[Generator[Any, Any, Any]], Any]:
