@@ -80,8 +80,10 @@ DATABASE_RUN_CHECKS = "database_run_checks"
 DATABASE_WRITE_SENTINEL = "database_write_sentinel"
 
 # containers (Azure Container Instances)
-# {group, image, run_id, [environment: {k: v}], [port], [cpu], [memory_gb], [location], [resource_group],
-#   [command: [..]]} -> {group, created, changed, state, address, url}
+# {group, image, run_id, [environment: {k: v}], [secure_environment: {k: Key Vault secret name}], [port],
+#   [cpu], [memory_gb], [restart_policy], [location], [resource_group], [command: [..]], [allow_recreate]}
+#   -> {group, created, changed, recreated, state, address, url}   (a change ACI cannot make in place
+#   re-creates the group; never the live slot; precondition otherwise)
 CONTAINERS_ENSURE_GROUP = "containers_ensure_group"
 # {group, [resource_group]} -> {group, state, changed, address, url, message}
 CONTAINERS_START_GROUP = "containers_start_group"
