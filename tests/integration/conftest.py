@@ -3,59 +3,15 @@ call activities exactly as the host does (the registered user function with a JS
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import Any
+from collections.abc import Iterator
 
 import pytest
 
 from sandbox.app_settings import app_settings
 from sandbox.client import SandboxClient
-from shared.azure import runtime
+from tests.support.activities import Activity, activity_functions, app_environment, caller
 
-Activity = Callable[..., dict[str, Any]]
-
-
-def activity_functions() -> dict[str, Callable[[dict[str, Any]], dict[str, Any]]]:
-    """Activity name -> its user function, read from the blueprints (not from the app, whose
-    get_functions() may run only once per process)."""
-    from activities import containers, database, events, metrics, notify, probe, secrets, storage, traffic
-
-    found = {}
-    for module in (containers, database, events, metrics, notify, probe, secrets, storage, traffic):
-        for value in vars(module).values():
-            function = getattr(value, "_function", None)
-            if function is not None:
-                found[function.get_function_name()] = function.get_user_function()
-    return found
-
-
-@contextmanager
-def app_environment(values: dict[str, str]) -> Iterator[None]:
-    """The process environment of a host configured with ``values`` (restored afterwards)."""
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    runtime.reset()
-    try:
-        yield
-    finally:
-        for key, old in saved.items():
-            if old is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = old
-        runtime.reset()
-
-
-def caller(values: dict[str, str]) -> Activity:
-    functions = activity_functions()
-
-    def call(activity: str, /, **params: Any) -> dict[str, Any]:
-        with app_environment(values):
-            return functions[activity](params)
-
-    return call
+__all__ = ["Activity", "activity_functions", "app_environment", "caller"]
 
 
 @pytest.fixture(scope="session")

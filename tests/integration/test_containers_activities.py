@@ -11,7 +11,7 @@ import pytest
 
 from sandbox.client import SandboxClient
 from shared import names
-from tests.integration.conftest import Activity
+from tests.support.activities import Activity
 
 pytestmark = pytest.mark.sandbox
 

@@ -16,8 +16,8 @@ from azure.mgmt.containerinstance import ContainerInstanceManagementClient
 
 from sandbox.client import SandboxClient, StaticTokenCredential
 from shared import names
-from tests.integration.conftest import Activity
 from tests.polling import until
+from tests.support.activities import Activity
 
 pytestmark = pytest.mark.sandbox
 

@@ -11,8 +11,8 @@ from azure.storage.blob import BlobServiceClient
 
 from sandbox.client import SandboxClient
 from shared import names
-from tests.integration.conftest import Activity
 from tests.integration.receiver import running_receiver
+from tests.support.activities import Activity
 
 pytestmark = pytest.mark.sandbox
 

@@ -16,7 +16,7 @@ from azure.keyvault.secrets import SecretClient
 from sandbox.app_settings import app_settings
 from sandbox.client import SandboxClient, StaticTokenCredential
 from shared import names
-from tests.integration.conftest import Activity, caller
+from tests.support.activities import Activity, caller
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 

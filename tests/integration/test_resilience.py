@@ -15,8 +15,8 @@ import pytest
 from sandbox.app_settings import app_settings
 from sandbox.client import SandboxClient
 from shared import names
-from tests.integration.conftest import Activity, caller
 from tests.integration.receiver import running_receiver
+from tests.support.activities import Activity, caller
 
 ROOT = Path(__file__).resolve().parents[2]
 

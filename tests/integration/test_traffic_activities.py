@@ -12,7 +12,7 @@ import pytest
 from sandbox.app_settings import app_settings
 from sandbox.client import SandboxClient
 from shared import names
-from tests.integration.conftest import Activity, caller
+from tests.support.activities import Activity, caller
 
 pytestmark = pytest.mark.sandbox
 
