@@ -136,24 +136,26 @@ def protected_names(settings: Settings) -> set[str]:
     return {n.lower() for n in known}
 
 
-_primary_cache: dict[str, tuple[float, set[str]]] = {}
+_primary_cache: dict[str, tuple[float, set[str], str]] = {}
 
 
-def current_servers(settings: Settings) -> set[str]:
-    """The servers that are the primary and its replica now (observed; cached a few seconds). When no
-    primary can be told (an outage), every candidate observed: the failover's confirmation decides."""
+def current_servers(settings: Settings, generation: str = "") -> set[str]:
+    """The servers that are the primary and its replica now (observed; cached a few seconds, while the
+    app's lock stays at ``generation``: a DR operation that started or ended since may have changed them).
+    When no primary can be told (an outage), every candidate observed: the failover's confirmation decides."""
     cached = _primary_cache.get(settings.app_name)
-    if cached and time.monotonic() - cached[0] < PRIMARY_CACHE_SECONDS:
+    if cached and cached[2] == generation and time.monotonic() - cached[0] < PRIMARY_CACHE_SECONDS:
         return cached[1]
     found = read_now(estate.find_primary(settings))
     primary = found.primary
     servers = {primary.server, primary.replica} - {""} if primary else set(found.seen)
-    _primary_cache[settings.app_name] = (time.monotonic(), {s.lower() for s in servers})
+    _primary_cache[settings.app_name] = (time.monotonic(), {s.lower() for s in servers}, generation)
     return _primary_cache[settings.app_name][1]
 
 
-def protected_target(signal: HealthSignal, settings: Settings) -> str:
-    """The first targeted resource id that is protected, or '' when none is (may read the estate)."""
+def protected_target(signal: HealthSignal, settings: Settings, generation: str = "") -> str:
+    """The first targeted resource id that is protected, or '' when none is (may read the estate;
+    ``generation``: the app's lock's last change, runs.lock_generation)."""
     sub = f"/subscriptions/{settings.subscription_id.lower()}/"
     known = protected_names(settings)
     for rid in signal.resource_ids:
@@ -162,7 +164,7 @@ def protected_target(signal: HealthSignal, settings: Settings) -> str:
             return rid
     servers = [rid for rid in signal.resource_ids if rid.startswith(sub) and SERVER_TYPE in rid]
     if servers:
-        current = current_servers(settings)
+        current = current_servers(settings, generation)
         return next((rid for rid in servers if rid.rstrip("/").rsplit("/", 1)[-1] in current), "")
     return ""
 
@@ -192,7 +194,8 @@ def handled_by(recent: list[Any], alert_id: str) -> str:
 
 async def handle_signal(client: Any, settings: Settings, signal: HealthSignal) -> dict[str, Any]:
     """Start, join or acknowledge: returns {status, reason, run} (always answered with 202)."""
-    target = await asyncio.to_thread(protected_target, signal, settings)
+    generation = await runs.lock_generation(client, settings.app_name)
+    target = await asyncio.to_thread(protected_target, signal, settings, generation)
     if not target:
         ids = ", ".join(signal.resource_ids) or "nothing"
         return {"status": "ignored", "reason": f"the alert targets {ids}, not a protected resource"}

@@ -67,6 +67,15 @@ async def lock_holder(client: Any, app: str) -> Holder | None:
     return Holder(str(held.get("run_id") or lock_id(app)), str(held.get("operation") or ""))
 
 
+async def lock_generation(client: Any, app: str) -> str:
+    """When the app's lock last changed (a DR operation started or ended): what an observation of the
+    estate taken since is valid for ('' when no operation ever ran)."""
+    status = await client.get_status(lock_id(app))
+    if not runtime_status(status):
+        return ""
+    return f"{runtime_status(status)}@{_iso(getattr(status, 'last_updated_time', None))}"
+
+
 async def active_operations(client: Any, app: str) -> list[str]:
     """Run ids of the app's DR operations running now (at most one: the lock's holder)."""
     holder = await lock_holder(client, app)

@@ -172,7 +172,7 @@ def test_engine_restart_resumes_from_the_persisted_store(tmp_path: Path) -> None
                 history = h.engine.runtime.store.history(instance_id)
                 return sum(json.loads(e)["EventType"] == EventType.TASK_COMPLETED for e in history) >= 2
 
-            await h.wait_for(two_steps_done)
+            await h.wait_for(two_steps_done, "two steps have completed")
         async with Harness(tmp_path) as h:
             status = await h.wait(instance_id)
             assert (status.runtime_status.value, status.output) == ("Completed", [0, 1, 2, 3])

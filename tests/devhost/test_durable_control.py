@@ -19,7 +19,7 @@ async def _waiting(h: Harness, instance_id: str) -> None:
         status = await h.client.get_status(instance_id)
         return bool(status) and status.custom_status == {"stage": "waiting"}
 
-    await h.wait_for(ready)
+    await h.wait_for(ready, f"{instance_id} waits for its first event")
 
 
 def test_task_any_event_beats_the_timer_and_the_timer_is_cancelled(tmp_path: Path) -> None:

@@ -9,15 +9,16 @@ import socket
 import sqlite3
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.polling import until
 
 ROOT = Path(__file__).resolve().parents[2]
 HOOKS = "/runtime/webhooks/durabletask"
@@ -28,17 +29,6 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def _poll(condition: Callable[[], Any], timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.05)
 
 
 def _request(url: str, body: Any = None) -> tuple[int, Any]:
@@ -64,10 +54,12 @@ def _devhost(state_dir: Path, port: int, output: Path) -> Iterator[subprocess.Po
     with output.open("ab") as sink:
         process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT)
     try:
-        _poll(
+        until(
             lambda: (
                 process.poll() is not None or _request(f"http://127.0.0.1:{port}{HOOKS}/instances/")[0] == 200
-            )
+            ),
+            "devhost answers on its Durable API (or has exited)",
+            interval=0.05,
         )
         assert process.poll() is None, output.read_text()
         yield process
@@ -98,7 +90,9 @@ def test_sigkill_during_a_chain_then_restart_completes_without_rerunning_recorde
             f"{base}/orchestrators/slow_chain", {"log": str(log), "steps": 6, "sleep": 0.3}
         )
         assert status == 202, output.read_text()
-        _poll(lambda: log.exists() and len(log.read_text().split()) >= 3)
+        until(
+            lambda: log.exists() and len(log.read_text().split()) >= 3, "three steps have run", interval=0.05
+        )
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=10)
     recorded = _recorded_steps(state_dir)
@@ -107,7 +101,11 @@ def test_sigkill_during_a_chain_then_restart_completes_without_rerunning_recorde
     port = _free_port()
     with _devhost(state_dir, port, output):
         url = f"http://127.0.0.1:{port}{HOOKS}/instances/{started['id']}"
-        final = _poll(lambda: (s := _request(url))[0] == 200 and s[1])
+        final = until(
+            lambda: (s := _request(url))[0] == 200 and s[1],
+            "the instance has completed (its status answers 200)",
+            interval=0.05,
+        )
     assert (final["runtimeStatus"], final["output"]) == ("Completed", [0, 1, 2, 3, 4, 5])
     runs = [int(step) for step in log.read_text().split()]
     assert sorted(set(runs)) == [0, 1, 2, 3, 4, 5]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import Any
 import pytest
 
 from tests.fixtures.devhost import DevhostProcess, start_host_app
+from tests.polling import until
 
 WEBHOOK = "/runtime/webhooks/eventgrid"
 
@@ -192,9 +192,7 @@ def test_admin_run_of_an_event_grid_function(served: tuple[DevhostProcess, Path]
     body = {"input": json.dumps(grid_event(marker))}
     assert host.request("POST", "/admin/functions/on_event", json=body, key="function").status_code == 401
     assert host.request("POST", "/admin/functions/on_event", json=body, key="master").status_code == 202
-    deadline = time.monotonic() + 20
-    while not recorded(served, marker) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    until(lambda: recorded(served, marker), "the admin run's event is recorded", timeout=20, interval=0.05)
     assert [e["id"] for e in recorded(served, marker)] == [f"{marker}-0"]
     bad = host.request("POST", "/admin/functions/on_event", json={"input": "{}"}, key="master")
     assert bad.status_code == 400

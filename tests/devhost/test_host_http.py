@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import requests
 
 from tests.fixtures.devhost import DevhostProcess, start_host_app
+from tests.polling import until
 
 
 @pytest.fixture(scope="module")
@@ -114,11 +115,15 @@ def test_durable_client_binding_points_at_the_engine(host: DevhostProcess) -> No
     assert started.status_code == 202
     status_url = started.json()["statusQueryGetUri"]
     assert status_url.startswith(host.base_url + "/runtime/webhooks/durabletask/instances/")
-    deadline = time.monotonic() + 30
-    while (status := requests.get(status_url, timeout=10).json())["runtimeStatus"] != "Completed":
-        assert status["runtimeStatus"] in ("Pending", "Running"), status
-        assert time.monotonic() < deadline, status
-        time.sleep(0.05)
+    seen: list[Any] = []
+
+    def completed() -> dict[str, Any] | None:
+        status = requests.get(status_url, timeout=10).json()
+        seen.append(status)
+        assert status["runtimeStatus"] in ("Pending", "Running", "Completed"), status
+        return status if status["runtimeStatus"] == "Completed" else None
+
+    status = until(completed, lambda: f"the instance has completed: {seen[-1]}", timeout=30, interval=0.05)
     assert status["output"] == "hello hello ada"
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from devhost.functions import FunctionInfo, Invocation
 from devhost.schedule import parse_schedule
 from devhost.timers import TimerService, TimerSpec, TimerStatusStore
+from tests.polling import until_async
 
 NOW = datetime(2026, 5, 1, 12, 0, 0, tzinfo=UTC)
 HOURLY = "0 0 * * * *"
@@ -45,7 +46,6 @@ def run_until_scheduled(timer: TimerSpec, path: Path) -> RecordingInvoker:
         service = TimerService([timer], invoker, TimerStatusStore(path), clock=lambda: NOW)  # type: ignore[arg-type]
         await service.start()
         expected = timer.schedule.next_after(NOW).isoformat()
-        deadline = asyncio.get_running_loop().time() + 20
 
         def scheduled() -> bool:
             if not timer.use_monitor:
@@ -53,9 +53,7 @@ def run_until_scheduled(timer: TimerSpec, path: Path) -> RecordingInvoker:
             stored = json.loads(path.read_text()) if path.exists() else {}
             return bool(stored.get("cleanup", {}).get("next") == expected)
 
-        while not scheduled():
-            assert asyncio.get_running_loop().time() < deadline, "the timer never scheduled its next run"
-            await asyncio.sleep(0.005)
+        await until_async(scheduled, "the timer has scheduled its next run", timeout=20, interval=0.005)
         await service.stop()
 
     asyncio.run(scenario())

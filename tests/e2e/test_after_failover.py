@@ -15,12 +15,9 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.backup_helpers import servers, watch_tick
-from tests.e2e.conftest import EstateFactory
+from tests.support.e2e import EstateFactory, servers
 
 pytestmark = [pytest.mark.e2e, pytest.mark.sandbox, pytest.mark.slow]
-
-FAILOVER = "failover-qlp"
 
 
 def test_after_a_planned_failover_the_watch_restore_test_and_status_follow_the_new_primary(
@@ -31,9 +28,7 @@ def test_after_a_planned_failover_the_watch_restore_test_and_status_follow_the_n
     old, new = estate.endpoints["servers"]["primary"], estate.endpoints["servers"]["replica"]
     assert estate.env["CONTINUITY_PRIMARY_SERVER"] == old  # the setting stays as it was
 
-    started = estate.api("POST", "/api/failover", {"reason": "planned move", "mode": "planned"})
-    assert started.status_code == 202, started.text
-    failover = estate.wait_done(FAILOVER)
+    failover = estate.wait_done(estate.start("/api/failover", {"reason": "planned move", "mode": "planned"}))
     assert (failover.get("output") or {}).get("status") == "succeeded", failover
 
     status = estate.api("GET", "/api/status").json()
@@ -41,7 +36,7 @@ def test_after_a_planned_failover_the_watch_restore_test_and_status_follow_the_n
     assert status["servers"]["primary"]["name"] == new and status["servers"]["replica"]["name"] == old
     assert status["primary_reason"].startswith(f"{new} is the primary ({old} is a replica of {new}")
 
-    watch = watch_tick(estate.host)
+    watch = estate.watch_tick()
     assert watch["primary"]["primary"] == new, watch
     failing = {c["name"]: c["reason"] for c in watch["checks"] if not c["ok"]}
     # A server created as a replica has no geo-redundant backup (as in Azure): after the move that is
@@ -51,11 +46,11 @@ def test_after_a_planned_failover_the_watch_restore_test_and_status_follow_the_n
     assert replica["reason"].startswith("replica state is"), replica
 
     before = servers(estate.sandbox)
-    drill = estate.api("POST", "/api/drills", {"scenario": "restore"})
-    assert drill.status_code == 202, drill.text
-    run = estate.wait_done(drill.json()["id"], timeout=150)
-    report: dict[str, Any] = run.get("output") or {}
-    assert report.get("status") == "succeeded", report.get("summary") or run
+    drill = estate.start("/api/drills", {"scenario": "restore"})
+    run = estate.wait_done(drill, timeout=150)
+    assert (run.get("output") or {}).get("status") == "succeeded", run
+    report: dict[str, Any] = estate.report(drill)
+    assert report["status"] == "succeeded", report["summary"]
     assert report["resources"]["source_server"] == new
     assert report["resources"]["scratch_server"].startswith(f"{new}-rt-")
     assert report["decisions"][0]["step"] == "find-primary"
@@ -68,15 +63,15 @@ def test_after_a_planned_failover_the_watch_restore_test_and_status_follow_the_n
     dry = estate.api("POST", "/api/restore", {"restore_point": point, "reason": "e2e", "dry_run": True})
     assert dry.status_code == 200 and dry.json()["plan"]["source_server"] == new, dry.text
     body = {"restore_point": point, "reason": "after the failover", "switch": True}
-    restore = estate.api("POST", "/api/restore", body)
-    assert restore.status_code == 202, restore.text
-    done = estate.wait_done(restore.json()["id"], timeout=150)
-    restored: dict[str, Any] = done.get("output") or {}
-    assert restored.get("status") == "succeeded", restored.get("summary") or done
+    restore = estate.start("/api/restore", body)
+    done = estate.wait_done(restore, timeout=150)
+    assert (done.get("output") or {}).get("status") == "succeeded", done
+    restored: dict[str, Any] = estate.report(restore)
+    assert restored["status"] == "succeeded", restored["summary"]
     target = restored["resources"]["target_server"]
     assert restored["resources"]["source_server"] == new and target.startswith(f"{new}-pitr-")
 
-    watch = watch_tick(estate.host)
+    watch = estate.watch_tick()
     assert watch["primary"]["primary"] == target, watch["primary"]
     assert f"the database secret points at {target}" in watch["primary"]["reason"]
     assert f"{new} is stopped" in watch["primary"]["reason"]

@@ -13,21 +13,23 @@ from azure.keyvault.secrets import SecretClient
 from azure.mgmt.cdn import CdnManagementClient
 
 from sandbox.client import SandboxClient, StaticTokenCredential
-from tests.e2e.backup_helpers import (
+from tests.fixtures.devhost import DevhostProcess
+from tests.fixtures.sandbox import start_sandbox, stop_sandbox
+from tests.polling import until
+from tests.support.e2e import (
     API,
-    Receiver,
+    RESTORE_DEADLINE,
     app_env,
     container_groups,
     post,
-    receiver,
+    run_report,
     servers,
     start_devhost,
     wait_run,
     watch_tick,
 )
-from tests.fixtures.devhost import DevhostProcess
-from tests.fixtures.sandbox import start_sandbox, stop_sandbox
-from tests.sandbox.test_frontdoor import mgmt
+from tests.support.frontdoor import mgmt
+from tests.support.receiver import Receiver, running_receiver
 
 pytestmark = [pytest.mark.e2e, pytest.mark.sandbox, pytest.mark.slow]
 
@@ -40,8 +42,8 @@ BREACH_DEADLINE = 90.0
 def estate() -> Iterator[tuple[SandboxClient, DevhostProcess, Receiver]]:
     sb = start_sandbox(backup_interval=3600.0)
     try:
-        with receiver() as hook:
-            env = app_env(sb, hook.url, backup_age_alert_hours=AGE_ALERT_HOURS, backup_retention_days="7")
+        with running_receiver() as hook:
+            env = app_env(sb, hook, backup_age_alert_hours=AGE_ALERT_HOURS, backup_retention_days="7")
             host = start_devhost(env)
             try:
                 yield sb, host, hook
@@ -89,40 +91,42 @@ def _on_demand_backup(sb: SandboxClient) -> None:
     path = f"{servers_path}/{server}"
     name = f"e2e-{int(time.time())}"
     sb.request("PUT", f"{path}/backups/{name}?{API}", {})
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        listed = sb.request("GET", f"{path}/backups?{API}")["value"]
-        if any(b["name"] == name for b in listed):
-            return
-        time.sleep(0.3)
-    raise AssertionError(f"on-demand backup {name} did not complete")
+    until(
+        lambda: any(b["name"] == name for b in sb.request("GET", f"{path}/backups?{API}")["value"]),
+        f"on-demand backup {name} has completed",
+        timeout=60,
+        interval=0.3,
+    )
 
 
 def test_backup_watch_notifies_once_per_breach_and_resolves_once(
     estate: tuple[SandboxClient, DevhostProcess, Receiver],
 ) -> None:
     sb, host, hook = estate
-    deadline = time.monotonic() + BREACH_DEADLINE
-    while not _age_messages(hook, "backup-breached"):
-        assert time.monotonic() < deadline, f"no backup-age breach notified: {hook.messages()}"
-        result = watch_tick(host)
-        time.sleep(1.0)
+
+    def breach_tick() -> dict[str, Any] | None:
+        result = watch_tick(sb, host)
+        return result if _age_messages(hook, "backup-breached") else None
+
+    result = until(
+        breach_tick, lambda: f"a backup-age breach is notified: {hook.messages()}", BREACH_DEADLINE, 1.0
+    )
     assert "backup-age" in result["open_breaches"]
     assert result["latest_backup_age_seconds"] > 21.6
 
-    again = watch_tick(host)
+    again = watch_tick(sb, host)
     assert "backup-age" in again["open_breaches"]
     assert len(_age_messages(hook, "backup-breached")) == 1
     assert _age_messages(hook, "backup-resolved") == []
 
     _on_demand_backup(sb)
-    cleared = watch_tick(host)
+    cleared = watch_tick(sb, host)
     assert "backup-age" not in cleared["open_breaches"], cleared
     resolved = _age_messages(hook, "backup-resolved")
     assert len(resolved) == 1 and resolved[0]["action"] == "resolve"
     assert resolved[0]["dedup_key"] == _age_messages(hook, "backup-breached")[0]["dedup_key"]
 
-    watch_tick(host)
+    watch_tick(sb, host)
     assert len(_age_messages(hook, "backup-resolved")) == 1
     assert len(_age_messages(hook, "backup-breached")) == 1
 
@@ -138,7 +142,11 @@ def test_each_drill_produces_its_report_and_leaves_nothing_behind(
     production_versions = _versions(kv, "database-url")
     status, started = post(host, "/api/drills", {"scenario": scenario})
     assert status == 202, started
-    report = wait_run(host, started["id"])["output"]
+    iid = started["id"]
+    assert iid.startswith("drill-qlp-"), iid
+    output = wait_run(host, iid, timeout=RESTORE_DEADLINE)["output"]
+    report = run_report(host, iid)
+    assert (output["run_id"], output["status"]) == (iid, report["status"])
     assert report["operation"] == f"drill-{scenario}"
     assert report["status"] == "succeeded", report["summary"]
     m = report["measurements"]
@@ -148,7 +156,7 @@ def test_each_drill_produces_its_report_and_leaves_nothing_behind(
     assert servers(sb) == before_servers
     assert container_groups(sb) == before_groups
     assert _frontdoor_names(sb) == before_frontdoor  # no drill route or origin group is left
-    done = hook.messages(lambda msg: msg.get("title") == f"drill-{scenario} drill-qlp: completed")
+    done = hook.messages(lambda msg: msg.get("title") == f"drill-{scenario} completed: {iid}")
     assert len(done) == 1
     assert _versions(kv, "database-url") == production_versions
     if scenario != "database":

@@ -17,11 +17,12 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import Estate, EstateFactory
+from tests.polling import until
+from tests.support.e2e import Estate, EstateFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.sandbox, pytest.mark.slow]
 
-RUN = "failover-qlp"
+SOME_RUN = "failover-qlp-20260101T000000-0000"  # a well-formed run id that never ran
 
 
 def custom(run: dict[str, Any]) -> dict[str, Any]:
@@ -37,18 +38,29 @@ def live_origin_group(estate: Estate) -> str:
 
 
 def serves_from(estate: Estate, region: str, timeout: float = 60) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
+    last: list[Any] = [None]
+
+    def serving() -> dict[str, Any] | None:
         try:
             resp = estate.public("GET", "/api/v1/status")
-            last = resp.status_code, resp.text[:200]
-            if resp.status_code == 200 and resp.json().get("region") == region:
-                return dict(resp.json())
         except OSError as exc:
-            last = exc
-        time.sleep(0.25)
-    raise AssertionError(f"the public endpoint does not serve from {region}: {last}")
+            last[0] = exc
+            return None
+        last[0] = resp.status_code, resp.text[:200]
+        return dict(resp.json()) if resp.status_code == 200 and resp.json().get("region") == region else None
+
+    return until(serving, lambda: f"the public endpoint serves from {region}: {last[0]}", timeout, 0.25)
+
+
+def alert_run(resp: Any) -> str:
+    """The run an alert started (202 {"status": "started", "run": <run id>})."""
+    assert resp.status_code == 202 and resp.json()["status"] == "started", resp.text
+    return str(resp.json()["run"])
+
+
+def notified_without_error(report: dict[str, Any]) -> None:
+    """Every notification and CloudEvent of the run was accepted."""
+    assert report["notifications"] and all("error" not in n for n in report["notifications"]), report
 
 
 def write_and_read(estate: Estate, text: str) -> None:
@@ -71,26 +83,28 @@ def test_region_outage_alert_fails_over_automatically_then_fails_back(estate_fac
     write_rows(estate, 5, "before the outage")
     estate.sandbox.fault("region-outage", region="uksouth")
 
-    started = estate.alert()
-    assert started.status_code == 202 and started.json()["status"] == "started", started.text
-    run = estate.wait_done(RUN)
+    first = alert_run(estate.alert())
+    run = estate.wait_done(first)
     assert output(run)["status"] == "succeeded", run
     serves_from(estate, "ukwest")
     write_and_read(estate, "written after the failover")
 
-    report = estate.report(RUN)
+    report = estate.report(first)
+    assert report["run_id"] == first and report["status"] == "succeeded"
     m = report["measurements"]
     assert m["rto_seconds"] > 0 and m["rpo_seconds"] is not None
     assert report["decisions"][-1]["action"] == "met"
     assert [s["name"] for s in report["steps"]][:3] == ["observe", "confirm", "prepare"]
     assert "started" in estate.receiver.events() and "completed" in estate.receiver.events()
-    assert "notify_error" not in m  # every notification and CloudEvent of the run was accepted
+    notified_without_error(report)
+    groups = estate.endpoints["frontdoor_origin_groups"]
+    assert report["estate"]["before"]["route"]["origin_group"] == groups["uksouth-blue"]
+    assert report["estate"]["after"]["route"]["origin_group"] == groups["ukwest-standby"]
     assert estate.count(servers["replica"]) >= 6
 
     estate.sandbox.fault("heal", region="uksouth")
-    back = estate.api("POST", "/api/failback", {"reason": "uksouth is back"})
-    assert back.status_code == 202, back.text
-    done = estate.wait_done("failback-qlp", timeout=180)
+    back = estate.start("/api/failback", {"reason": "uksouth is back"})
+    done = estate.wait_done(back, timeout=180)
     assert output(done)["status"] == "succeeded", done
     assert "zero rows lost, verified" in output(done)["summary"]
     serves_from(estate, "uksouth")
@@ -99,9 +113,9 @@ def test_region_outage_alert_fails_over_automatically_then_fails_back(estate_fac
     # the next failover finds the new UK South primary through the replica, and fences that one
     home = output(done)["summary"].split(" is primary")[0].rsplit(": ", 1)[-1]
     estate.sandbox.fault("region-outage", region="uksouth")
-    again = estate.api("POST", "/api/failover", {"reason": "second outage", "mode": "forced"})
-    assert again.status_code == 202, again.text
-    run = estate.wait_done(RUN)
+    again = estate.start("/api/failover", {"reason": "second outage", "mode": "forced"})
+    assert again != first
+    run = estate.wait_done(again)
     assert output(run)["status"].startswith("succeeded"), run
     reasons = [d["reason"] for d in custom(run)["decisions"]]
     assert f"the replica {servers['replica']} follows {home}: {home} is the primary" in reasons
@@ -122,8 +136,10 @@ HOSTILE: list[tuple[str, str, Any]] = [
     ("POST", "/api/alerts", [{"eventType": "x"}]),
     ("GET", "/api/runs?status=<script>", None),
     ("GET", "/api/runs?limit=100000", None),
-    ("POST", f"/api/runs/{RUN}/detonate", {}),
-    ("POST", f"/api/runs/{RUN}/approve", {"note": {"$gt": ""}}),
+    ("POST", "/api/failover", {"reason": "x", "by": "someone else"}),  # who acts is the principal
+    ("POST", f"/api/runs/{SOME_RUN}/detonate", {}),
+    ("POST", f"/api/runs/{SOME_RUN}/approve", {"note": {"$gt": ""}}),
+    ("POST", f"/api/runs/{SOME_RUN}/reject", {"by": "duty manager"}),
 ]
 
 
@@ -142,31 +158,36 @@ def test_healthy_primary_hostile_input_storm_and_resolved_blip(estate_factory: E
     dry = estate.api("POST", "/api/failover", {"reason": "what if", "mode": "auto", "dry_run": True})
     assert dry.status_code == 200, dry.text
     assert dry.json()["plan"][0] == "promote replica (planned) || start standby"
-    assert estate.run(RUN) == {}
+    assert dry.json()["run_id"].startswith("failover-dryrun-qlp-") and dry.json()["status"] == "dry-run"
+    assert [r["id"] for r in estate.runs(operation="failover") if "dryrun" not in r["id"]] == []
+    assert estate.api("GET", "/api/status").json()["running_operations"] == []
     assert live_origin_group(estate) == route
 
     # 3: a storm of identical alerts yields exactly one run (which finds the primary healthy)
     body = estate.common_alert()
     with ThreadPoolExecutor(32) as pool:
-        answers = list(
-            pool.map(lambda _: estate.api("POST", "/api/alerts", body).json()["status"], range(1000))
-        )
+        replies = list(pool.map(lambda _: estate.api("POST", "/api/alerts", body).json(), range(1000)))
+    answers = [r["status"] for r in replies]
     assert answers.count("started") == 1
     assert set(answers) <= {"started", "acknowledged", "refused", "ignored"}
     assert answers.count("acknowledged") + answers.count("ignored") == 999
-    run = estate.wait_done(RUN)
+    (storm,) = [r["run"] for r in replies if r["status"] == "started"]
+    assert {r["run"] for r in replies if r["status"] == "acknowledged"} <= {storm}
+    run = estate.wait_done(storm)
     assert output(run)["status"] == "stood-down"
     assert output(run)["summary"] == "the primary answered 4 consecutive probes: recovered, no failover"
-    listed = estate.api("GET", "/api/runs", params={"operation": "failover"}).json()["runs"]
-    assert [r["id"] for r in listed if "dryrun" not in r["id"]] == [RUN]
+    listed = estate.runs(operation="failover")
+    assert [r["id"] for r in listed if "dryrun" not in r["id"]] == [storm]
 
     # 4: fired, then resolved within the confirmation window: no failover
     estate.sandbox.fault("region-outage", region="uksouth")
     blip = "/subscriptions/x/providers/Microsoft.AlertsManagement/alerts/blip"
-    assert estate.alert(alert_id=blip).json()["status"] == "started"
-    estate.wait_run(RUN, lambda r: custom(r).get("step") == "confirm")
-    assert estate.alert("Resolved", alert_id=blip).json()["status"] == "delivered"
-    run = estate.wait_done(RUN)
+    blipped = alert_run(estate.alert(alert_id=blip))
+    assert blipped != storm
+    estate.wait_run(blipped, lambda r: custom(r).get("step") == "confirm")
+    resolved = estate.alert("Resolved", alert_id=blip).json()
+    assert (resolved["status"], resolved["run"]) == ("delivered", blipped)
+    run = estate.wait_done(blipped)
     assert output(run)["summary"] == "the alert resolved during confirmation: recovered, no failover"
     assert live_origin_group(estate) == route
     servers = estate.api("GET", "/api/status").json()["servers"]
@@ -203,10 +224,12 @@ def test_lag_over_rpo_waits_for_approval_through_event_grid(estate_factory: Esta
     estate = estate_factory(RPO_MINUTES="0.01")  # 0.6 s, so a replica paused for seconds is over it
     estate.sandbox.fault("replication-lag", seconds=300)
     write_rows(estate, 20, "written while replay is paused")
-    deadline = time.monotonic() + 30
-    while (estate.api("GET", "/api/status").json()["replica_lag_seconds"] or 0) < 2:
-        assert time.monotonic() < deadline, "the replica never reported 2 s of lag"
-        time.sleep(0.5)
+    until(
+        lambda: (estate.api("GET", "/api/status").json()["replica_lag_seconds"] or 0) >= 2,
+        "the replica reports 2 s of lag",
+        timeout=30,
+        interval=0.5,
+    )
     estate.sandbox.fault("region-outage", region="uksouth")
 
     resp = estate.host.request(
@@ -218,16 +241,21 @@ def test_lag_over_rpo_waits_for_approval_through_event_grid(estate_factory: Esta
         json=resource_health_event(estate, "Unavailable"),
     )
     assert resp.status_code in (200, 202), resp.text
-    waiting = estate.wait_step(RUN)
+    (iid,) = until(
+        lambda: [r["id"] for r in estate.runs(operation="failover")],
+        "the Resource Health event has started a failover",
+        timeout=30,
+    )
+    waiting = estate.wait_step(iid)
     assert "no automatic forced promote, waiting for operator approval" in custom(waiting)["reason"]
-    assert "awaiting-approval" in estate.receiver.events()
+    until(lambda: "awaiting-approval" in estate.receiver.events(), "the approval request is notified", 30)
 
-    assert estate.api("POST", f"/api/runs/{RUN}/approve", {"note": "accept the lag"}).status_code == 202
-    run = estate.wait_done(RUN)
+    assert estate.api("POST", f"/api/runs/{iid}/approve", {"note": "accept the lag"}).status_code == 202
+    run = estate.wait_done(iid)
     assert output(run)["status"] == "succeeded", run
     serves_from(estate, "ukwest")
     decisions = [d["reason"] for d in custom(run)["decisions"]]
-    assert "approved by operator: accept the lag" in decisions
+    assert "approved by function key: accept the lag" in decisions  # the principal, not a body field
 
 
 # ---- 6 ---------------------------------------------------------------------------------------------------
@@ -236,19 +264,23 @@ def test_manual_mode_reject_changes_nothing_then_approve_fails_over(estate_facto
     route = live_origin_group(estate)
     estate.sandbox.fault("region-outage", region="uksouth")
 
-    assert estate.alert().json()["status"] == "started"
-    waiting = estate.wait_step(RUN)
+    first = alert_run(estate.alert())
+    waiting = estate.wait_step(first)
     assert custom(waiting)["reason"] == "failover mode is manual: waiting for operator approval"
-    assert estate.api("POST", f"/api/runs/{RUN}/reject", {"by": "duty manager"}).status_code == 202
-    run = estate.wait_done(RUN)
+    refused = estate.api("POST", f"/api/runs/{first}/reject", {"by": "duty manager"})
+    assert refused.status_code == 400, refused.text  # who answers is the principal, not a body field
+    rejected = estate.api("POST", f"/api/runs/{first}/reject", {"note": "duty manager says no"})
+    assert rejected.status_code == 202 and rejected.json()["by"] == "function key", rejected.text
+    run = estate.wait_done(first)
     assert output(run)["status"] == "rejected"
     assert live_origin_group(estate) == route
     assert estate.api("GET", "/api/status").json()["servers"]["replica"]["role"] == "replica"
 
-    assert estate.alert().json()["status"] == "started"
-    estate.wait_step(RUN)
-    assert estate.api("POST", f"/api/runs/{RUN}/approve").status_code == 202
-    run = estate.wait_done(RUN)
+    second = alert_run(estate.alert())
+    assert second != first
+    estate.wait_step(second)
+    assert estate.api("POST", f"/api/runs/{second}/approve").status_code == 202
+    run = estate.wait_done(second)
     assert output(run)["status"] == "succeeded", run
     serves_from(estate, "ukwest")
 
@@ -270,17 +302,18 @@ def test_promote_failure_leaves_traffic_and_pages(estate_factory: EstateFactory)
         estate, estate.endpoints["servers"]["replica"], estate.endpoints["resource_groups"]["secondary"]
     )
 
-    assert estate.api("POST", "/api/failover", {"reason": "drill", "mode": "planned"}).status_code == 202
-    run = estate.wait_done(RUN)
+    iid = estate.start("/api/failover", {"reason": "drill", "mode": "planned"})
+    run = estate.wait_done(iid)
     assert output(run)["status"] == "failed"
     summary = output(run)["summary"]
     assert summary.startswith("promote failed before anything changed")
     assert "traffic left where it was" in summary and "Steps that ran: observe, prepare" in summary
     assert live_origin_group(estate) == route
-    report = estate.report(RUN)
-    assert report["resources"]["route"]["origin_group"] == route
+    report = estate.report(iid)
+    assert report["estate"]["before"]["route"]["origin_group"] == route
+    assert report["estate"]["after"]["route"]["origin_group"] == route  # observed again at the end
     assert [s["outcome"] for s in report["steps"] if s["name"] == "promote"] == ["failed"]
-    pages = [b for b in estate.receiver.bodies if b.get("event") == "step-failed"]
+    pages = estate.receiver.messages(lambda b: b.get("event") == "step-failed")
     assert pages and pages[0]["page"] is True
     write_and_read(estate, "still served by uksouth")
 
@@ -329,19 +362,17 @@ def test_planned_failover_under_load_survives_a_host_kill_with_zero_rows_lost(
     servers = estate.endpoints["servers"]
     load = WriteLoad(estate)
     try:
-        started = estate.api("POST", "/api/failover", {"reason": "planned move", "mode": "planned"})
-        assert started.status_code == 202
-        estate.wait_run(RUN, lambda r: custom(r).get("step") in ("promote", "count_rows", "point_secret"))
+        iid = estate.start("/api/failover", {"reason": "planned move", "mode": "planned"})
+        estate.wait_run(iid, lambda r: custom(r).get("step") in ("promote", "count_rows", "point_secret"))
         estate.host.kill()  # 10: the host dies mid-failover and comes back on the same state
         estate.host.start()
-        run = estate.wait_done(RUN)
+        run = estate.wait_done(iid)
         assert output(run)["status"] == "succeeded", run
         serves_from(estate, "ukwest")
         acknowledged_after = len(load.acknowledged)
-        deadline = time.monotonic() + 30
-        while len(load.acknowledged) < acknowledged_after + 5:  # the load goes on against UK West
-            assert time.monotonic() < deadline, "writes did not resume after the failover"
-            time.sleep(0.1)
+        until(  # the load goes on against UK West
+            lambda: len(load.acknowledged) >= acknowledged_after + 5, "writes resume after the failover", 30
+        )
     finally:
         load.stop()
 
@@ -352,5 +383,5 @@ def test_planned_failover_under_load_survives_a_host_kill_with_zero_rows_lost(
     assert m["rows_missing"] == len(lost) == 0
     assert len(load.acknowledged) > 20
     # the extension's history folds each scheduling into its completion: one promote, completed once
-    promotes = [e for e in estate.history(RUN) if e.get("FunctionName") == "database_promote_replica"]
+    promotes = [e for e in estate.history(iid) if e.get("FunctionName") == "database_promote_replica"]
     assert [e["EventType"] for e in promotes] == ["TaskCompleted"]

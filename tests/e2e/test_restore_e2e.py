@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -12,18 +11,19 @@ import pytest
 import requests
 
 from sandbox.client import SandboxClient
-from tests.e2e.backup_helpers import (
-    Receiver,
+from tests.fixtures.devhost import DevhostProcess
+from tests.fixtures.sandbox import SandboxFactory, start_sandbox, stop_sandbox
+from tests.support.e2e import (
+    RESTORE_DEADLINE,
     app_env,
     post,
-    receiver,
+    run_report,
     servers,
     start_devhost,
     wait_run,
     watch_tick,
 )
-from tests.fixtures.devhost import DevhostProcess
-from tests.fixtures.sandbox import SandboxFactory, start_sandbox, stop_sandbox
+from tests.support.receiver import Receiver, running_receiver
 
 pytestmark = [pytest.mark.e2e, pytest.mark.sandbox, pytest.mark.slow]
 
@@ -33,8 +33,8 @@ def shared() -> Iterator[tuple[SandboxClient, DevhostProcess, Receiver]]:
     """One sandbox for the tests that leave the estate as they found it, with devhost on it."""
     sb = start_sandbox()
     try:
-        with receiver() as hook:
-            host = start_devhost(app_env(sb, hook.url))
+        with running_receiver() as hook:
+            host = start_devhost(app_env(sb, hook))
             try:
                 yield sb, host, hook
             finally:
@@ -55,9 +55,10 @@ def test_restore_test_passes_on_a_healthy_estate_and_leaves_no_scratch_server(
     before = servers(sb)
     status, started = post(host, "/api/drills", {"scenario": "restore"})
     assert status == 202, started
-    view = wait_run(host, started["id"])
-    report = view["output"]
-    assert report["status"] == "succeeded", report["summary"]
+    assert started["id"].startswith("restore-test-qlp-"), started
+    view = wait_run(host, started["id"], timeout=RESTORE_DEADLINE)
+    report = run_report(host, started["id"])
+    assert view["output"]["status"] == report["status"] == "succeeded", report["summary"]
     assert report["verdict"]["passed"]
     names = [c["name"] for c in report["checks"]]
     assert any(n.endswith("-before present") for n in names) and any(
@@ -76,13 +77,14 @@ def test_restore_test_fails_and_notifies_when_a_check_fails(
 ) -> None:
     sb, _, hook = shared
     impossible = json.dumps([{"name": "a-million-intents", "sql": "select count(*) >= 1000000 from intents"}])
-    host = start_devhost(app_env(sb, hook.url, verify_sql=impossible))
+    host = start_devhost(app_env(sb, hook, verify_sql=impossible))
     try:
         before = servers(sb)
         status, started = post(host, "/api/drills", {"scenario": "restore"})
         assert status == 202, started
-        report = wait_run(host, started["id"])["output"]
-        assert report["status"] == "failed"
+        output = wait_run(host, started["id"], timeout=RESTORE_DEADLINE)["output"]
+        report = run_report(host, started["id"])
+        assert output["status"] == report["status"] == "failed"
         (reason,) = report["verdict"]["reasons"]
         assert reason.startswith("check a-million-intents failed")
         failed = hook.messages(lambda m: m.get("run_id") == started["id"] and m.get("event") == "failed")
@@ -128,8 +130,8 @@ def test_restore_after_corruption_brings_back_every_row_before_it_and_nothing_af
     sandbox_factory: SandboxFactory,
 ) -> None:
     sb = sandbox_factory()
-    with receiver() as hook:
-        host = start_devhost(app_env(sb, hook.url, restore_requires_approval="true"))
+    with running_receiver() as hook:
+        host = start_devhost(app_env(sb, hook, restore_requires_approval="true"))
         try:
             _corrupt_and_restore(sb, host, hook)
         finally:
@@ -138,21 +140,14 @@ def test_restore_after_corruption_brings_back_every_row_before_it_and_nothing_af
 
 def _approve_when_asked(host: DevhostProcess, iid: str) -> None:
     """Poll the run until it waits for approval (the checks passed), then approve through the API."""
-    deadline = time.monotonic() + 120
-    while True:
-        view = host.request("GET", f"/api/runs/{iid}", key="function").json()
-        if (view.get("custom_status") or {}).get("awaiting") == "approval":
-            break
-        assert view.get("runtime_status") in ("Running", "Pending"), view
-        assert time.monotonic() < deadline, f"run {iid} never asked for approval: {view}"
-        time.sleep(0.3)
-    status, body = post(host, f"/api/runs/{iid}/approve", {"by": "e2e", "note": "checks look right"})
-    assert status == 202, body
+    wait_run(host, iid, lambda view: (view.get("custom_status") or {}).get("awaiting") == "approval")
+    status, body = post(host, f"/api/runs/{iid}/approve", {"note": "checks look right"})
+    assert status == 202 and body["by"] == "function key", body
 
 
 def _corrupt_and_restore(sb: SandboxClient, host: DevhostProcess, hook: Receiver) -> None:
     public = sb.endpoints["frontdoor_url"]
-    watch_tick(host)  # as every 15 minutes in production: a sentinel row from before the corruption
+    watch_tick(sb, host)  # as every 15 minutes in production: a sentinel row from before the corruption
     kept = [f"intent committed before the corruption #{i}" for i in range(12)]
     _write_intents(public, kept)
     corruption = sb.fault("corrupt-db")
@@ -166,7 +161,8 @@ def _corrupt_and_restore(sb: SandboxClient, host: DevhostProcess, hook: Receiver
     )
     assert status == 202, started
     _approve_when_asked(host, started["id"])
-    report = wait_run(host, started["id"])["output"]
+    wait_run(host, started["id"], timeout=RESTORE_DEADLINE)
+    report = run_report(host, started["id"])
     assert report["status"] == "succeeded", json.dumps(report, indent=1)[:3000]
     assert [d["action"] for d in report["decisions"]][-2:] == ["await-approval", "switch"]
     target = report["resources"]["target_server"]

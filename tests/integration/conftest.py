@@ -1,5 +1,5 @@
-"""Fixtures for the activity integration tests: the app's settings pointed at a sandbox, and a way to
-call activities exactly as the host does (the registered user function with a JSON dict)."""
+"""Fixtures for the activity integration tests: the app's settings pointed at the session sandbox, and
+activities called as the host calls them (tests/support/activities.py)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,7 @@ import pytest
 
 from sandbox.app_settings import app_settings
 from sandbox.client import SandboxClient
-from tests.support.activities import Activity, activity_functions, app_environment, caller
-
-__all__ = ["Activity", "activity_functions", "app_environment", "caller"]
+from tests.support.activities import Activity, caller
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Iterator
 
@@ -11,6 +10,7 @@ import pytest
 
 from sandbox.client import SandboxClient
 from shared import names
+from tests.polling import until
 from tests.support.activities import Activity
 
 pytestmark = pytest.mark.sandbox
@@ -26,12 +26,12 @@ def scratch_group(act: Activity) -> Iterator[str]:
 
 
 def _wait_probe(act: Activity, url: str, ok: bool, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if act(names.PROBE_HTTP, url=url, timeout_seconds=2)["ok"] is ok:
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"{url} never became {'healthy' if ok else 'unreachable'}")
+    until(
+        lambda: act(names.PROBE_HTTP, url=url, timeout_seconds=2)["ok"] is ok,
+        f"{url} is {'healthy' if ok else 'unreachable'}",
+        timeout,
+        interval=0.2,
+    )
 
 
 def test_group_lifecycle_converges_and_runs_a_real_process(act: Activity, scratch_group: str) -> None:

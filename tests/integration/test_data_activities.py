@@ -11,8 +11,9 @@ from azure.storage.blob import BlobServiceClient
 
 from sandbox.client import SandboxClient
 from shared import names
-from tests.integration.receiver import running_receiver
-from tests.support.activities import Activity
+from shared.reports import render_markdown
+from tests.support.activities import Activity, run_report
+from tests.support.receiver import running_receiver
 
 pytestmark = pytest.mark.sandbox
 
@@ -36,10 +37,8 @@ def test_pointing_the_secret_where_it_points_writes_nothing(act: Activity, sandb
 
 def test_reports_and_events_land_in_the_reports_container(act: Activity, sandbox: SandboxClient) -> None:
     run_id = f"failover-it-{uuid.uuid4().hex[:6]}"
-    report = {"run_id": run_id, "steps": [{"name": "promote", "outcome": "succeeded"}], "rto_seconds": 42.5}
-    written = [
-        act(names.STORAGE_WRITE_REPORT, run_id=run_id, report=report, markdown="# Run\n") for _ in range(2)
-    ]
+    report = run_report(run_id)
+    written = [act(names.STORAGE_WRITE_REPORT, run_id=run_id, report=report) for _ in range(2)]
     assert written[0]["json_blob"] == f"runs/{run_id}/report.json" and written[0] == written[1]
     events = [{"id": f"{run_id}-{n}", "step": n} for n in range(3)]
     appended = [
@@ -50,12 +49,30 @@ def test_reports_and_events_land_in_the_reports_container(act: Activity, sandbox
     assert (read["found"], read["report"], read["events"]) == (True, report, events)
     blobs = BlobServiceClient.from_connection_string(sandbox.endpoints["storage_connection_string"])
     container = blobs.get_container_client("continuity-reports")
-    assert container.download_blob(f"runs/{run_id}/report.md").readall() == b"# Run\n"
+    markdown = container.download_blob(f"runs/{run_id}/report.md").readall().decode()
+    assert markdown == render_markdown(report) and markdown.startswith(f"# failover run {run_id}\n")
     assert act(names.STORAGE_READ_REPORT, run_id="never-ran")["found"] is False
-    evidence = act(names.STORAGE_WRITE_REPORT, run_id=f"{run_id}-drill", report={}, retain_years=7)
+    drill = f"{run_id}-drill"
+    evidence = act(
+        names.STORAGE_WRITE_REPORT, run_id=drill, report=run_report(drill, "drill"), retain_years=7
+    )
     assert evidence["retain_until"] > time.strftime("%Y-%m-%d")
     with pytest.raises(Exception, match=r"^permanent: write report \.\./x: run_id must be"):
-        act(names.STORAGE_WRITE_REPORT, run_id="../x", report={})
+        act(names.STORAGE_WRITE_REPORT, run_id="../x", report=run_report("x"))
+
+
+def test_a_report_whose_run_has_ended_is_never_overwritten(act: Activity) -> None:
+    run_id = f"failover-it-{uuid.uuid4().hex[:6]}"
+    for _ in range(2):  # a running report is rewritten as the run goes
+        act(names.STORAGE_WRITE_REPORT, run_id=run_id, report=run_report(run_id))
+    final = run_report(run_id, status="succeeded", summary="failed over")
+    once, again = (act(names.STORAGE_WRITE_REPORT, run_id=run_id, report=final) for _ in range(2))
+    assert once == again  # the same final report again (a retried activity) converges
+    other = run_report(run_id, status="failed", summary="a different ending")
+    ended = r"^precondition: write report runs/.*/report.json: the run has ended"
+    with pytest.raises(Exception, match=ended):
+        act(names.STORAGE_WRITE_REPORT, run_id=run_id, report=other)
+    assert act(names.STORAGE_READ_REPORT, run_id=run_id)["report"] == final
 
 
 def test_geo_sync_is_reported_as_not_available_without_a_secondary(act: Activity) -> None:
@@ -90,7 +107,7 @@ def test_cloud_events_reach_a_subscriber(act: Activity, sandbox: SandboxClient) 
             receiver.wait_for(delivered)
         finally:
             sandbox.request("DELETE", f"/sandbox/eventgrid/subscriptions/{name}")
-    got = next(b for _, b in receiver.received if event_id in json.dumps(b))
+    got = next(b for _, b in receiver.snapshot() if event_id in json.dumps(b))
     event = got[0] if isinstance(got, list) else got
     assert event.get("eventType", event.get("type")) == "Continuity.RunStarted"
     assert event["data"] == {"state": "started"}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 import uuid
 from typing import Any
 
@@ -12,6 +11,7 @@ import pytest
 
 from sandbox.client import SandboxClient
 from shared import names
+from tests.polling import until
 from tests.support.activities import Activity
 
 pytestmark = pytest.mark.sandbox
@@ -205,16 +205,15 @@ def test_replication_lag_grows_while_replay_is_paused(act: Activity, sandbox: Sa
     replica = sandbox.endpoints["servers"]["replica"]
     sandbox.fault("replication-lag", seconds=120)
     try:
-        deadline = time.monotonic() + 45
-        lag: dict[str, Any] = {}
-        while time.monotonic() < deadline:
+        seen: list[dict[str, Any]] = [{}]
+
+        def lagging() -> bool:
             with _db(sandbox) as conn:
                 conn.execute("insert into sentinels (name) values (%s)", (f"lag-{uuid.uuid4().hex[:8]}",))
-            lag = act(names.DATABASE_GET_REPLICATION_LAG, server=replica)
-            if (lag["lag_seconds"] or 0) >= 2:
-                break
-            time.sleep(0.5)
-        assert (lag["lag_seconds"] or 0) >= 2, lag
+            seen[0] = act(names.DATABASE_GET_REPLICATION_LAG, server=replica)
+            return (seen[0]["lag_seconds"] or 0) >= 2
+
+        until(lagging, lambda: f"the replica reports 2 s of lag: {seen[0]}", timeout=45, interval=0.5)
     finally:
         sandbox.fault("clear")
     # Monitor reports the maximum of each minute, so the clearing is not awaited here.

@@ -4,7 +4,6 @@ real state: rows in PostgreSQL, Key Vault versions, the process serving the publ
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable
 from urllib.parse import urlsplit
@@ -16,6 +15,7 @@ from azure.keyvault.secrets import SecretClient
 from sandbox.app_settings import app_settings
 from sandbox.client import SandboxClient, StaticTokenCredential
 from shared import names
+from tests.polling import until
 from tests.support.activities import Activity, caller
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
@@ -40,15 +40,6 @@ def _secret_client(sandbox: SandboxClient) -> SecretClient:
 
 def _versions(client: SecretClient, name: str) -> int:
     return len(list(client.list_properties_of_secret_versions(name)))
-
-
-def _eventually(check: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"not within {timeout}s: {what}")
 
 
 def test_failover_steps_are_idempotent_and_really_move_the_app(
@@ -94,28 +85,34 @@ def test_failover_steps_are_idempotent_and_really_move_the_app(
     restarted = act(names.CONTAINERS_RESTART_GROUP, group=standby)
     assert restarted["changed"] is True
     url = restarted["url"]
-    _eventually(
+    until(
         lambda: act(names.PROBE_HTTP, url=f"{url}/api/v1/health/database", timeout_seconds=2)["ok"],
-        "standby db health",
+        "the standby's database health answers ok",
+        timeout=60,
+        interval=0.2,
     )
     status = act(names.PROBE_HTTP, url=f"{url}/api/v1/status", body_contains=standby)
     assert status["ok"] and status["body_matched"]
 
     # the standby pool is healthy; switch the route (twice); the public endpoint serves from UK West
-    _eventually(
+    until(
         lambda: act(names.TRAFFIC_LIST_HEALTHY_ORIGINS, origin_group=standby_pool)["healthy_count"] == 1,
-        "healthy standby origin",
+        "the standby origin is healthy",
+        timeout=60,
+        interval=0.2,
     )
     switched = [act(names.TRAFFIC_SWITCH_ROUTE, origin_group=standby_pool) for _ in range(2)]
     assert [s["changed"] for s in switched] == [True, False]
     assert switched[0]["previous_origin_group"] == ep["frontdoor_origin_groups"]["uksouth-blue"]
     assert act(names.TRAFFIC_GET_ROUTE)["origin_group"] == standby_pool
     public = ep["frontdoor_url"]
-    _eventually(
+    until(
         lambda: act(
             names.PROBE_HTTP, url=f"{public}/api/v1/status", body_contains=standby, timeout_seconds=2
         )["ok"],
-        "public endpoint on standby",
+        "the public endpoint serves from the standby",
+        timeout=60,
+        interval=0.2,
     )
     text = f"written after failover {marker}"
     write = act(

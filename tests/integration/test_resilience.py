@@ -15,8 +15,8 @@ import pytest
 from sandbox.app_settings import app_settings
 from sandbox.client import SandboxClient
 from shared import names
-from tests.integration.receiver import running_receiver
-from tests.support.activities import Activity, caller
+from tests.support.activities import Activity, caller, run_report
+from tests.support.receiver import running_receiver
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -68,14 +68,14 @@ def test_no_secret_or_connection_string_in_logs_or_results(
         results.append(act(names.SECRETS_GET_DATABASE_HOST))
         results.append(act(names.DATABASE_RUN_CHECKS, server=primary))
         results.append(act(names.DATABASE_GET_REPLICATION_LAG, server=ep["servers"]["replica"]))
-        results.append(act(names.STORAGE_WRITE_REPORT, run_id="logs-check", report={"ok": True}))
+        results.append(act(names.STORAGE_WRITE_REPORT, run_id="logs-check", report=run_report("logs-check")))
         results.append(act(names.EVENTS_PUBLISH, type="Checked", subject="logs", data={}))
         results.append(act(names.NOTIFY_SEND, title="Check", text=f"db is {ep['database_url']}", page=True))
         with pytest.raises(Exception) as failed:
             act(names.DATABASE_RUN_CHECKS, server=primary, checks={"critical_tables": ["no_such_table"]})
         assert str(failed.value).startswith(f"permanent: run checks on {primary}: UndefinedTable")
         assert receiver.bodies("/hook/s3cr3t-path")
-        delivered = json.dumps(receiver.received)
+        delivered = json.dumps(receiver.snapshot())
     everything = caplog.text + json.dumps(results) + str(failed.value) + delivered
     assert "azure" in caplog.text.lower()  # the SDKs did log, at DEBUG
     for secret in secrets:

@@ -3,7 +3,6 @@ sandbox router: a switched route really changes which process answers the public
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,6 +11,7 @@ import pytest
 from sandbox.app_settings import app_settings
 from sandbox.client import SandboxClient
 from shared import names
+from tests.polling import until
 from tests.support.activities import Activity, caller
 
 pytestmark = pytest.mark.sandbox
@@ -34,22 +34,23 @@ def green_running(sandbox: SandboxClient) -> Iterator[str]:
 
 
 def _eventually_healthy(act: Activity, pool: str, timeout: float = 30.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = act(names.TRAFFIC_LIST_HEALTHY_ORIGINS, origin_group=pool)
-        if result["healthy_count"] == 1 or time.monotonic() > deadline:
-            assert result["healthy_count"] == 1, result
-            return result
-        time.sleep(0.1)
+    seen: list[dict[str, Any]] = []
+
+    def one_healthy() -> dict[str, Any] | None:
+        seen.append(act(names.TRAFFIC_LIST_HEALTHY_ORIGINS, origin_group=pool))
+        return seen[-1] if seen[-1]["healthy_count"] == 1 else None
+
+    return until(one_healthy, lambda: f"one origin of {pool} is healthy: {seen[-1]}", timeout)
 
 
 def _serving(act: Activity, public: str, group: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if act(names.PROBE_HTTP, url=f"{public}/api/v1/status", body_contains=group, timeout_seconds=2)["ok"]:
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"the public endpoint never served from {group}")
+    until(
+        lambda: act(names.PROBE_HTTP, url=f"{public}/api/v1/status", body_contains=group, timeout_seconds=2)[
+            "ok"
+        ],
+        f"the public endpoint serves from {group}",
+        timeout,
+    )
 
 
 def test_route_switch_is_idempotent_and_moves_real_traffic(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,7 @@ import pytest
 from sandbox.cli import _session_members
 from sandbox.client import SandboxClient, SandboxError
 from tests.fixtures.sandbox import ROOT, start_sandbox, stop_sandbox
+from tests.polling import until
 
 
 def sandbox_cmd(*args: str) -> subprocess.CompletedProcess[str]:
@@ -84,9 +84,8 @@ def test_serve_stops_by_itself_when_its_owner_dies(tmp_path: Path) -> None:
     finally:
         owner.kill()
         owner.wait()
-    deadline = time.monotonic() + 30
-    while _session_members(pid) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert _session_members(pid) == []
+    until(
+        lambda: _session_members(pid) == [], "every process of the sandbox's session has exited", timeout=30
+    )
     assert "owner process" in (state / "logs" / "serve.log").read_text()
     assert sandbox_cmd("down", "--state-dir", str(state)).returncode == 0

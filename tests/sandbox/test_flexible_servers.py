@@ -8,7 +8,7 @@ import ssl
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -28,8 +28,10 @@ from azure.mgmt.postgresqlflexibleservers.models import (
 
 from sandbox.client import SandboxClient, StaticTokenCredential
 from sandbox.flexible_metrics import HEARTBEAT_S
+from tests.polling import until
 
 pytestmark = pytest.mark.sandbox
+SETTLE = 60.0  # seconds a sandbox state change (replication, a backup, a lag) is given
 
 
 # ---- helpers ------------------------------------------------------------------------------------
@@ -87,17 +89,6 @@ def texts(sb: SandboxClient, server: Server) -> set[str]:
         return {row[0] for row in conn.execute("SELECT text FROM intents").fetchall()}
 
 
-def eventually(check: Callable[[], Any], timeout: float = 60.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not reached within {timeout:.0f}s")
-        time.sleep(0.1)
-
-
 def raw_get(sb: SandboxClient, path: str, token: str | None = "t") -> tuple[int, dict[str, str], Any]:
     req = urllib.request.Request(sb.arm_endpoint + path)
     if token:
@@ -124,12 +115,13 @@ def test_estate_primary_and_geo_replica(sandbox: SandboxClient) -> None:
     assert [s.name for s in client.servers.list_by_resource_group(rg(sandbox))] == [primary.name]
     replicas = list(client.replicas.list_by_server(rg(sandbox), primary.name))
     assert [r.name for r in replicas] == [replica.name]
-    eventually(
+    until(
         lambda: (
             client.servers.get(rg(sandbox, "secondary"), replica.name).properties.replica.replication_state
             == "Active"
         ),
-        what="replication Active",
+        "replication Active",
+        timeout=SETTLE,
     )
 
 
@@ -139,7 +131,7 @@ def test_rows_written_on_primary_appear_on_replica(sandbox: SandboxClient) -> No
     replica = client.servers.get(rg(sandbox, "secondary"), e["servers"]["replica"])
     marker = f"replicated-{time.time_ns()}"
     insert(sandbox, primary, [marker])
-    eventually(lambda: marker in texts(sandbox, replica), what="row on replica")
+    until(lambda: marker in texts(sandbox, replica), "row on replica", timeout=SETTLE)
     with connect(sandbox, replica) as conn, pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
         conn.execute("INSERT INTO intents (text, embedding) VALUES ('x', '{1}')")
 
@@ -236,7 +228,7 @@ def test_region_outage_forced_promote_accepts_writes_and_fencing(sandbox_factory
     primary = client.servers.get(rg(sb), e["servers"]["primary"])
     replica = client.servers.get(rg(sb, "secondary"), e["servers"]["replica"])
     insert(sb, primary, ["committed-before-outage"])
-    eventually(lambda: "committed-before-outage" in texts(sb, replica), what="replication")
+    until(lambda: "committed-before-outage" in texts(sb, replica), "replication", timeout=SETTLE)
 
     sb.fault("region-outage", region=e["regions"]["primary"])
     assert client.servers.get(rg(sb), primary.name).properties.state != "Ready"
@@ -280,7 +272,9 @@ def test_region_outage_forced_promote_accepts_writes_and_fencing(sandbox_factory
     assert rebuilt.properties.replica.role == "GeoAsyncReplica"
     assert client.servers.get(rg(sb, "secondary"), promoted.name).properties.replica.role == "Primary"
     insert(sb, promoted, ["written-after-rebuild"])
-    eventually(lambda: "written-after-rebuild" in texts(sb, rebuilt), what="rows on the rebuilt replica")
+    until(
+        lambda: "written-after-rebuild" in texts(sb, rebuilt), "rows on the rebuilt replica", timeout=SETTLE
+    )
 
 
 def test_planned_switchover_and_back(sandbox_factory: Any) -> None:
@@ -307,13 +301,15 @@ def test_planned_switchover_and_back(sandbox_factory: Any) -> None:
     assert old.properties.replica.role == "GeoAsyncReplica"
     assert {f"planned-{i}" for i in range(20)} <= texts(sb, swapped)  # nothing lost
     insert(sb, swapped, ["written-in-west"])
-    eventually(lambda: "written-in-west" in texts(sb, old), what="reverse replication")
+    until(lambda: "written-in-west" in texts(sb, old), "reverse replication", timeout=SETTLE)
 
     back = promote(client, south, primary.name, "Switchover", "Planned")  # failback (the pair followed)
     assert back.properties.replica.role == "Primary"
     assert client.servers.get(west, replica.name).properties.replica.role == "GeoAsyncReplica"
     insert(sb, back, ["written-after-failback"])
-    eventually(lambda: "written-after-failback" in texts(sb, replica), what="replication after failback")
+    until(
+        lambda: "written-after-failback" in texts(sb, replica), "replication after failback", timeout=SETTLE
+    )
 
     # planned standalone: everything the primary committed is on the promoted server
     sb.fault("replication-lag", seconds=3)
@@ -331,7 +327,7 @@ def test_corrupt_db_then_restore_to_the_moment_before(sandbox_factory: Any) -> N
     def backups() -> list[Any]:
         return list(client.backups_automatic_and_on_demand.list_by_server(rg(sb), primary.name))
 
-    scheduled = eventually(lambda: len(backups()) >= 2 and backups(), what="a scheduled backup")
+    scheduled = until(lambda: len(backups()) >= 2 and backups(), "a scheduled backup", timeout=SETTLE)
     times = [b.properties.completed_time for b in scheduled]
     assert times == sorted(times) and len(set(times)) == len(times)
     insert(sb, primary, [f"intent-{i}" for i in range(30)])
@@ -386,11 +382,11 @@ def test_replication_lag_metric_grows_and_clears_and_arm_faults_are_retried(sand
         return float(result.value[0].timeseries[0].data[-1].maximum)
 
     # Azure's meaning: the time since the last replayed transaction; the primary's heartbeat keeps it low
-    eventually(lambda: delay() <= HEARTBEAT_S + 2, what="a caught-up replica's few seconds")
+    until(lambda: delay() <= HEARTBEAT_S + 2, "a caught-up replica's few seconds", timeout=SETTLE)
     sb.fault("replication-lag", seconds=120)
     insert(sb, primary, ["during-lag"])
-    first = eventually(delay, what="a delay")
-    eventually(lambda: delay() > first + 0.5, what="a growing delay")
+    first = until(delay, "a delay", timeout=SETTLE)
+    until(lambda: delay() > first + 0.5, "a growing delay", timeout=SETTLE)
     assert "during-lag" not in texts(sb, replica)
 
     sb.fault("arm-faults", rate=0.3)
@@ -400,5 +396,5 @@ def test_replication_lag_metric_grows_and_clears_and_arm_faults_are_retried(sand
     assert sb.status()["faults_injected"] > 0
 
     sb.fault("clear")
-    eventually(lambda: delay() <= HEARTBEAT_S + 2, timeout=90, what="lag cleared")
-    eventually(lambda: "during-lag" in texts(sb, replica), what="replay resumed")
+    until(lambda: delay() <= HEARTBEAT_S + 2, "lag cleared", timeout=90)
+    until(lambda: "during-lag" in texts(sb, replica), "replay resumed", timeout=SETTLE)

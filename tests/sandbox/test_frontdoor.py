@@ -4,9 +4,6 @@ traffic really moves, and a region outage really fails the router until traffic 
 from __future__ import annotations
 
 import datetime
-import json
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -18,30 +15,11 @@ from azure.mgmt.containerinstance import ContainerInstanceManagementClient
 from azure.mgmt.frontdoor import FrontDoorManagementClient
 from azure.mgmt.monitor import MonitorManagementClient
 
-from sandbox.client import SandboxClient, StaticTokenCredential
+from sandbox.client import SandboxClient
 from tests.polling import until
+from tests.support.frontdoor import mgmt, through_router
 
 pytestmark = pytest.mark.sandbox
-
-
-def mgmt(cls: Any, sb: SandboxClient) -> Any:
-    return cls(
-        StaticTokenCredential(),
-        sb.endpoints["subscription_id"],
-        base_url=sb.arm_endpoint,
-        connection_verify=sb.ca_bundle,
-        credential_scopes=["https://management.azure.com/.default"],
-    )
-
-
-def through_router(sb: SandboxClient, path: str = "/api/v1/status") -> tuple[int, str | None]:
-    """(status, container group that answered) for one request through the Front Door endpoint."""
-    try:
-        with urllib.request.urlopen(sb.endpoints["frontdoor_url"] + path, timeout=15) as resp:
-            return int(resp.status), json.loads(resp.read()).get("container_group")
-    except urllib.error.HTTPError as exc:
-        with exc:
-            return int(exc.code), None
 
 
 @pytest.fixture

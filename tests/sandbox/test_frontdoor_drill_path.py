@@ -15,7 +15,7 @@ from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.mgmt.cdn import CdnManagementClient
 
 from sandbox.client import SandboxClient
-from tests.sandbox.test_frontdoor import mgmt, through_router
+from tests.support.frontdoor import mgmt, through_router
 
 pytestmark = pytest.mark.sandbox
 

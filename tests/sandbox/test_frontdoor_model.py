@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ from sandbox.estate import Estate
 from sandbox.frontdoor import FrontDoorModel, build_estate, origin_group_name
 from sandbox.frontdoor_classic import ClassicFrontDoor
 from sandbox.router import Router
+from tests.polling import until_async
 
 
 async def _model(tmp_path: Path, delay: float) -> tuple[SandboxContext, FrontDoorModel]:
@@ -47,10 +47,12 @@ def test_changes_go_live_after_the_propagation_delay(tmp_path: Path) -> None:
             model.put_route(route, {"originGroup": {"id": model.group_id(standby)}}, patch=True)
             assert model.route_view(route)["properties"]["deploymentStatus"] == "InProgress"
             assert model.router.config.route_group == blue  # not live yet
-            deadline = time.monotonic() + 10
-            while model.deployment_status(f"route/{route}") != "Succeeded":
-                assert time.monotonic() < deadline
-                await asyncio.sleep(0.02)
+            await until_async(
+                lambda: model.deployment_status(f"route/{route}") == "Succeeded",
+                "the route's deployment has succeeded",
+                timeout=10,
+                interval=0.02,
+            )
             assert model.router.config.route_group == standby
         finally:
             await model.close()

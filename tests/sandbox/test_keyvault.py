@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import ssl
-import time
 import urllib.error
 import urllib.request
 import uuid
@@ -16,6 +15,7 @@ from azure.keyvault.secrets import SecretClient
 from azure.mgmt.containerinstance import ContainerInstanceManagementClient
 
 from sandbox.client import SandboxClient, StaticTokenCredential
+from tests.polling import until
 from tests.support.aci import group_body
 
 pytestmark = pytest.mark.sandbox
@@ -97,10 +97,12 @@ def _database_health(port: int) -> int:
 
 
 def _wait_health(port: int, status: int) -> None:
-    deadline = time.monotonic() + 30
-    while _database_health(port) != status:
-        assert time.monotonic() < deadline, f"database health never answered {status}"
-        time.sleep(0.2)
+    until(
+        lambda: _database_health(port) == status,
+        f"database health answers {status}",
+        timeout=30,
+        interval=0.2,
+    )
 
 
 def test_the_workload_reads_the_secret_set_through_secretclient_at_restart(sandbox: SandboxClient) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import time
 import urllib.request
 from collections.abc import Iterator
 from typing import Any
@@ -14,6 +13,7 @@ from azure.mgmt.monitor import MonitorManagementClient
 
 from sandbox.client import SandboxClient, StaticTokenCredential
 from sandbox.monitor import Window, aggregate, parse_duration, parse_timespan
+from tests.polling import until
 
 
 def test_durations_and_timespans_parse_as_azure_monitor_writes_them() -> None:
@@ -104,13 +104,13 @@ def test_container_group_metrics_come_from_the_running_process(
         f"/subscriptions/{ep['subscription_id']}/resourceGroups/{ep['resource_groups']['primary']}"
         f"/providers/Microsoft.ContainerInstance/containerGroups/{ep['container_groups']['uksouth-blue']}"
     )
-    deadline = time.monotonic() + 20
-    while True:
-        memory = [p.average for p in metric(monitor, rid, "MemoryUsage", "Average", timespan()) if p.average]
-        if memory or time.monotonic() > deadline:
-            break
-        time.sleep(0.5)
-    assert memory and min(memory) > 1_000_000  # a Python process holds more than 1 MB resident
+    memory = until(
+        lambda: [p.average for p in metric(monitor, rid, "MemoryUsage", "Average", timespan()) if p.average],
+        "the container group reports its memory usage",
+        timeout=20,
+        interval=0.5,
+    )
+    assert min(memory) > 1_000_000  # a Python process holds more than 1 MB resident
     cpu = [
         p.average for p in metric(monitor, rid, "CpuUsage", "Average", timespan()) if p.average is not None
     ]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 
@@ -12,6 +11,9 @@ import aiohttp
 from aiohttp import web
 
 from sandbox.router import GroupConfig, Listener, OriginConfig, Router, RouterConfig, pick_order
+from tests.polling import until_async
+
+FAST = {"timeout": 10.0, "interval": 0.05}  # the router probes every 0.1 s
 
 
 class Origin:
@@ -42,13 +44,6 @@ class Origin:
     def config(self, **kw: object) -> OriginConfig:
         assert self.listener is not None
         return OriginConfig(host="127.0.0.1", port=self.listener.port, **kw)  # type: ignore[arg-type]
-
-
-async def until(check: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not await check():
-        assert time.monotonic() < deadline, "condition not reached before the deadline"
-        await asyncio.sleep(0.05)
 
 
 Scenario = Callable[[Router, list[Origin], aiohttp.ClientSession], Awaitable[None]]
@@ -126,13 +121,13 @@ async def _probes_move_traffic_and_503_when_no_origin_is_healthy(
     a, b, _ = origins
     group = GroupConfig({"a": a.config(priority=1), "b": b.config(priority=2)}, "/health", 0.1)
     router.set_config(RouterConfig("g", {"g": group}))
-    await until(lambda: _serves(session, router.url, "a"))
+    await until_async(lambda: _serves(session, router.url, "a"), "a serves", **FAST)
     a.healthy = False
-    await until(lambda: _serves(session, router.url, "b"))
+    await until_async(lambda: _serves(session, router.url, "b"), "b serves once a is unhealthy", **FAST)
     b.healthy = False
-    await until(lambda: _status(session, router.url, 503))
+    await until_async(lambda: _status(session, router.url, 503), "503 with no origin healthy", **FAST)
     a.healthy = True
-    await until(lambda: _serves(session, router.url, "a"))
+    await until_async(lambda: _serves(session, router.url, "a"), "a serves again once healthy", **FAST)
     statuses = Counter(r.status for r in router.records)
     assert statuses[503] >= 1 and statuses[200] >= 3
     assert {r.group for r in router.records} == {"g"}

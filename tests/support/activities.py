@@ -1,5 +1,5 @@
-"""Calling activities exactly as the host does (the registered user function with a JSON dict), in a
-process environment configured for one set of app settings; shared by the integration tests."""
+"""Calling activities in tests exactly as the host does: the registered user function with a JSON dict,
+in the process environment of a host configured with given app settings."""
 
 from __future__ import annotations
 
@@ -45,6 +45,7 @@ def app_environment(values: dict[str, str]) -> Iterator[None]:
 
 
 def caller(values: dict[str, str]) -> Activity:
+    """``call(names.X, **params)`` runs activity X with the app settings ``values``."""
     functions = activity_functions()
 
     def call(activity: str, /, **params: Any) -> dict[str, Any]:
@@ -52,3 +53,21 @@ def caller(values: dict[str, str]) -> Activity:
             return functions[activity](params)
 
     return call
+
+
+def run_report(
+    run_id: str, operation: str = "failover", *, status: str = "", summary: str = ""
+) -> dict[str, Any]:
+    """A report as a run sends it to STORAGE_WRITE_REPORT (orchestrators.toolkit RunRecord.to_dict()):
+    running, or ended with ``status`` and ``summary``."""
+    from datetime import UTC, datetime
+
+    from orchestrators.toolkit.record import RunRecord
+
+    now = datetime.now(UTC)
+    record = RunRecord(run_id, operation, {"kind": "operator", "reason": "integration test"}, now)
+    record.end(record.begin("promote", now), now, "succeeded", "promoted")
+    record.measure(rto_seconds=42.5)
+    if status:
+        record.finish(status, now, summary)
+    return record.to_dict()

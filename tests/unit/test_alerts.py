@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -413,3 +414,21 @@ def test_a_repeat_of_the_alert_that_started_the_last_run_is_acknowledged() -> No
         client, common_alert(alertId="/subscriptions/sub/providers/Microsoft.AlertsManagement/alerts/2")
     )
     assert len(client.runs()) == 2
+
+
+def test_the_estate_is_observed_again_once_the_apps_lock_has_changed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An observation cached before a DR operation started or ended (a failback renames the primary) is
+    not reused: an alert on the new primary right after a failback is not ignored."""
+    observed: list[str] = []
+    monkeypatch.setattr(alerts, "read_now", reads_from(failed_back(observed)))
+    settings = load_settings(ENV)
+    before = (time.monotonic(), {"pg-south", "pg-west"}, "Running@2026-12-02T10:00:00+00:00")
+    alerts._primary_cache[settings.app_name] = before
+    home_id = server_id("pg-south-fb1a2b3c").lower()
+    home = HealthSignal("monitor-webhook", "fired", (home_id,), T0.isoformat())
+    assert alerts.protected_target(home, settings, before[2]) == ""  # the same generation: cached
+    assert observed == []
+    assert alerts.protected_target(home, settings, "Completed@2026-12-02T10:05:00+00:00") == home_id
+    assert "pg-south-fb1a2b3c" in observed

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import socket
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,7 @@ from azure.durable_functions.models.utils import http_utils
 
 from devhost.durable import DurableEngine
 from tests.devhost.durable_app.function_app import app
+from tests.polling import until_async
 
 _FUNCTIONS: list[Any] = []
 FINISHED = ("Completed", "Failed", "Terminated")
@@ -68,18 +69,20 @@ class Harness:
         self, instance_id: str, statuses: tuple[str, ...] = FINISHED, timeout: float = 20.0, **options: bool
     ) -> DurableOrchestrationStatus:
         """Poll the status (through the SDK client) until it is one of `statuses`."""
-        deadline = asyncio.get_running_loop().time() + timeout
-        while True:
-            status = await self.client.get_status(instance_id, **options)
-            if status and status.runtime_status is not None and status.runtime_status.value in statuses:
-                return status
-            if asyncio.get_running_loop().time() > deadline:
-                raise AssertionError(f"{instance_id} still {status.runtime_status} after {timeout}s")
-            await asyncio.sleep(0.02)
+        seen: list[Any] = [None]
 
-    async def wait_for(self, predicate: Any, timeout: float = 20.0) -> None:
-        deadline = asyncio.get_running_loop().time() + timeout
-        while not await predicate():
-            if asyncio.get_running_loop().time() > deadline:
-                raise AssertionError("condition not reached in time")
-            await asyncio.sleep(0.02)
+        async def reached() -> DurableOrchestrationStatus | None:
+            status = seen[0] = await self.client.get_status(instance_id, **options)
+            done = status and status.runtime_status is not None and status.runtime_status.value in statuses
+            return status if done else None
+
+        def what() -> str:
+            return f"{instance_id} is one of {statuses} (still {getattr(seen[0], 'runtime_status', None)})"
+
+        return await until_async(reached, what, timeout, interval=0.02)
+
+    async def wait_for(
+        self, predicate: Callable[[], Awaitable[bool]], what: str, timeout: float = 20.0
+    ) -> None:
+        """Poll the async ``predicate`` until it holds; fail naming ``what``."""
+        await until_async(predicate, what, timeout, interval=0.02)
