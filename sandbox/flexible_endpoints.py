@@ -20,14 +20,29 @@ import contextlib
 import re
 from dataclasses import dataclass, field
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from aiohttp import web
 
 from sandbox.arm import ArmApi, ArmError
+from sandbox.context import SandboxContext
 
-if TYPE_CHECKING:
-    from sandbox.flexible_model import Fleet, Server
+Server = Any  # sandbox.flexible_model.Server (which imports this module)
+
+
+class Fleet(Protocol):
+    """What the pairs need of sandbox.flexible_model.Fleet."""
+
+    ctx: SandboxContext
+
+    def get(self, name: str) -> Server | None: ...
+
+    def find(self, rg: str, name: str) -> Server: ...
+
+    def replicas_of(self, server: Server) -> list[Server]: ...
+
+    def resource_id(self, server: Server) -> str: ...
+
 
 KIND = "Microsoft.DBforPostgreSQL/flexibleServers/virtualEndpoints"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{1,61}[A-Za-z0-9]$")

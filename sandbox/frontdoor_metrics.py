@@ -18,8 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sandbox.arm import ArmError
-from sandbox.context import MetricQuery
+from sandbox.arm import ArmApi, ArmError
+from sandbox.context import MetricQuery, SandboxContext
 from sandbox.monitor import Window, aggregate, iso, make_window, metric_json, unknown_metric
 from sandbox.router import RequestRecord, Router
 
@@ -195,3 +195,26 @@ def _points(buckets: list[tuple[float, float, Records]], spec: Spec, window: Win
         }
         for start, _, records in buckets
     ]
+
+
+@dataclass
+class Component:
+    """The component: the sources registered on the monitor (nothing of its own to close)."""
+
+    metrics: FrontDoorMetrics | None
+
+    async def close(self) -> None:
+        return None
+
+
+async def setup(ctx: SandboxContext, arm: ArmApi) -> Component:
+    """Register both kinds' metric sources on the router (loaded after the monitor; none without it)."""
+    router = ctx.components.get("router")
+    if not isinstance(router, Router):
+        return Component(None)
+    frontdoor = FrontDoorMetrics(router, (ctx.estate.frontdoor_profile, ctx.estate.frontdoor_classic))
+    for rtype in KINDS:
+        ctx.register_metric_source(rtype, frontdoor(rtype))
+    component = Component(frontdoor)
+    ctx.components["frontdoor_metrics"] = component
+    return component

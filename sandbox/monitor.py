@@ -22,8 +22,6 @@ from typing import TYPE_CHECKING, Any, cast
 
 from aiohttp import web
 
-from sandbox.router import Router
-
 if TYPE_CHECKING:
     from sandbox.containers import ContainerGroups
 
@@ -309,12 +307,5 @@ async def setup(ctx: SandboxContext, arm: ArmApi) -> Monitor:
         monitor.sampler = ProcessSampler(ctx.components["containers"])
         monitor.sampler.start()
         ctx.register_metric_source("microsoft.containerinstance/containergroups", monitor.container_metrics)
-    if "router" in ctx.components:
-        from sandbox.frontdoor_metrics import FrontDoorMetrics
-
-        router = cast(Router, ctx.components["router"])
-        frontdoor = FrontDoorMetrics(router, (ctx.estate.frontdoor_profile, ctx.estate.frontdoor_classic))
-        for rtype in ("microsoft.cdn/profiles", "microsoft.network/frontdoors"):
-            ctx.register_metric_source(rtype, frontdoor(rtype))
     ctx.components["monitor"] = monitor
     return monitor
