@@ -4,7 +4,6 @@ state, the GeoRestore rule, api-versions per resource type, and the lag metric's
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -169,34 +168,44 @@ def test_switchover_needs_the_same_tier_and_storage_and_replicas_never_shrink(fl
     assert asymmetric.status_code == 400 and "identical tiers and storage" in asymmetric.error.message
 
 
-def test_the_primary_is_updating_while_a_replica_is_created_and_deleted(fleet: SandboxClient) -> None:
+def test_the_primary_is_updating_while_a_replica_is_created_deleted_and_promoted(
+    fleet: SandboxClient,
+) -> None:
     client, e = mgmt(fleet), fleet.endpoints
     south, west = groups(fleet)
     primary = client.servers.get(south, e["servers"]["primary"])
-    seen: list[Any] = []
+    busy: list[int] = []
+
+    def states_while(poller: Any, what: str) -> list[Any]:
+        """The primary's state, read until ``poller`` is done; a management operation tried while it
+        is Updating (once) is recorded in ``busy``."""
+        seen: list[Any] = []
+
+        def watch() -> bool:
+            seen.append(client.servers.get(south, primary.name).properties.state)
+            if seen[-1] == "Updating" and not busy:
+                busy.append(refused(lambda: client.servers.begin_restart(south, primary.name)).status_code)
+            return bool(poller.done())
+
+        until(watch, what, timeout=60, interval=0.02)
+        poller.result()
+        return seen
+
     body = Server(
         location=e["regions"]["secondary"],
         properties=ServerProperties(create_mode="Replica", source_server_resource_id=primary.id),
     )
-    poller = client.servers.begin_create_or_update(west, "qlp-db-second", body)
-
-    def watch() -> bool:
-        seen.append(client.servers.get(south, primary.name).properties.state)
-        return poller.done()
-
-    until(watch, "the replica is created", timeout=60, interval=0.02)
-    poller.result()
-    assert "Updating" in seen and seen[-1] == "Ready"
-    busy: list[int] = []
-    deleting = client.servers.begin_delete(west, "qlp-db-second")
-    states = []
-    while not deleting.done():
-        state = client.servers.get(south, primary.name).properties.state
-        states.append(state)
-        if state == "Updating" and not busy:  # management operations wait while it is Updating
-            busy.append(refused(lambda: client.servers.begin_restart(south, primary.name)).status_code)
-        time.sleep(0.02)
-    assert "Updating" in states and busy == [409]
+    created = states_while(client.servers.begin_create_or_update(west, "qlp-db-second", body), "created")
+    assert "Updating" in created and busy == [409]  # management operations wait while it is Updating
+    assert client.servers.get(south, primary.name).properties.state == "Ready"
+    assert "Updating" in states_while(client.servers.begin_delete(west, "qlp-db-second"), "deleted")
+    patch = ServerForPatch(
+        properties=ServerPropertiesForPatch(
+            replica=Replica(promote_mode="Standalone", promote_option="Planned")
+        )
+    )
+    promoting = client.servers.begin_update(west, e["servers"]["replica"], patch)
+    assert "Updating" in states_while(promoting, "its replica promoted")
     assert client.servers.get(south, primary.name).properties.state == "Ready"
 
 
