@@ -162,9 +162,10 @@ class Run(Calls):
         except Exception as exc:  # the report is evidence, not a step: keep the run going, say so
             self.record.warn(f"report could not be saved at {self.iso()}: {str(exc)[:200]}")
 
-    def announce(self, event: str, text: str, *, page: bool = False) -> Gen:
+    def announce(self, event: str, text: str, *, page: bool = False, final: bool = False) -> Gen:
         """Notify the configured targets, publish a CloudEvent and write the report, in one round trip;
-        a failure is recorded in the report, never fatal."""
+        a failure is recorded in the report, never fatal. ``final``: the run has ended, so the report
+        (written once, never overwritten) is written after the notifications, their outcome in it."""
         text = str(redact(text))
         severity = "critical" if page else _SEVERITY.get(event, "info")
         record = self.record
@@ -186,18 +187,18 @@ class Run(Calls):
         }
         outcome: Json = {"event": event, "at": self.iso(), "page": page}
         record.notifications.append(outcome)
+        sends = [
+            self.context.call_activity(names.NOTIFY_SEND, message),
+            self.context.call_activity(names.EVENTS_PUBLISH, cloud_event),
+        ]
         try:
-            _, _, written = yield self.context.task_all(
-                [
-                    self.context.call_activity(names.NOTIFY_SEND, message),
-                    self.context.call_activity(names.EVENTS_PUBLISH, cloud_event),
-                    self._write_report(),
-                ]
-            )
-            self._wrote(written)
+            results = yield self.context.task_all(sends if final else [*sends, self._write_report()])
+            if not final:
+                self._wrote(results[2])
+                return
         except Exception as exc:
             outcome["error"] = str(exc)[:200]
-            yield from self.save()
+        yield from self.save()
 
     def notify(self, message: Json) -> Gen:
         """Send one message (shared/names.py NOTIFY_SEND) that is not a state change of this run (a
@@ -370,7 +371,7 @@ class Run(Calls):
         self.record.finish(end.status, self.now(), end.summary)
         self.set_status()
         if end.event:
-            yield from self.announce(end.event, end.summary, page=end.page)
+            yield from self.announce(end.event, end.summary, page=end.page, final=True)
         else:  # a dry run: its report is kept, nobody is notified
             yield from self.save()
         self.set_status()

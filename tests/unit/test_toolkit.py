@@ -359,8 +359,23 @@ def test_a_report_that_cannot_be_written_never_fails_the_run() -> None:
     assert out["report"] == ""
     assert len(run.record.warnings) == 2  # the checkpoint, then the final report
     assert all(w.startswith("report could not be saved at ") for w in run.record.warnings)
-    assert "error" in run.record.notifications[-1]
+    assert "error" not in run.record.notifications[-1]  # the final notification was sent; the write failed
     assert [n["event"] for n in ctx.notifications] == ["completed"]  # the notification still went
+
+
+def test_a_failed_final_notification_is_recorded_in_the_final_report() -> None:
+    ctx = FakeContext(
+        {"settings": failover_settings(), "run_id": "r1"}, {names.NOTIFY_SEND: fails("transient: slack 503")}
+    )
+
+    def plan(run: Run) -> Gen:
+        return End("succeeded", "done")
+        yield
+
+    drive(lambda c: Run(c, "example").execute(plan, announce_start=False), ctx)
+    final = ctx.reports[-1]
+    assert final["status"] == "succeeded"
+    assert "slack 503" in final["notifications"][-1]["error"]
 
 
 def test_watched_resources_are_observed_again_into_the_estate_after() -> None:
