@@ -25,7 +25,13 @@ def _group(p: Params) -> tuple[str, str]:
 
 
 def _spec(p: Params) -> dict[str, Any]:
-    spec: dict[str, Any] = {"image": p.text("image"), "environment": p.mapping("environment")}
+    spec: dict[str, Any] = {
+        "image": p.text("image"),
+        "environment": p.mapping("environment"),
+        "secure_environment": p.mapping("secure_environment"),
+    }
+    if p.opt_text("restart_policy"):
+        spec["restart_policy"] = p.choice("restart_policy", ("Always", "OnFailure", "Never"))
     for key in ("port", "cpu", "memory_gb"):
         if key in p.data:
             spec[key] = p.number(key, 0)
@@ -39,17 +45,34 @@ def _location(p: Params, rg: str) -> str:
     return p.opt_text("location") or current_settings().region_of_resource_group(rg)
 
 
+def _serves_traffic(group: str) -> bool:
+    """Whether ``group`` is the slot the Front Door route serves now (read when a re-create is needed)."""
+    settings = current_settings()
+    live = str(runtime.traffic().get_route().get("origin_group") or "")
+    slots = {origin_group: slot for slot, origin_group in settings.origin_groups.items()}
+    return live in slots and settings.container_groups[slots[live]] == group
+
+
 @activity(bp, names.CONTAINERS_ENSURE_GROUP)
 def containers_ensure_group(params: dict[str, Any]) -> dict[str, Any]:
-    """Create or update a group to run ``image`` with ``environment``; the same spec twice changes nothing."""
+    """Create a group, or change it by round-tripping its full definition, to run ``image`` with
+    ``environment`` (``secure_environment``: variable -> Key Vault secret, read again at every change);
+    the same spec twice changes nothing. Every group carries the configured identity, a registry
+    credential through it and the vault URL. A field ACI cannot change in place re-creates the group,
+    never the live slot, and only one Continuity created (or with ``allow_recreate``): precondition."""
     p = Params(names.CONTAINERS_ENSURE_GROUP, params)
     name, rg = _group(p)
     result = runtime.containers().ensure(
-        name, rg, _spec(p), location=_location(p, rg), run_id=p.text("run_id")
+        name,
+        rg,
+        _spec(p),
+        location=_location(p, rg),
+        run_id=p.text("run_id"),
+        is_live=lambda: _serves_traffic(name),
+        allow_recreate=p.flag("allow_recreate"),
     )
-    return done(
-        p.activity, {**result, "message": f"{name} {'updated' if result['changed'] else 'unchanged'}"}
-    )
+    state = "re-created" if result.get("recreated") else "updated" if result["changed"] else "unchanged"
+    return done(p.activity, {**result, "message": f"{name} {state}"})
 
 
 @activity(bp, names.CONTAINERS_START_GROUP)

@@ -93,6 +93,28 @@ def database_get_replication_lag(params: dict[str, Any]) -> dict[str, Any]:
     return {"server": name, "lag_seconds": None, "source": "unavailable", "measured_at": now}
 
 
+@activity(bp, names.DATABASE_GET_WAL_POSITION)
+def database_get_wal_position(params: dict[str, Any]) -> dict[str, Any]:
+    """A server's WAL position (read-only SQL): a primary's current LSN, a replica's replayed LSN."""
+    from shared.azure import sql
+
+    name, rg = _server(Params(names.DATABASE_GET_WAL_POSITION, params))
+    fqdn = runtime.database().get(name, rg)["fqdn"]
+    url = runtime.clients().database_url_secret()
+    with sql.connect(url, fqdn, name, "read the WAL position of", read_only=True) as conn:
+        position = sql.wal_position(conn)
+    return {"server": name, **position, "measured_at": dt.datetime.now(dt.UTC).isoformat()}
+
+
+@activity(bp, names.DATABASE_ENSURE_VIRTUAL_ENDPOINT)
+def database_ensure_virtual_endpoint(params: dict[str, Any]) -> dict[str, Any]:
+    """A virtual endpoint pair on the primary ``server``: writer on it, reader on ``replica`` (what a
+    switchover needs); already so is success (``changed: false``)."""
+    p = Params(names.DATABASE_ENSURE_VIRTUAL_ENDPOINT, params)
+    name, rg = _server(p)
+    return done(p.activity, runtime.virtual_endpoints().ensure(name, rg, p.text("replica")))
+
+
 @activity(bp, names.DATABASE_PROMOTE_REPLICA)
 def database_promote_replica(params: dict[str, Any]) -> dict[str, Any]:
     """Promote a replica; an already promoted server is success (``already_primary: true``)."""

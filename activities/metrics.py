@@ -18,10 +18,10 @@ bp = df.Blueprint()
 def metrics_get_window(params: dict[str, Any]) -> dict[str, Any]:
     """Metrics of a target over the last ``minutes`` (default 5) and a baseline window before it
     (``baseline_minutes``, default 0 = none). Read-only; a metric without data is None."""
-    from shared.azure.metrics import METRICS  # the adapter module loads on first use, not at import
+    from shared.azure.metrics import TARGETS  # the adapter module loads on first use, not at import
 
     p = Params(names.METRICS_GET_WINDOW, params)
-    target = p.choice("target", tuple(METRICS))
+    target = p.choice("target", TARGETS)
     return runtime.metrics().get_window(
         target,
         p.opt_text("name"),

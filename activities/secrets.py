@@ -20,7 +20,9 @@ bp = df.Blueprint()
 
 @activity(bp, names.SECRETS_POINT_DATABASE_URL)
 def secrets_point_database_url(params: dict[str, Any]) -> dict[str, Any]:
-    """Point the database URL secret at ``server``'s FQDN, keeping user, password and database.
+    """Point the database URL secret at ``server``'s FQDN (``endpoint: writer``: at the writer endpoint
+    of its virtual endpoint pair, which follows the primary through a switchover), keeping user,
+    password and database.
 
     Idempotent: already pointing there writes nothing (no new secret version). Refuses a server that does
     not exist or has no FQDN (precondition). ``secret_name`` (default: the production secret) writes
@@ -34,7 +36,13 @@ def secrets_point_database_url(params: dict[str, Any]) -> dict[str, Any]:
         raise PreconditionFailed(
             "point database secret at", server, "the server does not exist or has no address"
         )
-    pointed = runtime.secrets().point_database_url(snapshot["fqdn"], p.opt_text("secret_name"))
+    host = snapshot["fqdn"]
+    if p.choice("endpoint", ("server", "writer"), "server") == "writer":
+        host = snapshot.get("writer_endpoint") or ""
+        if not host:
+            why = "it is not the writer of a virtual endpoint pair (ensure one first)"
+            raise PreconditionFailed("point database secret at the writer endpoint of", server, why)
+    pointed = runtime.secrets().point_database_url(host, p.opt_text("secret_name"))
     return done(p.activity, {"server": server, **pointed})
 
 

@@ -111,11 +111,20 @@ def observation_of(
         earliest_restore_point=_time(backups.get("earliest_restore_point")),
         retention_days=backups.get("backup_retention_days"),
         geo_redundant_backup=_geo_backup(backups.get("geo_redundant_backup")),
-        replica_state=(replica or {}).get("replication_state") or (replica or {}).get("state"),
+        replica_state=_replica_state(replica or {}),
         replica_lag_seconds=(lag or {}).get("lag_seconds"),
         storage_geo_available=bool((geo or {}).get("available")),
         storage_last_sync_at=_time((geo or {}).get("last_sync_time")),
     )
+
+
+def _replica_state(replica: Json) -> str | None:
+    """Its replication state while the server is Ready; else the server's state (Azure keeps reporting
+    replication Active for a replica that was stopped)."""
+    state = str(replica.get("state") or "")
+    if state and state.lower() != "ready":
+        return state
+    return replica.get("replication_state") or state or None
 
 
 def _geo_backup(value: Any) -> bool | None:

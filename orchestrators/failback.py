@@ -14,10 +14,11 @@ from typing import Any
 
 import azure.durable_functions as df
 
+from orchestrators import switchover
 from orchestrators.steps import check_pool, poll_attempts, poll_interval, rows_missing, verify_app
 from orchestrators.toolkit import COMPLETED, REFUSED, End, Gen, Run, StepFailed
 from shared import names, policy
-from shared.models import ReplicaLag, seconds_between
+from shared.models import seconds_between
 from shared.naming import failback_server_name
 
 bp = df.Blueprint()
@@ -56,9 +57,15 @@ class Failback:
         run.watched.append(("home_server", (names.DATABASE_GET_SERVER, self.at_home())))
         yield from run.step("create_replica", self.create_replica())
         yield from run.step("catch_up", self.catch_up())
+        away = {"server": self.replica, "resource_group": self.s.secondary_resource_group}
+        before = yield from switchover.prepare(run, primary=away, replica=self.at_home())
         yield from run.step("switchover", self.switchover())
+        yield from run.step(
+            "zero_loss", switchover.verify_zero_loss(run, new_primary=self.at_home(), before=before)
+        )
         yield from run.step("count_rows", self.count_rows())
-        yield from run.step("point_secret", run.act(names.SECRETS_POINT_DATABASE_URL, self.at_home()))
+        writer = {**self.at_home(), "endpoint": "writer"}  # the writer followed: no change expected
+        yield from run.step("point_secret", run.act(names.SECRETS_POINT_DATABASE_URL, writer))
         yield from run.step("restart_slot", self.restart_slot())
         yield from run.step("check_pool", check_pool(run, self.slot_origins))
         yield from run.step("switch_traffic", self.switch_traffic())
@@ -98,8 +105,8 @@ class Failback:
         run = self.run
 
         def read() -> Gen:
-            lag = yield from run.act(names.DATABASE_GET_REPLICATION_LAG, self.at_home())
-            return policy.caught_up(ReplicaLag(lag.get("lag_seconds"), str(lag.get("source", ""))))
+            away = {"server": self.replica, "resource_group": self.s.secondary_resource_group}
+            return (yield from switchover.catch_up(run, primary=away, replica=self.at_home()))
 
         _, decision, _ = yield from run.poll(
             read, lambda d: d.is_("ready"), attempts=poll_attempts(run), interval=poll_interval(run)

@@ -16,12 +16,14 @@ from typing import Any
 
 import azure.durable_functions as df
 
+from orchestrators import switchover
 from orchestrators.steps import check_pool, rows_missing, verify_app
 from orchestrators.toolkit import COMPLETED, DRY_RUN, REFUSED, End, Gen, Run, StepFailed
 from shared import names, policy
 from shared.models import Decision, ProbeSnapshot, ReplicaLag, parse_time, seconds_between
 
 bp = df.Blueprint()
+PRIMARY_SETTLE_ATTEMPTS, PRIMARY_SETTLE_SECONDS = 20, 15.0  # a primary Updating is observed again
 
 
 @bp.function_name(names.FAILOVER_ORCHESTRATOR)
@@ -205,6 +207,12 @@ class Failover:
         lag, server, *_ = yield from self.run.gather(reads)
         self.lag = lag_of(lag)
         self.primary_state = str(server.get("state", "unknown"))
+        for _ in range(PRIMARY_SETTLE_ATTEMPTS):  # Updating (a replica create, a promote): observe again
+            if self.primary_state.lower() not in policy.TRANSITIONAL_STATES:
+                break
+            yield from self.run.pause(PRIMARY_SETTLE_SECONDS)
+            server = yield from self.run.observe(names.DATABASE_GET_SERVER, {"server": self.primary})
+            self.primary_state = str(server.get("state", "unknown"))
         self.run.record.observed("before", "primary_server", server)
         if not self.primary_probes:
             self.primary_probes.append((yield from self.probe_primary()))
@@ -301,11 +309,18 @@ class Failover:
     # ---- execute --------------------------------------------------------------------------------------
     def execute(self, promote: Decision) -> Gen:
         run, standby = self.run, self.s.container_group_standby
+        planned, before = promote.is_("planned"), None
+        if planned:  # a switchover: its virtual endpoint, and the secret on the writer that follows it
+            before = yield from switchover.prepare(
+                run, primary={"server": self.primary}, replica={"server": self.replica}
+            )
         yield from run.step("promote", self.promote(promote))
+        if planned:
+            new = {"server": self.replica}
+            yield from run.step("zero_loss", switchover.verify_zero_loss(run, new_primary=new, before=before))
         yield from run.step("count_rows", self.count_rows())
-        yield from run.step(
-            "point_secret", run.act(names.SECRETS_POINT_DATABASE_URL, {"server": self.replica})
-        )
+        secret = {"server": self.replica, **({"endpoint": "writer"} if planned else {})}
+        yield from run.step("point_secret", run.act(names.SECRETS_POINT_DATABASE_URL, secret))
         group = yield from run.step(
             "restart_standby", run.act(names.CONTAINERS_RESTART_GROUP, {"group": standby})
         )

@@ -36,6 +36,7 @@ def app_settings(
     rgs, servers = endpoints["resource_groups"], endpoints["servers"]
     regions = endpoints.get("regions") or {"primary": "uksouth", "secondary": "ukwest"}
     classic = frontdoor_kind == "classic"
+    registry = endpoints.get("container_registry") or "qlpregistry.azurecr.io"
     pools = "frontdoor_classic_backend_pools" if classic else "frontdoor_origin_groups"
     values = {
         "FUNCTIONS_WORKER_RUNTIME": "python",
@@ -54,7 +55,10 @@ def app_settings(
         "CONTINUITY_CONTAINER_GROUP_BLUE": _slot(endpoints, "container_groups", "blue"),
         "CONTINUITY_CONTAINER_GROUP_GREEN": _slot(endpoints, "container_groups", "green"),
         "CONTINUITY_CONTAINER_GROUP_STANDBY": _slot(endpoints, "container_groups", "standby"),
-        "CONTINUITY_IMAGE_REPOSITORY": "qlpregistry.azurecr.io/qlp-app",
+        "CONTINUITY_IMAGE_REPOSITORY": f"{registry}/qlp-app",
+        "CONTINUITY_CONTAINER_IDENTITY_ID": endpoints.get("workload_identity_id", ""),
+        "CONTINUITY_CONTAINER_IDENTITY_CLIENT_ID": endpoints.get("workload_identity_client_id", ""),
+        "CONTINUITY_CONTAINER_REGISTRY_SERVER": endpoints.get("container_registry", ""),
         "CONTINUITY_FRONTDOOR_KIND": frontdoor_kind,
         "CONTINUITY_FRONTDOOR_RESOURCE_GROUP": endpoints.get("frontdoor_resource_group") or rgs["primary"],
         "CONTINUITY_FRONTDOOR_PROFILE": endpoints.get(

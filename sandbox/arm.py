@@ -22,6 +22,7 @@ from typing import Any
 
 from aiohttp import web
 
+from sandbox import api_versions
 from sandbox.context import FAULT_KINDS, SandboxContext
 
 log = logging.getLogger("sandbox.arm")
@@ -361,6 +362,9 @@ class ArmApi:
                 "The api-version query parameter (?api-version=) is required for all requests.",
             )
         route, params = self._match(request.method, request.path)
+        refused = api_versions.unsupported(request.method, request.path, request.query["api-version"])
+        if refused is not None:
+            raise ArmError(400, "InvalidApiVersionParameter", refused)
         injected = self._injected_fault(request)
         if injected is not None:
             return injected

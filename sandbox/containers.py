@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import copy
 import os
+import secrets
 import sys
 import time
 from dataclasses import dataclass, field
@@ -23,6 +24,15 @@ from typing import Any
 from aiohttp import web
 
 from sandbox.arm import ArmApi, ArmError, not_found, utc_now
+from sandbox.containers_rules import (
+    Registry,
+    check_registry,
+    check_update,
+    identity_of,
+    identity_view,
+    public_credentials,
+    validate_spec,
+)
 from sandbox.context import SandboxContext
 
 PROVIDER = "Microsoft.ContainerInstance/containerGroups"
@@ -81,30 +91,6 @@ class Group:
         }
 
 
-def validate_spec(body: dict[str, Any]) -> None:
-    """400 InvalidRequestContent unless the body has a location and at least one container with an image."""
-    props = body.get("properties")
-    if not isinstance(body.get("location"), str) or not isinstance(props, dict):
-        raise ArmError(400, "InvalidRequestContent", "The request must have 'location' and 'properties'.")
-    containers = props.get("containers")
-    if not isinstance(containers, list) or not containers:
-        raise ArmError(400, "InvalidRequestContent", "'properties.containers' must be a non-empty list.")
-    for c in containers:
-        cprops = c.get("properties") if isinstance(c, dict) else None
-        if not isinstance(c.get("name"), str) or not isinstance(cprops, dict) or not cprops.get("image"):
-            raise ArmError(
-                400, "InvalidRequestContent", "Each container needs a 'name' and 'properties.image'."
-            )
-        for env in cprops.get("environmentVariables") or []:
-            if not isinstance(env, dict) or not isinstance(env.get("name"), str):
-                raise ArmError(400, "InvalidRequestContent", "Each environment variable needs a 'name'.")
-    policy = props.get("restartPolicy", "Always")
-    if policy not in ("Always", "OnFailure", "Never"):
-        raise ArmError(
-            400, "InvalidRestartPolicy", f"restartPolicy '{policy}' is not one of Always, OnFailure, Never."
-        )
-
-
 def env_of(container: dict[str, Any]) -> dict[str, str]:
     out: dict[str, str] = {}
     for env in container.get("properties", {}).get("environmentVariables") or []:
@@ -127,8 +113,8 @@ def public_env(container: dict[str, Any]) -> list[dict[str, Any]]:
 class ContainerGroups:
     """The container-group resources and their processes."""
 
-    def __init__(self, ctx: SandboxContext) -> None:
-        self.ctx = ctx
+    def __init__(self, ctx: SandboxContext, registry: Registry) -> None:
+        self.ctx, self.registry = ctx, registry
         self.groups: dict[str, Group] = {}  # key: lower-case name
         self.down_regions: set[str] = set()
         self._resume_after_heal: dict[str, set[str]] = {}
@@ -159,11 +145,11 @@ class ContainerGroups:
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "PYTHONPATH": str(REPO_ROOT),
             "PYTHONUNBUFFERED": "1",
-            "KEY_VAULT_URL": str(ctx.endpoints.get("key_vault_url", "")),
-            "DATABASE_SECRET_NAME": ctx.estate.database_secret_name,
-            "SANDBOX_TOKEN": "sandbox-managed-identity",
-            "SANDBOX_CA_BUNDLE": str(ctx.ca_cert_path),
+            "SANDBOX_CA_BUNDLE": str(ctx.ca_cert_path),  # the platform's trust store: the sandbox CA
         }
+        identity = identity_of(g.spec)
+        if identity.any:  # the stand-in for the managed identity endpoint: only with an identity
+            env["SANDBOX_TOKEN"] = f"sandbox-mi:{','.join(identity.user) or 'system'}"
         env.update(env_of(g.first()))
         env.update(
             {
@@ -252,12 +238,18 @@ class ContainerGroups:
         await self._wait_ready(g)
 
     # ---- create / update / delete ------------------------------------------------------------------
-    def upsert(self, rg: str, name: str, body: dict[str, Any]) -> tuple[Group, bool, bool]:
-        """Store the definition; returns (group, created, needs a (re)start)."""
+    def upsert(
+        self, rg: str, name: str, body: dict[str, Any], api_version: str = "2023-05-01"
+    ) -> tuple[Group, bool, bool]:
+        """Validate and store the definition (ACI's rules, containers_rules); returns (group, created,
+        needs a (re)start)."""
         validate_spec(body)
+        check_registry(body, name, self.registry, identity_of(body), api_version)
         region = self.ctx.estate.region_of_group(rg) or str(body["location"])
         spec: dict[str, Any] = {
-            k: copy.deepcopy(body[k]) for k in ("location", "tags", "properties") if k in body
+            k: copy.deepcopy(body[k])
+            for k in ("location", "tags", "properties", "identity", "zones")
+            if k in body
         }
         existing = self.groups.get(name.lower())
         if existing is not None and existing.resource_group.lower() != rg.lower():
@@ -272,6 +264,7 @@ class ContainerGroups:
             )
             self.groups[name.lower()] = g
             return g, True, True
+        check_update(existing.spec, spec, name)
         changed = _run_relevant(existing.spec) != _run_relevant(spec)
         existing.spec = spec
         return existing, False, changed or not existing.running
@@ -342,7 +335,9 @@ class ContainerGroups:
             "ports": [{"port": g.port, "protocol": "TCP"}],
         }
         props["instanceView"] = {"state": self.group_state(g), "events": []}
-        return {
+        if props.get("imageRegistryCredentials"):
+            props["imageRegistryCredentials"] = public_credentials(g.spec)
+        view: dict[str, Any] = {
             "id": self.resource_id(g),
             "name": g.name,
             "type": PROVIDER,
@@ -350,6 +345,17 @@ class ContainerGroups:
             "tags": g.spec.get("tags") or {},
             "properties": props,
         }
+        identity = identity_view(g.spec, self.ctx.estate.tenant_id, self.client_ids())
+        if identity is not None:
+            view["identity"] = identity
+        if g.spec.get("zones"):
+            view["zones"] = list(g.spec["zones"])
+        return view
+
+    def client_ids(self) -> dict[str, str]:
+        """Client (and principal) ids of the identities the sandbox knows: the estate's workload one."""
+        estate = self.ctx.estate
+        return {estate.workload_identity_id.lower(): estate.workload_identity_client_id}
 
     def logs(self, g: Group, tail: int | None) -> str:
         path = self.log_path(g)
@@ -438,7 +444,8 @@ class ContainerGroupsApi:
             raise ArmError(
                 503, "ServiceUnavailable", f"Region '{region}' is unavailable (sandbox region outage)."
             )
-        g, created, redeploy = self.groups.upsert(p["rg"], p["name"], body)
+        api_version = request.query.get("api-version", "")
+        g, created, redeploy = self.groups.upsert(p["rg"], p["name"], body, api_version)
 
         async def work() -> dict[str, Any]:
             if redeploy:
@@ -500,13 +507,18 @@ class ContainerGroupsApi:
 
 # ---- the estate -------------------------------------------------------------------------------------
 def estate_body(ctx: SandboxContext, region: str, slot: str, image: str) -> dict[str, Any]:
+    """A slot as a deployment would define it: the workload identity (AcrPull, vault access), registry
+    credentials through it, and the vault URL and secret name in the environment."""
     estate = ctx.estate
+    identity = estate.workload_identity_id
     return {
         "location": region,
         "tags": {"app": estate.app, "slot": slot, "region": region},
+        "identity": {"type": "UserAssigned", "userAssignedIdentities": {identity: {}}},
         "properties": {
             "osType": "Linux",
             "restartPolicy": "Always",
+            "imageRegistryCredentials": [{"server": estate.container_registry, "identity": identity}],
             "ipAddress": {"type": "Public", "ports": [{"port": 8000, "protocol": "TCP"}]},
             "containers": [
                 {
@@ -518,6 +530,9 @@ def estate_body(ctx: SandboxContext, region: str, slot: str, image: str) -> dict
                         "environmentVariables": [
                             {"name": "MAINTENANCE_MODE", "value": "false"},
                             {"name": "APP_SLOT", "value": slot},
+                            {"name": "KEY_VAULT_URL", "value": str(ctx.endpoints.get("key_vault_url", ""))},
+                            {"name": "DATABASE_SECRET_NAME", "value": estate.database_secret_name},
+                            {"name": "AZURE_CLIENT_ID", "value": estate.workload_identity_client_id},
                         ],
                     },
                 }
@@ -541,7 +556,14 @@ async def create_estate(ctx: SandboxContext, groups: ContainerGroups) -> None:
 
 
 async def setup(ctx: SandboxContext, arm: ArmApi) -> ContainerGroups:
-    groups = ContainerGroups(ctx)
+    estate = ctx.estate
+    registry = Registry(
+        server=estate.container_registry,
+        username=estate.container_registry.split(".", 1)[0],
+        password=secrets.token_urlsafe(18),
+        pullers=(estate.workload_identity_id,),
+    )
+    groups = ContainerGroups(ctx, registry)
     ContainerGroupsApi(groups, arm).register()
     ctx.on_fault("region-outage", groups.region_outage)
     ctx.on_fault("heal", groups.heal)
@@ -549,5 +571,12 @@ async def setup(ctx: SandboxContext, arm: ArmApi) -> ContainerGroups:
     await create_estate(ctx, groups)
     ctx.endpoints["container_groups"] = dict(ctx.estate.container_groups)
     ctx.endpoints["container_ports"] = {g.name: g.port for g in groups.groups.values()}
+    ctx.endpoints.update(
+        container_registry=registry.server,
+        container_registry_username=registry.username,
+        container_registry_password=registry.password,
+        workload_identity_id=estate.workload_identity_id,
+        workload_identity_client_id=estate.workload_identity_client_id,
+    )
     ctx.components["containers"] = groups
     return groups

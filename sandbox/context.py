@@ -31,6 +31,7 @@ class MetricQuery:
     timespan: str | None = None
     interval: str | None = None
     aggregation: str | None = None
+    filter: str | None = None  # ``$filter`` (dimension selection), as sent
 
 
 MetricSource = Callable[[MetricQuery], Awaitable[list[dict[str, Any]]]]

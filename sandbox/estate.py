@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,8 @@ class Estate:
     frontdoor_route: str = "route-qlp"
     frontdoor_classic: str = "fd-qlp"
     frontdoor_classic_routing_rule: str = "rr-qlp"
+    container_registry: str = "qlpregistry.azurecr.io"  # private: pulls need imageRegistryCredentials
+    workload_identity: str = "id-qlp-workload"  # user-assigned identity with AcrPull and vault access
 
     @property
     def regions(self) -> tuple[str, str]:
@@ -86,6 +89,18 @@ class Estate:
         return (
             f"/subscriptions/{self.subscription_id}/resourceGroups/{resource_group}/providers/{kind}/{name}"
         )
+
+    @property
+    def workload_identity_id(self) -> str:
+        """The resource id of the estate's user-assigned managed identity (in the primary group)."""
+        rg = self.resource_group(self.primary_region)
+        return self.resource_id(
+            rg, "Microsoft.ManagedIdentity/userAssignedIdentities", self.workload_identity
+        )
+
+    @property
+    def workload_identity_client_id(self) -> str:
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, self.workload_identity_id.lower()))
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

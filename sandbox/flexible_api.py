@@ -1,5 +1,5 @@
 """The ARM routes of Microsoft.DBforPostgreSQL/flexibleServers (api 2026-10-01, as
-azure-mgmt-postgresqlflexibleservers 3.0.0 sends it): servers, replicas and backups."""
+azure-mgmt-postgresqlflexibleservers 3.0.0 sends it): servers, replicas, backups and virtual endpoints."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 from aiohttp import web
 
 from sandbox.arm import ArmApi, ArmError
+from sandbox.flexible_endpoints import VirtualEndpointsApi
 from sandbox.flexible_model import Fleet, Server
 from sandbox.flexible_operations import Operations
 
@@ -41,6 +42,7 @@ class FlexibleServersApi:
         add("GET", SERVER + "/backups/{backup}", self.get_backup)
         add("PUT", SERVER + "/backups/{backup}", self.put_backup)
         add("DELETE", SERVER + "/backups/{backup}", self.delete_backup)
+        VirtualEndpointsApi(self.fleet.endpoints, self.arm, SERVER).register()
 
     async def _page(self, servers: list[Server]) -> web.Response:
         return self.arm.page([await self.fleet.render(s) for s in servers])
@@ -81,7 +83,7 @@ class FlexibleServersApi:
                 "LocationNotAvailableForResourceType",
                 f"Location '{body.get('location')}' is not served; use one of {regions}.",
             )
-        work = self.ops.plan_create(p["name"], region, mode, props, tags)
+        work = self.ops.plan_create(p["name"], region, mode, props, tags, body.get("sku"))
 
         async def create() -> dict[str, Any]:
             return await self.fleet.render(await work())

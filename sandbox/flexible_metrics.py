@@ -1,5 +1,6 @@
-"""The flexible servers' metric source (served by the monitor component): replication delay, sampled
-every second, and whether the database is alive."""
+"""The flexible servers' metric source (served by the monitor component): replication delay with Azure's
+meaning (time since the last replayed transaction), sampled every second, and whether the database is
+alive; and the heartbeat that keeps an idle primary writing, as the service does."""
 
 from __future__ import annotations
 
@@ -11,13 +12,23 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from sandbox.arm import ArmError
 from sandbox.context import MetricQuery
 from sandbox.flexible_model import Fleet, Server
-from sandbox.monitor import metric_json
+from sandbox.monitor import metric_json, unknown_metric
 
-METRICS = ("physical_replication_delay_in_seconds", "is_db_alive")
+# Names Azure publishes for flexible servers (a subset of the supported-metrics reference); the first two
+# are modelled, the others answer with no data. Any other name fails the request, as on Azure.
+METRICS = (
+    "physical_replication_delay_in_seconds",
+    "is_db_alive",
+    "active_connections",
+    "cpu_percent",
+    "memory_percent",
+    "physical_replication_delay_in_bytes",
+    "storage_percent",
+)
 KEEP_SAMPLES = 720
+HEARTBEAT_S = 5.0
 
 
 class Metrics:
@@ -26,38 +37,31 @@ class Metrics:
     def __init__(self, fleet: Fleet) -> None:
         self.fleet = fleet
 
-    async def replication_delay(self, server: Server) -> float:
-        """Seconds the replica has been behind: received WAL not yet replayed since first seen so
-        (sampled every second), 0 when it has replayed everything it received."""
+    async def replication_delay(self, server: Server) -> float | None:
+        """Azure's Read Replica Lag: the seconds since the last transaction the replica replayed (on an
+        idle primary it shows the time since the last write, never 0 for long); None (no data) for a
+        server that is not a running replica. Until it replays a first transaction, the time since it
+        became a replica."""
         if not server.source or not server.cluster.running:
-            server.behind_since = None
-            return 0.0
-        behind = await server.cluster.scalar(
-            "SELECT pg_last_wal_receive_lsn() > pg_last_wal_replay_lsn()", connect_timeout=2
+            return None
+        replayed = await server.cluster.scalar(
+            "SELECT extract(epoch FROM pg_last_xact_replay_timestamp())::float8", connect_timeout=2
         )
-        if not behind:
-            server.behind_since = None
-            return 0.0
-        now = time.time()
-        if server.behind_since is None:
-            server.behind_since = now
-        return round(now - server.behind_since, 3)
+        since = float(replayed) if replayed is not None else server.replica_since
+        return round(max(0.0, time.time() - since), 3)
 
     async def sample_delay(self, server: Server) -> None:
-        server.delay_samples.append((time.time(), await self.replication_delay(server)))
-        del server.delay_samples[:-KEEP_SAMPLES]
+        delay = await self.replication_delay(server)
+        if delay is not None:
+            server.delay_samples.append((time.time(), delay))
+            del server.delay_samples[:-KEEP_SAMPLES]
 
     async def source(self, query: MetricQuery) -> list[dict[str, Any]]:
         resource_id, names = query.resource_id, query.names
         server = self.fleet.by_id(resource_id)
         unknown = [n for n in names if n.lower() not in METRICS]
         if unknown:
-            raise ArmError(
-                400,
-                "BadRequest",
-                f"Unknown metric(s) {', '.join(unknown)}; this sandbox serves "
-                f"{', '.join(METRICS)} for flexible servers.",
-            )
+            raise unknown_metric("Microsoft.DBforPostgreSQL", "flexibleServers", unknown[0], METRICS)
         out = []
         for name in names:
             if name.lower() == "physical_replication_delay_in_seconds":
@@ -68,7 +72,19 @@ class Metrics:
                 alive = [(time.time(), 1.0 if server.cluster.running else 0.0)]
                 data = sample_points(alive, query.timespan, query.interval)
                 out.append(_metric(resource_id, name, "Count", data))
+            else:  # published by Azure, not modelled by the sandbox: no data points
+                out.append(_metric(resource_id, name, "Percent", []))
         return out
+
+    async def heartbeat_loop(self) -> None:
+        """A transaction on every running primary each HEARTBEAT_S seconds, as the service's own
+        monitoring writes on Azure: an idle primary's replicas then show a lag of a few seconds."""
+        while True:
+            await asyncio.sleep(HEARTBEAT_S)
+            for server in list(self.fleet.servers.values()):
+                if not server.source and server.cluster.running and not server.outage:
+                    with contextlib.suppress(Exception):
+                        await server.cluster.query("SELECT txid_current()", connect_timeout=2)
 
     async def sample_loop(self) -> None:
         while True:

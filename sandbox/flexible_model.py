@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sandbox.arm import ArmError, not_found
 from sandbox.context import SandboxContext
+from sandbox.flexible_endpoints import VirtualEndpoints
 from sandbox.postgres import Cluster, Layout, utc
 
 KIND = "Microsoft.DBforPostgreSQL/flexibleServers"
 RESOURCE_TYPE = KIND.lower()
+DEFAULT_SKU = {"name": "Standard_D2ds_v5", "tier": "GeneralPurpose"}
+DEFAULT_STORAGE_GB = 32
+STORAGE_TIERS = {32: "P4", 64: "P6", 128: "P10", 256: "P15", 512: "P20", 1024: "P30"}
 
 
 @dataclass
@@ -56,7 +63,10 @@ class Server:
     geo_redundant: str = "Enabled"
     login: str = "qlp_app"
     delay_samples: list[tuple[float, float]] = field(default_factory=list)
-    behind_since: float | None = None
+    replica_since: float = field(default_factory=time.time)  # when it last became a replica
+    updating: int = 0  # operations that keep it Updating (a replica create/delete, a promote)
+    sku: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_SKU))
+    storage_gb: int = DEFAULT_STORAGE_GB
 
     def backup(self, name: str) -> Backup:
         for backup in self.backups:
@@ -74,6 +84,7 @@ class Fleet:
     def __init__(self, ctx: SandboxContext, layout: Layout) -> None:
         self.ctx, self.layout = ctx, layout
         self.servers: dict[str, Server] = {}
+        self.endpoints = VirtualEndpoints(self)
 
     # ---- lookup ---------------------------------------------------------------------------------
     def get(self, name: str) -> Server | None:
@@ -136,10 +147,11 @@ class Fleet:
             return None
         if server.busy in ("creating",):
             return "Provisioning"
-        if server.busy:
+        if server.busy or server.updating:
             return "Updating"
         if not server.cluster.running:
-            return "Broken"
+            # Azure: a replica that was connected and is then stopped keeps reporting Active
+            return "Active" if server.api_stopped and not server.outage else "Broken"
         try:
             status = await server.cluster.scalar("SELECT status FROM pg_stat_wal_receiver", connect_timeout=2)
         except Exception:
@@ -149,7 +161,22 @@ class Fleet:
     def state(self, server: Server) -> str:
         if server.state == "Ready" and (server.outage or not server.cluster.running):
             return "Inaccessible"
+        if server.state == "Ready" and server.updating:
+            return "Updating"  # a replica create/delete or a promote involves it (Azure's "updating state")
         return server.state
+
+    @contextlib.contextmanager
+    def updating(self, *servers: Server | None) -> Iterator[None]:
+        """Show ``servers`` as Updating while the block runs (Azure: the primary is Updating during a
+        replica create, delete and promote; management operations on it are refused meanwhile)."""
+        involved = [s for s in servers if s is not None]
+        for server in involved:
+            server.updating += 1
+        try:
+            yield
+        finally:
+            for server in involved:
+                server.updating -= 1
 
     # ---- views ----------------------------------------------------------------------------------
     async def render(self, server: Server) -> dict[str, Any]:
@@ -165,7 +192,11 @@ class Fleet:
             "minorVersion": "15",
             "state": self.state(server),
             "fullyQualifiedDomainName": f"127.0.0.1:{server.cluster.port}",
-            "storage": {"storageSizeGB": 32, "autoGrow": "Disabled", "tier": "P4"},
+            "storage": {
+                "storageSizeGB": server.storage_gb,
+                "autoGrow": "Disabled",
+                "tier": STORAGE_TIERS.get(server.storage_gb, "P4"),
+            },
             "backup": {
                 "backupRetentionDays": server.retention_days,
                 "geoRedundantBackup": server.geo_redundant,
@@ -189,7 +220,7 @@ class Fleet:
             "type": KIND,
             "location": server.region,
             "tags": server.tags,
-            "sku": {"name": "Standard_D2ds_v5", "tier": "GeneralPurpose"},
+            "sku": dict(server.sku),
             "systemData": {"createdAt": server.created.isoformat()},
             "properties": props,
         }

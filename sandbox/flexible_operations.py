@@ -43,8 +43,9 @@ class Operations:
     ) -> Callable[[], Awaitable[Result]]:
         """Claim ``server`` now (409 ServerBusy when another operation holds it) for ``work``, which
         releases the claim when it ends; a PostgreSQL failure becomes a 500 naming the operation."""
-        if server.busy:
-            raise ArmError(409, "ServerBusy", f"Server '{server.name}' is busy ({server.busy}); retry later.")
+        if server.busy or server.updating:
+            doing = server.busy or "updating"
+            raise ArmError(409, "ServerBusy", f"Server '{server.name}' is busy ({doing}); retry later.")
         server.busy = what
 
         async def run() -> Result:
@@ -74,7 +75,12 @@ class Operations:
         self.ready(server)
         return server
 
-    async def create_replica(self, name: str, region: str, source: Server, tags: dict[str, str]) -> Server:
+    async def create_replica(
+        self, name: str, region: str, source: Server, tags: dict[str, str], size: Size | None = None
+    ) -> Server:
+        """A streaming standby of ``source`` (which shows Updating meanwhile); its tier and storage are
+        the source's unless ``size`` says otherwise (storage never below the source's)."""
+        sku, storage = size or (dict(source.sku), source.storage_gb)
         server = self.fleet.add(
             name,
             region,
@@ -83,16 +89,19 @@ class Operations:
             tags=tags,
             create_mode="Replica",
             geo_redundant="Disabled",
+            sku=sku,
+            storage_gb=storage,
         )
-        try:
-            server.cluster.prepare_dirs()
-            await source.cluster.base_backup(server.cluster.data_dir)
-            server.cluster.write_config()
-            server.cluster.set_standby_of(source.cluster)
-            await server.cluster.start()
-        except BaseException:
-            await self._discard(server)
-            raise
+        with self.fleet.updating(source):
+            try:
+                server.cluster.prepare_dirs()
+                await source.cluster.base_backup(server.cluster.data_dir)
+                server.cluster.write_config()
+                server.cluster.set_standby_of(source.cluster)
+                await server.cluster.start()
+            except BaseException:
+                await self._discard(server)
+                raise
         self.ready(server)
         return server
 
@@ -119,7 +128,14 @@ class Operations:
             "sourceServerResourceId": self.fleet.resource_id(source),
         }
         server = self.fleet.add(
-            name, region, busy="creating", tags=tags, create_mode=mode, restored_from=extra
+            name,
+            region,
+            busy="creating",
+            tags=tags,
+            create_mode=mode,
+            restored_from=extra,
+            sku=dict(source.sku),
+            storage_gb=source.storage_gb,
         )
         try:
             if source.cluster.running and not source.source:
@@ -138,7 +154,13 @@ class Operations:
         self.fleet.remove(server)
 
     def plan_create(
-        self, name: str, region: str, mode: str, props: dict[str, Any], tags: dict[str, str]
+        self,
+        name: str,
+        region: str,
+        mode: str,
+        props: dict[str, Any],
+        tags: dict[str, str],
+        body_sku: Any = None,
     ) -> Callable[[], Awaitable[Server]]:
         """Validate a create request (400 on what Azure refuses); returns the work that creates it."""
         lowered = mode.lower()
@@ -154,7 +176,14 @@ class Operations:
                 raise ArmError(
                     400, "InvalidSourceServer", f"'{source.name}' must be a running primary to get a replica."
                 )
-            return lambda: self.create_replica(name, region, source, tags)
+            size = replica_size(source, body_sku, props)
+            return lambda: self.create_replica(name, region, source, tags, size)
+        if source.source:
+            raise ArmError(
+                400,
+                "InvalidSourceServer",
+                f"'{source.name}' is a read replica: restores are allowed only from a primary server.",
+            )
         if lowered == "pointintimerestore":
             if "pointInTimeUTC" not in props:
                 raise ArmError(
@@ -163,8 +192,7 @@ class Operations:
             point = _check_restore_point(source, _parse_time(props["pointInTimeUTC"]))
             return lambda: self.restore(name, region, source, point, tags, "PointInTimeRestore")
         if lowered == "georestore":
-            if not source.backups:
-                raise ArmError(400, "InvalidSourceServer", f"'{source.name}' has no backups to restore from.")
+            check_geo_restore(source, region, self.ctx.estate.regions)
             return lambda: self.restore(name, region, source, None, tags, "GeoRestore")
         raise ArmError(
             400,
@@ -242,6 +270,8 @@ class Operations:
                 f"The primary of '{server.name}' is unreachable: only a forced standalone promote "
                 "is possible.",
             )
+        if mode == "switchover" and source is not None:
+            check_switchover(self.fleet, source, server)
 
     async def wait_caught_up(self, replica: Server, lsn: str) -> None:
         deadline = time.monotonic() + CATCH_UP_TIMEOUT
@@ -255,14 +285,18 @@ class Operations:
             await asyncio.sleep(0.1)
 
     async def promote(self, replica: Server, mode: str, planned: bool) -> None:
+        """Promote ``replica``; it and its primary show Updating until the promotion is done."""
         source = self.fleet.get(replica.source or "")
-        if mode == "switchover":
-            assert source is not None
-            await self.switchover(replica, source)
-        else:
-            if planned and source is not None:
-                await self.wait_caught_up(replica, await source.cluster.current_lsn())
-            await _make_standalone(replica)
+        with self.fleet.updating(source, replica):
+            if mode == "switchover":
+                assert source is not None
+                await self.switchover(replica, source)
+                self.fleet.endpoints.switched_over(replica, source)
+            else:
+                if planned and source is not None:
+                    await self.wait_caught_up(replica, await source.cluster.current_lsn())
+                await _make_standalone(replica)
+                self.fleet.endpoints.promoted_standalone(replica)
         self.start_first_backup(replica)
 
     async def switchover(self, replica: Server, primary: Server) -> None:
@@ -276,7 +310,7 @@ class Operations:
                 continue
             await server.cluster.stop("fast")
             server.cluster.set_standby_of(replica.cluster)
-            server.source = replica.name.lower()
+            server.source, server.replica_since = replica.name.lower(), time.time()
             await server.cluster.start()
             # A replica has no backups (its WAL is not archived while it follows): its restore window
             # starts again with the first backup after it is next promoted.
@@ -302,7 +336,13 @@ class Operations:
         server.state = "Ready"
 
     async def delete(self, server: Server) -> None:
+        """Delete ``server`` (its primary, when it is a replica, shows Updating meanwhile)."""
+        with self.fleet.updating(self.fleet.get(server.source or "")):
+            await self._delete(server)
+
+    async def _delete(self, server: Server) -> None:
         server.state, server.provisioning = "Dropping", "Deleting"
+        await self.fleet.endpoints.server_deleted(server)
         for replica in self.fleet.replicas_of(server):  # as Azure: replicas become standalone servers
             with contextlib.suppress(PgError):
                 await replica.cluster.promote()
@@ -318,9 +358,72 @@ class Operations:
         """Cancel the background work, stop every cluster and release the layout."""
         for task in list(self._tasks):
             task.cancel()
+        await self.fleet.endpoints.close()
         servers = self.fleet.servers.values()
         await asyncio.gather(*(s.cluster.stop("fast") for s in servers), return_exceptions=True)
         self.layout.close()
+
+
+Size = tuple[dict[str, str], int]  # (sku, storage size in GB)
+
+
+def replica_size(source: Server, sku: Any, props: dict[str, Any]) -> Size:
+    """A replica's tier and storage: the request's, else the source's. Azure: storage on the primary
+    must be equal or smaller than on every replica (concepts-read-replicas, Scale)."""
+    wanted_sku = dict(source.sku)
+    if isinstance(sku, dict) and sku.get("name"):
+        wanted_sku = {"name": str(sku["name"]), "tier": str(sku.get("tier") or source.sku["tier"])}
+    storage = (props.get("storage") or {}).get("storageSizeGB") or source.storage_gb
+    if not isinstance(storage, int) or storage < source.storage_gb:
+        raise ArmError(
+            400,
+            "InvalidParameterValue",
+            f"storageSizeGB {storage} of the replica is below the {source.storage_gb} GB of its source "
+            f"'{source.name}': a replica's storage must be equal to or larger than the primary's.",
+        )
+    return wanted_sku, storage
+
+
+def check_switchover(fleet: Fleet, primary: Server, replica: Server) -> None:
+    """Promote to primary server needs a virtual endpoint pair writing to the primary and reading from
+    this replica, and both servers on the same tier and storage size (concepts-read-replicas-promote)."""
+    if not fleet.endpoints.covers(primary, replica):
+        raise ArmError(
+            400,
+            "BadRequest",
+            f"Promote to primary server needs a virtual endpoint: its writer on '{primary.name}' and its "
+            f"reader on '{replica.name}'. Create or update the virtual endpoints of '{primary.name}' first.",
+        )
+    if primary.sku != replica.sku or primary.storage_gb != replica.storage_gb:
+        raise ArmError(
+            400,
+            "BadRequest",
+            f"Promote to primary server needs identical tiers and storage sizes: '{primary.name}' is "
+            f"{primary.sku['name']} ({primary.sku['tier']}) with {primary.storage_gb} GB, '{replica.name}' "
+            f"is {replica.sku['name']} ({replica.sku['tier']}) with {replica.storage_gb} GB. Promote it "
+            "to an independent server instead.",
+        )
+
+
+def check_geo_restore(source: Server, region: str, regions: tuple[str, ...]) -> None:
+    """GeoRestore restores into the paired region, from a server created with geo-redundant backups
+    (a promoted replica has none: the setting is not carried over by a promotion)."""
+    if source.geo_redundant != "Enabled":
+        raise ArmError(
+            400,
+            "BadRequest",
+            f"Geo-restore of '{source.name}' is not possible: the server does not have geo-redundant "
+            "backup enabled (it can only be enabled when a server is created, and a promoted replica has "
+            "none). Use a point-in-time restore in its own region instead.",
+        )
+    if region == source.region or region not in regions:
+        raise ArmError(
+            400,
+            "BadRequest",
+            f"Geo-restore of '{source.name}' restores into its paired region, not '{region}'.",
+        )
+    if not source.backups:
+        raise ArmError(400, "InvalidSourceServer", f"'{source.name}' has no backups to restore from.")
 
 
 async def _make_standalone(replica: Server) -> None:

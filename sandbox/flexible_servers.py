@@ -71,5 +71,6 @@ async def setup(ctx: SandboxContext, arm: ArmApi) -> FlexibleServers:
     faults.register(ctx)
     ops.background(ops.backup_loop())
     ops.background(metrics.sample_loop())
+    ops.background(metrics.heartbeat_loop())
     ctx.components["flexible_servers"] = component
     return component

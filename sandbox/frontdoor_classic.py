@@ -4,7 +4,8 @@ Shapes follow azure-mgmt-frontdoor 2.0.0 (api-version 2025-10-01): get, and crea
 resource (a long-running operation). Backend pools are the Standard origin groups (same names), backends
 are their origins (matched by address and HTTP port), the routing rule forwards to the pool the Standard
 route points at, and each pool has its own health probe and load-balancing settings. A PUT is validated
-as a whole before anything changes; pools left out of a PUT are kept (the sandbox never deletes them).
+as a whole before anything changes and replaces the whole resource, as Azure's does: pools (with their
+health probe and load-balancing settings) left out of a PUT are deleted.
 """
 
 from __future__ import annotations
@@ -226,7 +227,10 @@ class ClassicFrontDoor:
             raise _bad("the request needs 'properties'")
         probes = self._probes(props)
         plans = [self._plan_pool(p, probes) for p in props.get("backendPools") or []]
-        pool = self._plan_rule(props, {name for name, _, _ in plans} | set(self.m.groups))
+        kept = {self.m.real(name) or name for name, _, _ in plans}
+        pool = self._plan_rule(props, {name for name, _, _ in plans})
+        removed = [g for g in self.m.groups if g not in kept]
+        self._check_removable(removed)
         for name, group, origins in plans:
             real = self.m.real(name) or name
             self.m.put_group(real, group, patch=real in self.m.groups)
@@ -236,10 +240,29 @@ class ClassicFrontDoor:
             {"originGroup": {"id": self.m.group_id(self.m.real(pool) or pool)}},
             patch=True,
         )
+        for name in removed:  # a PUT replaces the whole resource: pools left out are deleted
+            self._remove_pool(name)
         if isinstance(body.get("tags"), dict):
             self.tags = copy.deepcopy(body["tags"])
         if isinstance(props.get("friendlyName"), str):
             self.friendly_name = props["friendlyName"]
+
+    def _check_removable(self, removed: list[str]) -> None:
+        """A pool left out of the PUT is deleted with it; refuse when something else still uses it."""
+        main = next(iter(self.m.routes), None)
+        for name in removed:
+            users = [
+                r
+                for r, props in self.m.routes.items()
+                if r != main and self.m.group_name_from_id(props["originGroup"]) == name
+            ]
+            if users:
+                raise _bad(f"backend pool '{name}' is left out of the request but still used by {users}")
+
+    def _remove_pool(self, name: str) -> None:
+        self.m.groups.pop(name, None)
+        self.m.origins.pop(name, None)
+        self.m.changed([f"group/{name}"])
 
     def _put_backends(self, group: str, origins: list[dict[str, Any]]) -> None:
         by_address = {(p["hostName"], p.get("httpPort", 80)): n for n, p in self.m.origins[group].items()}

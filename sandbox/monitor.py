@@ -3,8 +3,8 @@
 Serves `GET /{resourceUri}/providers/Microsoft.Insights/metrics` as azure-mgmt-monitor 7.0.0 calls it
 (metrics.list: timespan, interval, metricnames, aggregation). Sources are registered on the context
 (`ctx.register_metric_source(resource_type, fn)`); this module registers two from real counters:
-container groups (CpuUsage in millicores and MemoryUsage in bytes, sampled from /proc every second) and
-Front Door, Standard and classic (RequestCount, Percentage5XX, TotalLatency in ms, from the router).
+container groups (CpuUsage in millicores and MemoryUsage in bytes, sampled from /proc every second) and,
+through sandbox/frontdoor_metrics.py, Front Door with each kind's own metric names (from the router).
 """
 
 from __future__ import annotations
@@ -21,8 +21,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 from aiohttp import web
-
-from sandbox.router import Router
 
 if TYPE_CHECKING:
     from sandbox.containers import ContainerGroups
@@ -110,6 +108,20 @@ def aggregate(
         elif values and agg == "Maximum":
             point["maximum"] = max(values)
     return {k: v for k, v in point.items() if v is not None}
+
+
+ACI_VALID = ("CpuUsage", "MemoryUsage", "NetworkBytesReceivedPerSecond", "NetworkBytesTransmittedPerSecond")
+
+
+def unknown_metric(provider: str, rtype: str, metric: str, valid: Sequence[str]) -> ArmError:
+    """Azure Monitor's answer to a metric name the resource type does not publish: 400, and one unknown
+    name fails the whole request."""
+    return ArmError(
+        400,
+        "BadRequest",
+        f"Failed to find metric configuration for provider: {provider}, resource Type: {rtype}, "
+        f"metric: {metric}, Valid metrics: {','.join(valid)}",
+    )
 
 
 def metric_json(
@@ -245,7 +257,9 @@ class Monitor:
             raise ArmError(404, "ResourceNotFound", f"No metrics for resource type '{rtype}' in the sandbox.")
         q = request.query
         names = [n.strip() for n in (q.get("metricnames") or "").split(",") if n.strip()]
-        query = MetricQuery(resource_id, names, q.get("timespan"), q.get("interval"), q.get("aggregation"))
+        query = MetricQuery(
+            resource_id, names, q.get("timespan"), q.get("interval"), q.get("aggregation"), q.get("$filter")
+        )
         make_window(query.timespan, query.interval, query.aggregation, "Average")  # 400 early
         values = await source(query)
         start, end = parse_timespan(q.get("timespan"), time.time())
@@ -272,9 +286,7 @@ class Monitor:
         for metric in query.names or ["CpuUsage", "MemoryUsage"]:
             spec = known.get(metric.lower())
             if spec is None:
-                raise ArmError(
-                    400, "BadRequest", f"Unknown container group metric '{metric}' (CpuUsage, MemoryUsage)."
-                )
+                raise unknown_metric("Microsoft.ContainerInstance", "containerGroups", metric, ACI_VALID)
             label, index, unit = spec
 
             def values(s: float, e: float, i: int = index) -> list[float]:
@@ -283,51 +295,9 @@ class Monitor:
             out.append(series(resource_id, label, unit, window, values, empty_total=None))
         return out
 
-    async def frontdoor_metrics(self, query: MetricQuery) -> list[dict[str, Any]]:
-        resource_id = query.resource_id
-        estate, name = self.ctx.estate, resource_id.rstrip("/").rsplit("/", 1)[1]
-        if name.lower() not in (estate.frontdoor_profile.lower(), estate.frontdoor_classic.lower()):
-            raise ArmError(404, "ResourceNotFound", f"Front Door '{name}' was not found.")
-        router = cast(Router, self.ctx.components["router"])
-
-        def requests(s: float, e: float) -> list[float]:
-            return [1.0 for _ in router.records_between(s, e)]
-
-        def percent_5xx(s: float, e: float) -> list[float]:
-            return _percent_5xx(router.records_between(s, e))
-
-        def latency(s: float, e: float) -> list[float]:
-            return [r.latency_ms for r in router.records_between(s, e)]
-
-        known = {
-            "requestcount": ("RequestCount", "Count", "Total", requests, 0.0),
-            "percentage5xx": ("Percentage5XX", "Percent", "Average", percent_5xx, None),
-            "totallatency": ("TotalLatency", "MilliSeconds", "Average", latency, None),
-        }
-        out = []
-        for metric in query.names or ["RequestCount"]:
-            spec = known.get(metric.lower())
-            if spec is None:
-                raise ArmError(
-                    400,
-                    "BadRequest",
-                    f"Unknown Front Door metric '{metric}' (RequestCount, Percentage5XX, TotalLatency).",
-                )
-            label, unit, default, fn, empty = spec
-            window = make_window(query.timespan, query.interval, query.aggregation, default)
-            out.append(series(resource_id, label, unit, window, fn, empty_total=empty))
-        return out
-
     async def close(self) -> None:
         if self.sampler is not None:
             await self.sampler.close()
-
-
-def _percent_5xx(records: list[Any]) -> list[float]:
-    """One value per bucket: the share of 5xx answers in percent (no value when there was no request)."""
-    if not records:
-        return []
-    return [100.0 * sum(1 for r in records if r.status >= 500) / len(records)]
 
 
 async def setup(ctx: SandboxContext, arm: ArmApi) -> Monitor:
@@ -337,8 +307,5 @@ async def setup(ctx: SandboxContext, arm: ArmApi) -> Monitor:
         monitor.sampler = ProcessSampler(ctx.components["containers"])
         monitor.sampler.start()
         ctx.register_metric_source("microsoft.containerinstance/containergroups", monitor.container_metrics)
-    if "router" in ctx.components:
-        ctx.register_metric_source("microsoft.cdn/profiles", monitor.frontdoor_metrics)
-        ctx.register_metric_source("microsoft.network/frontdoors", monitor.frontdoor_metrics)
     ctx.components["monitor"] = monitor
     return monitor

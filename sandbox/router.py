@@ -124,6 +124,7 @@ class RequestRecord:
     group: str
     status: int
     latency_ms: float
+    origin: str = ""  # the origin that answered ("" when none did)
 
 
 def pick_order(origins: list[tuple[str, OriginConfig]], rng: random.Random) -> list[tuple[str, OriginConfig]]:
@@ -238,7 +239,8 @@ class Router:
         group, resp = await self._route(request, body)
         resp.headers["X-Azure-Ref"] = uuid.uuid4().hex
         latency_ms = (time.monotonic() - start) * 1000
-        self.records.append(RequestRecord(time.time(), group, resp.status, latency_ms))
+        origin = resp.headers.get("X-Sandbox-Origin", "")
+        self.records.append(RequestRecord(time.time(), group, resp.status, latency_ms, origin))
         return resp
 
     def records_between(self, start: float, end: float) -> list[RequestRecord]:

@@ -32,6 +32,7 @@ COMPONENTS = [
     "sandbox.frontdoor",
     "sandbox.frontdoor_classic",
     "sandbox.monitor",
+    "sandbox.frontdoor_metrics",
     "sandbox.eventgrid",
     "sandbox.storage",
 ]

@@ -57,6 +57,7 @@ def server_view(name: str, snapshot: Json) -> policy.ServerView:
         source_server=str(snapshot.get("source_server") or ""),
         fqdn=str(snapshot.get("fqdn") or ""),
         error=str(snapshot.get("error") or ""),
+        aliases=tuple(str(a) for a in [snapshot.get("writer_endpoint")] if a),
     )
 
 
@@ -82,7 +83,7 @@ def find_primary(settings: Settings) -> Generator[list[Read], list[Json], Primar
             seen[followed] = extra
     host = None if "error" in secret else str(secret.get("host") or "") or None
     views = [server_view(name, snap) for name, snap in seen.items()]
-    if host and not any(policy.same_host(v.fqdn, host) for v in views):
+    if host and not any(v.answers_at(host) for v in views):
         groups = (settings.primary_resource_group, settings.secondary_resource_group)
         listings = yield [
             (names.DATABASE_LIST_SERVERS, {"resource_group": g, "created_by_continuity": True})

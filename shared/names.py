@@ -39,7 +39,8 @@ LOCK_ORCHESTRATOR = "lock_orchestrator"  # holds the app's lock while one run ru
 # database (PostgreSQL flexible servers)
 # {server, [resource_group]} -> {name, resource_group, exists, state, role: primary|replica|standalone,
 #   replication_role, replication_state, source_server, fqdn, location, tags, created_by_continuity,
-#   earliest_restore_point, backup_retention_days, geo_redundant_backup, version}
+#   earliest_restore_point, backup_retention_days, geo_redundant_backup, version, writer_endpoint}
+#   (writer_endpoint: where its virtual endpoint pair's writer answers, when it is that pair's writer)
 DATABASE_GET_SERVER = "database_get_server"
 # {server, [resource_group]} -> {server, backups: [{name, type, completed_at}], latest_completed_at,
 #   latest_age_seconds, earliest_restore_point, backup_retention_days, geo_redundant_backup}
@@ -55,6 +56,12 @@ DATABASE_LIST_REPLICAS = "database_list_replicas"
 # {server (the replica), [resource_group]} -> {server, lag_seconds: float|None, source: metric|database|
 #   unavailable, measured_at}
 DATABASE_GET_REPLICATION_LAG = "database_get_replication_lag"
+# {server, [resource_group]} -> {server, in_recovery, lsn (a primary's current, a replica's replayed),
+#   receive_lsn, measured_at}   (exact comparison of a primary and its replica)
+DATABASE_GET_WAL_POSITION = "database_get_wal_position"
+# {server (the primary), replica, [resource_group]} -> {server, name, members, writer_target,
+#   reader_target, writer_host, reader_host, changed, message}   (the pair a switchover needs)
+DATABASE_ENSURE_VIRTUAL_ENDPOINT = "database_ensure_virtual_endpoint"
 # {server (the replica), mode: planned|forced, [operation: standalone|switchover], [resource_group]}
 #   -> {server, promoted, already_primary, mode, operation, role, message}
 DATABASE_PROMOTE_REPLICA = "database_promote_replica"
@@ -80,8 +87,10 @@ DATABASE_RUN_CHECKS = "database_run_checks"
 DATABASE_WRITE_SENTINEL = "database_write_sentinel"
 
 # containers (Azure Container Instances)
-# {group, image, run_id, [environment: {k: v}], [port], [cpu], [memory_gb], [location], [resource_group],
-#   [command: [..]]} -> {group, created, changed, state, address, url}
+# {group, image, run_id, [environment: {k: v}], [secure_environment: {k: Key Vault secret name}], [port],
+#   [cpu], [memory_gb], [restart_policy], [location], [resource_group], [command: [..]], [allow_recreate]}
+#   -> {group, created, changed, recreated, state, address, url}   (a change ACI cannot make in place
+#   re-creates the group; never the live slot; precondition otherwise)
 CONTAINERS_ENSURE_GROUP = "containers_ensure_group"
 # {group, [resource_group]} -> {group, state, changed, address, url, message}
 CONTAINERS_START_GROUP = "containers_start_group"
@@ -118,7 +127,8 @@ TRAFFIC_CREATE_DRILL_PATH = "traffic_create_drill_path"
 TRAFFIC_DELETE_DRILL_PATH = "traffic_delete_drill_path"
 
 # secrets (Key Vault; the database URL never leaves the activity)
-# {server, [resource_group], [secret_name]} -> {secret, host, changed, version, message}   (same host
+# {server, [resource_group], [secret_name], [endpoint: server|writer]} -> {secret, host, changed, version,
+#   message}   (writer: the server's virtual endpoint writer, which follows switchovers; same host
 #   twice: no new version; secret_name defaults to the production secret, another one is written from it)
 SECRETS_POINT_DATABASE_URL = "secrets_point_database_url"
 # {} -> {secret, host, database, version}   (where the secret points; never the password)

@@ -35,3 +35,10 @@ def failback_server_name(primary_server: str, token: str) -> str:
     """The home-region server a failback creates: the configured primary's base name and a short token."""
     suffix = f"-fb{token[:6]}"
     return base_name(primary_server)[: MAX_SERVER_NAME - len(suffix)].rstrip("-") + suffix
+
+
+def virtual_endpoint_name(primary_server: str) -> str:
+    """The base name of the virtual endpoint pair Continuity creates on a primary (global, as the pair's
+    host names ``<name>.writer.postgres.database.azure.com`` are): the server's base name and ``-ve``."""
+    suffix = "-ve"
+    return base_name(primary_server)[: MAX_SERVER_NAME - len(suffix)].rstrip("-") + suffix

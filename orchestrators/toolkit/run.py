@@ -33,6 +33,7 @@ STARTED, AWAITING_APPROVAL, STEP_FAILED, REFUSED, COMPLETED, FAILED = (
 )
 _SEVERITY = {AWAITING_APPROVAL: "warning", STEP_FAILED: "error", REFUSED: "warning", FAILED: "error"}
 TEARDOWN_POLLS, TEARDOWN_INTERVAL_SECONDS = 10, 3.0
+PRIMARY_WAITS, PRIMARY_WAIT_SECONDS = 20, 15.0  # a replica create or promote: minutes on Azure
 # kind -> (delete activity, get activity, input key)
 _TEARDOWN = {
     "server": (names.DATABASE_DELETE_SERVER, names.DATABASE_GET_SERVER, "server"),
@@ -289,8 +290,15 @@ class Run(Calls):
     # ---- the estate ------------------------------------------------------------------------------------
     def find_primary(self) -> Gen:
         """Which server is the primary now (shared.estate.find_primary, one activity per read); the
-        decision goes in the record. Returns the PrimaryFound."""
+        decision goes in the record. A primary that is Updating (``wait``) is observed again, up to
+        PRIMARY_WAITS times PRIMARY_WAIT_SECONDS apart. Returns the PrimaryFound."""
         found = yield from self.drive(estate.find_primary(self.settings))
+        for _ in range(PRIMARY_WAITS):
+            if not found.decision.is_("wait"):
+                break
+            self.decide("find-primary", found.decision)
+            yield from self.pause(PRIMARY_WAIT_SECONDS)
+            found = yield from self.drive(estate.find_primary(self.settings))
         self.decide("find-primary", found.decision)
         self.record.extra["primary"] = found.view()
         return found

@@ -1,8 +1,9 @@
 """Entry point of a workload process: `python -m sandbox.workload` (configured by its environment).
 
 Environment: PORT, IMAGE (its tag decides behaviour), CONTAINER_GROUP, REGION, MAINTENANCE_MODE,
-KEY_VAULT_URL + DATABASE_SECRET_NAME (default `database-url`) + SANDBOX_TOKEN + SANDBOX_CA_BUNDLE to read
-the database URL at start (or DATABASE_URL directly), WORKLOAD_SLOW_MS.
+KEY_VAULT_URL + DATABASE_SECRET_NAME (default `database-url`) to read the database URL at start, with
+SANDBOX_TOKEN (set by the sandbox only for a group with a managed identity) and SANDBOX_CA_BUNDLE (or
+DATABASE_URL directly), WORKLOAD_SLOW_MS.
 A migration image runs its migration, prints the outcome and exits 0 (or 1 on failure).
 """
 
@@ -24,10 +25,12 @@ def database_url(env: Mapping[str, str]) -> str:
     if env.get("KEY_VAULT_URL"):
         from sandbox.workload.secrets import read_secret
 
+        if not env.get("SANDBOX_TOKEN"):  # what ManagedIdentityCredential says in a group without one
+            raise RuntimeError("ManagedIdentityCredential authentication unavailable: no managed identity")
         return read_secret(
             env["KEY_VAULT_URL"],
             env.get("DATABASE_SECRET_NAME", "database-url"),
-            token=env.get("SANDBOX_TOKEN", "sandbox"),
+            token=env["SANDBOX_TOKEN"],
             ca_bundle=env.get("SANDBOX_CA_BUNDLE") or None,
         )
     if env.get("DATABASE_URL"):

@@ -5,11 +5,11 @@ Continuity's own groups, and job containers run to completion.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from shared.azure.clients import Clients
 from shared.azure.errors import is_not_found, translated
-from shared.azure.imports import SDK_IMPORT_LOCK
 from shared.config import TAG_CREATED_BY, TAG_CREATED_BY_VALUE, TAG_RUN
 from shared.errors import PermanentError, PreconditionFailed, TransientError
 
@@ -52,11 +52,6 @@ def _container_view(container: Any) -> dict[str, Any]:
     }
 
 
-def _env_of(group: Any) -> dict[str, str | None]:
-    first = (group.containers or [None])[0]
-    return {e.name: e.value for e in (first.environment_variables or [])} if first is not None else {}
-
-
 class ContainersAdapter:
     """Container groups of one subscription."""
 
@@ -87,53 +82,71 @@ class ContainersAdapter:
             raise PermanentError("get container group", name, f"not found in resource group {resource_group}")
         return found
 
-    def _model(self, spec: dict[str, Any], location: str, tags: dict[str, str]) -> Any:
-        with SDK_IMPORT_LOCK:
-            from azure.mgmt.containerinstance import models as m
-
-        port = int(spec.get("port") or self._settings.container_port)
-        env = [
-            m.EnvironmentVariable(name=k, value=str(v)) for k, v in (spec.get("environment") or {}).items()
-        ]
-        container = m.Container(
-            name=str(spec.get("container") or "app"),
-            image=spec["image"],
-            command=spec.get("command"),
-            ports=[m.ContainerPort(port=port)],
-            environment_variables=env,
-            resources=m.ResourceRequirements(
-                requests=m.ResourceRequests(
-                    cpu=float(spec.get("cpu") or 1), memory_in_gb=float(spec.get("memory_gb") or 1.5)
-                )
-            ),
-        )
-        return m.ContainerGroup(
-            location=location,
-            containers=[container],
-            os_type="Linux",
-            restart_policy=spec.get("restart_policy") or "Always",
-            ip_address=m.IpAddress(type="Public", ports=[m.Port(port=port, protocol="TCP")]),
-            tags=tags,
-        )
+    def _read_secret(self, name: str) -> str:
+        """A secure variable's value, from the Key Vault secret the spec names for it."""
+        with translated("read secret", name):
+            return str(self._clients.secrets().get_secret(name).value or "")
 
     def ensure(
-        self, name: str, resource_group: str, spec: dict[str, Any], *, location: str, run_id: str
+        self,
+        name: str,
+        resource_group: str,
+        spec: dict[str, Any],
+        *,
+        location: str,
+        run_id: str,
+        is_live: Callable[[], bool] = lambda: False,
+        allow_recreate: bool = False,
     ) -> dict[str, Any]:
-        """Create or update the group to run ``spec['image']`` with ``spec['environment']``; converges."""
+        """Create the group, or change it to run ``spec`` by round-tripping its full definition; the same
+        spec twice changes nothing. A change ACI cannot make in place (OS, CPU, memory, GPU, restart
+        policy, network profile, zones) deletes and re-creates the group, only when it is not the live
+        slot (``is_live``) and Continuity created it or ``allow_recreate``; otherwise PreconditionFailed."""
+        from shared.azure import container_spec as cs
+
         existing = self._raw(name, resource_group)
-        wanted_env = {k: str(v) for k, v in (spec.get("environment") or {}).items()}
-        if existing is not None and _matches(existing, spec["image"], wanted_env, spec.get("command")):
-            return {**view_of(existing, resource_group), "created": False, "changed": False}
-        tags = (
-            dict(existing.tags or {})
-            if existing is not None
-            else {TAG_CREATED_BY: TAG_CREATED_BY_VALUE, TAG_RUN: run_id}
-        )
+        if existing is None:
+            tags = {TAG_CREATED_BY: TAG_CREATED_BY_VALUE, TAG_RUN: run_id}
+            group = cs.new_group(
+                self._settings, spec, location=location, tags=tags, read_secret=self._read_secret
+            )
+            return self._put(name, resource_group, group, created=True)
+        wanted = cs.updated_group(self._settings, existing, spec, read_secret=self._read_secret)
+        if cs.comparable(existing) == cs.comparable(wanted):
+            return {
+                **view_of(existing, resource_group),
+                "created": False,
+                "changed": False,
+                "recreated": False,
+            }
+        fixed = cs.fixed_changes(existing, wanted)
+        if not fixed:
+            return self._put(name, resource_group, wanted, created=False)
+        self._check_recreate(name, existing, fixed, is_live=is_live, allow=allow_recreate)
+        with translated("delete container group to re-create it", name):
+            self._groups.begin_delete(resource_group, name).result()
+        return {**self._put(name, resource_group, wanted, created=False), "recreated": True}
+
+    def _check_recreate(
+        self, name: str, existing: Any, fixed: list[str], *, is_live: Callable[[], bool], allow: bool
+    ) -> None:
+        what = ", ".join(fixed)
+        if is_live():
+            raise PreconditionFailed(
+                "re-create container group", name, f"it serves live traffic; {what} cannot change in place"
+            )
+        ours = (existing.tags or {}).get(TAG_CREATED_BY) == TAG_CREATED_BY_VALUE
+        if not (ours or allow):
+            raise PreconditionFailed(
+                "re-create container group",
+                name,
+                f"{what} cannot change in place and it was not created by Continuity (allow_recreate)",
+            )
+
+    def _put(self, name: str, resource_group: str, group: Any, *, created: bool) -> dict[str, Any]:
         with translated("create or update container group", name):
-            self._groups.begin_create_or_update(
-                resource_group, name, self._model(spec, location, tags)
-            ).result()
-        return {**self.get(name, resource_group), "created": existing is None, "changed": True}
+            self._groups.begin_create_or_update(resource_group, name, group).result()
+        return {**self.get(name, resource_group), "created": created, "changed": True, "recreated": False}
 
     def start(self, name: str, resource_group: str) -> dict[str, Any]:
         before = self.get(name, resource_group)
@@ -239,10 +252,3 @@ class ContainersAdapter:
 
 def _brief(view: dict[str, Any]) -> dict[str, Any]:
     return {k: view[k] for k in ("group", "state", "address", "url")}
-
-
-def _matches(group: Any, image: str, env: dict[str, str], command: list[str] | None) -> bool:
-    first = (group.containers or [None])[0]
-    if first is None or first.image != image or (command is not None and first.command != command):
-        return False
-    return _env_of(group) == env

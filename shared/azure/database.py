@@ -94,14 +94,29 @@ class DatabaseAdapter:
 
     # ---- observe -------------------------------------------------------------------------------------
     def find(self, name: str, resource_group: str) -> dict[str, Any] | None:
-        """The server's snapshot, or None when it does not exist."""
+        """The server's snapshot, or None when it does not exist. A server that is not a replica also
+        names its writer endpoint (``writer_endpoint``: the address of its virtual endpoint pair's writer,
+        where the database secret may point), or None."""
         try:
             with translated("get server", name):
-                return snapshot_of(self._servers.get(resource_group, name).as_dict(), resource_group)
+                snapshot = snapshot_of(self._servers.get(resource_group, name).as_dict(), resource_group)
         except PermanentError as exc:
             if is_not_found(exc.__cause__ or exc):
                 return None
             raise
+        snapshot["writer_endpoint"] = (
+            None if snapshot["role"] == "replica" else self._writer_of(name, resource_group)
+        )
+        return snapshot
+
+    def _writer_of(self, name: str, resource_group: str) -> str | None:
+        from shared.azure.virtual_endpoints import VirtualEndpointsAdapter
+
+        try:
+            pair = VirtualEndpointsAdapter(self._clients).find(name, resource_group)
+        except PermanentError:  # no pair can be read (a version or region without them): none
+            return None
+        return str(pair["writer_host"]) if pair and pair["writer_target"] == name else None
 
     def get(self, name: str, resource_group: str) -> dict[str, Any]:
         """The server's snapshot; raises PermanentError when it does not exist."""
@@ -256,8 +271,13 @@ class DatabaseAdapter:
         location: str,
         run_id: str,
     ) -> dict[str, Any]:
-        """Restore ``source`` at ``point_in_time`` into the new server ``target`` (never over the source)."""
+        """Restore ``source`` at ``point_in_time`` into the new server ``target`` (never over the source).
+        ``geo`` (GeoRestore, into the paired region) needs a source created with geo-redundant backups: a
+        promoted replica has none (precondition)."""
         when = parse_time(point_in_time)
+        if geo and (self.get(source, source_rg)["geo_redundant_backup"] or "").lower() != "enabled":
+            why = "GeoRestore needs geo-redundant backups, which it does not have; restore in its own region"
+            raise PreconditionFailed("geo-restore server", source, why)
         properties = {
             "createMode": "GeoRestore" if geo else "PointInTimeRestore",
             "sourceServerResourceId": self.server_id(source, source_rg),

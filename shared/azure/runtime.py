@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from shared.azure.secrets import SecretsAdapter
     from shared.azure.storage import StorageAdapter
     from shared.azure.traffic import Traffic
+    from shared.azure.virtual_endpoints import VirtualEndpointsAdapter
 
 
 @functools.cache
@@ -36,6 +37,12 @@ def database() -> DatabaseAdapter:
     from shared.azure.database import DatabaseAdapter
 
     return DatabaseAdapter(clients())
+
+
+def virtual_endpoints() -> VirtualEndpointsAdapter:
+    from shared.azure.virtual_endpoints import VirtualEndpointsAdapter
+
+    return VirtualEndpointsAdapter(clients())
 
 
 def containers() -> ContainersAdapter:

@@ -157,3 +157,19 @@ def lag_seconds(conn: Any) -> float:
     with conn.cursor() as cur:
         cur.execute(_LAG_SQL)
         return float(cur.fetchone()[0])
+
+
+_POSITION_SQL = """
+select pg_is_in_recovery(),
+       case when pg_is_in_recovery() then pg_last_wal_replay_lsn() else pg_current_wal_lsn() end::text,
+       pg_last_wal_receive_lsn()::text
+"""
+
+
+def wal_position(conn: Any) -> dict[str, Any]:
+    """Where a server is in the WAL: a primary's current write position, a replica's replayed one (and what
+    it has received). Comparing a primary's position with its replica's is exact, unlike the lag metric."""
+    with conn.cursor() as cur:
+        cur.execute(_POSITION_SQL)
+        in_recovery, lsn, received = cur.fetchone()
+    return {"in_recovery": bool(in_recovery), "lsn": lsn, "receive_lsn": received}

@@ -68,6 +68,10 @@ def _cross_checks(values: Mapping[str, Any], secrets: Mapping[str, Any], env: Ma
         problems.append(f"{connection}: missing (named by {PREFIX}REPORTS_CONNECTION_SETTING)")
     if values.get("credential") == "sandbox" and not secrets.get("sandbox_token"):
         problems.append(f"{PREFIX}SANDBOX_TOKEN: missing (required when CREDENTIAL is sandbox)")
+    if bool(values.get("container_identity_id")) != bool(values.get("container_identity_client_id")):
+        problems.append(
+            f"{PREFIX}CONTAINER_IDENTITY_ID / {PREFIX}CONTAINER_IDENTITY_CLIENT_ID: set both or neither"
+        )
     if values.get("primary_server") and values.get("primary_server") == values.get("replica_server"):
         problems.append(f"{PREFIX}REPLICA_SERVER: must differ from {PREFIX}PRIMARY_SERVER")
     return problems

@@ -116,6 +116,28 @@ def _cron(raw: str) -> str:
     return raw
 
 
+def _identity_id(raw: str) -> str:
+    if not re.fullmatch(
+        r"/subscriptions/[^/]+/resourcegroups/[^/]+/providers/microsoft\.managedidentity"
+        r"/userassignedidentities/[^/]+",
+        raw.lower(),
+    ):
+        raise ValueError("must be the resource id of a user-assigned managed identity")
+    return raw
+
+
+def _uuid(raw: str) -> str:
+    if not re.fullmatch(r"[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}", raw):
+        raise ValueError("must be a GUID")
+    return raw.lower()
+
+
+def _host(raw: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9.-]+(:[0-9]+)?", raw):
+        raise ValueError("must be a registry login server, e.g. myacr.azurecr.io")
+    return raw.lower()
+
+
 def _existing_file(raw: str) -> str:
     if not Path(raw).is_file():
         raise ValueError("must be the path of an existing file")
@@ -148,6 +170,21 @@ FIELDS: dict[str, Field] = {
     "CONTAINER_GROUP_STANDBY": Field(_name, REQUIRED, "Standby container group (DR region)."),
     "CONTAINER_PORT": Field(_positive_int, "8000", "Port the app containers listen on."),
     "IMAGE_REPOSITORY": Field(_text, OPTIONAL, "Image repository of the app, e.g. myacr.azurecr.io/qlp-api."),
+    "CONTAINER_IDENTITY_ID": Field(
+        _identity_id,
+        OPTIONAL,
+        "User-assigned managed identity (resource id) every container group Continuity creates carries: "
+        "it pulls from the registry (AcrPull) and reads the database secret (Key Vault Secrets User).",
+    ),
+    "CONTAINER_IDENTITY_CLIENT_ID": Field(
+        _uuid, OPTIONAL, "Client id of that identity (AZURE_CLIENT_ID in the containers); required with it."
+    ),
+    "CONTAINER_REGISTRY_SERVER": Field(
+        _host,
+        OPTIONAL,
+        "Private registry whose images are pulled through the identity (default: the host "
+        "of IMAGE_REPOSITORY).",
+    ),
     "FRONTDOOR_KIND": Field(
         _choice("standard", "classic"), "standard", "Front Door Standard/Premium or classic."
     ),

@@ -95,6 +95,10 @@ class Settings:
     ca_bundle: str | None
     credential: str
     notify_targets: tuple[str, ...] = ()
+    # optional fields added later: defaults keep runs started before them replayable
+    container_identity_id: str | None = None
+    container_identity_client_id: str | None = None
+    container_registry_server: str | None = None
 
     # ---- derived values ----------------------------------------------------------------------------
     @property
@@ -120,6 +124,14 @@ class Settings:
             "standby": self.frontdoor_origin_group_standby,
         }
 
+    @property
+    def registry_server(self) -> str | None:
+        """The private registry pulled through the identity: the setting, else IMAGE_REPOSITORY's host."""
+        if self.container_registry_server:
+            return self.container_registry_server
+        first, sep, _ = (self.image_repository or "").partition("/")
+        return first.lower() if sep and ("." in first or ":" in first) else None
+
     def server_resource_group(self, server: str) -> str:
         """Default resource group of a server: the replica's is the DR group, all others the primary."""
         return self.secondary_resource_group if server == self.replica_server else self.primary_resource_group
@@ -144,8 +156,9 @@ class Settings:
     def from_dict(cls, data: Mapping[str, Any]) -> Settings:
         """Inverse of to_dict; raises SettingsError naming unknown or missing keys."""
         fields = {f.name for f in dataclasses.fields(cls)}
+        required = {f.name for f in dataclasses.fields(cls) if f.default is dataclasses.MISSING}
         problems = [f"{k}: unknown setting" for k in data if k not in fields]
-        problems += [f"{k}: missing" for k in sorted(fields - set(data)) if k != "notify_targets"]
+        problems += [f"{k}: missing" for k in sorted(required - set(data))]
         if problems:
             raise SettingsError(problems)
         values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}

@@ -32,6 +32,7 @@ from shared.policy.backups import (
 )
 from shared.policy.durations import describe_duration, duration
 from shared.policy.failover import (
+    METRIC_CATCH_UP_TOLERANCE_SECONDS,
     after_grace,
     approval,
     approval_answer,
@@ -43,10 +44,12 @@ from shared.policy.failover import (
     fence,
     grace,
     lag_gate,
+    lsn_bytes,
     may_start,
     on_step_failure,
     promote_mode,
     route_traffic,
+    zero_loss,
 )
 from shared.policy.gate import (
     GATE_PROCEED,
@@ -56,7 +59,7 @@ from shared.policy.gate import (
     BackupGateState,
     decide_backup_gate,
 )
-from shared.policy.primary import Primary, ServerView, current_primary, same_host
+from shared.policy.primary import TRANSITIONAL_STATES, Primary, ServerView, current_primary, same_host
 from shared.policy.restore import (
     POINT_VALID,
     RULE_INSIDE_RETENTION,
@@ -95,6 +98,7 @@ __all__ = [
     "GATE_TAKE_BACKUP",
     "GATE_WAIT",
     "HEALTHY_REPLICA_STATES",
+    "METRIC_CATCH_UP_TOLERANCE_SECONDS",
     "OPERATOR",
     "POINT_VALID",
     "READER",
@@ -106,6 +110,7 @@ __all__ = [
     "SWITCH_GO",
     "SWITCH_KEEP",
     "SWITCH_REFUSE",
+    "TRANSITIONAL_STATES",
     "BackupGateState",
     "BackupObjectives",
     "BackupObservation",
@@ -138,6 +143,7 @@ __all__ = [
     "fence",
     "grace",
     "lag_gate",
+    "lsn_bytes",
     "may_answer",
     "may_start",
     "next_breach_state",
@@ -151,4 +157,5 @@ __all__ = [
     "route_traffic",
     "same_host",
     "validate_restore_point",
+    "zero_loss",
 ]

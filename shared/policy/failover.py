@@ -242,10 +242,72 @@ def failback_allowed(*, primary_region: str, home_region: str) -> Decision:
     return Decision("start", f"the primary runs in {primary_region}: failing back to {home_region}")
 
 
-def caught_up(lag: ReplicaLag, *, tolerance_seconds: float = 0.0) -> Decision:
-    """``ready`` when the new replica's lag is measured and within tolerance, else ``wait``."""
+# Azure's replica lag metric is the time since the replica last replayed a transaction (an idle primary
+# shows a few seconds, rarely 0; concepts-read-replicas, "Monitoring metrics"). A reading inside this
+# tolerance says the replica is streaming and current, not that nothing is missing: only LSNs say that.
+METRIC_CATCH_UP_TOLERANCE_SECONDS = 15.0
+
+
+def lsn_bytes(lsn: str) -> int:
+    """A PostgreSQL LSN (``16/B374D848``) as a byte position; ValueError when malformed."""
+    high, _, low = lsn.strip().partition("/")
+    return (int(high, 16) << 32) | int(low, 16)
+
+
+def caught_up(
+    lag: ReplicaLag,
+    *,
+    primary_lsn: str | None = None,
+    replica_lsn: str | None = None,
+    tolerance_seconds: float = METRIC_CATCH_UP_TOLERANCE_SECONDS,
+) -> Decision:
+    """``ready`` when the new replica has caught up, else ``wait``.
+
+    Exact when both WAL positions were read: the replica's replayed LSN has reached the primary's
+    position read before it (the decision's value: bytes behind). Otherwise the lag metric within
+    ``tolerance_seconds``, as its meaning allows (time since the last replayed transaction).
+    """
+    if primary_lsn and replica_lsn:
+        behind = max(0, lsn_bytes(primary_lsn) - lsn_bytes(replica_lsn))
+        if behind == 0:
+            return Decision(
+                "ready",
+                f"the new replica has replayed the primary's position {primary_lsn} (at {replica_lsn}): "
+                "nothing missing, by WAL position",
+                value=0,
+            )
+        return Decision(
+            "wait",
+            f"the new replica is {behind} bytes of WAL behind ({replica_lsn} of {primary_lsn}): waiting",
+            value=behind,
+        )
     if lag.seconds is None:
         return Decision("wait", "the new replica's lag is not measurable yet: waiting")
     if lag.seconds > tolerance_seconds:
         return Decision("wait", f"the new replica is {duration(lag.seconds)} behind: waiting to catch up")
-    return Decision("ready", f"the new replica has caught up (lag {duration(lag.seconds)})")
+    return Decision(
+        "ready",
+        f"the new replica has caught up (lag {duration(lag.seconds)}, within {duration(tolerance_seconds)} "
+        "of the lag metric; the WAL positions could not be compared)",
+    )
+
+
+def zero_loss(*, before: str, after: str | None) -> Decision:
+    """``verified`` when the new primary's WAL position (``after``) has reached the old primary's last
+    one read before the switchover (``before``); ``missing`` when it has not; ``unknown`` unread."""
+    if not after:
+        return Decision("unknown", "zero loss not verified: the new primary's WAL position could not be read")
+    behind = lsn_bytes(before) - lsn_bytes(after)
+    if behind <= 0:
+        return Decision(
+            "verified",
+            f"zero loss verified by WAL position: the new primary is at {after}, past "
+            f"the old primary's {before}",
+            value=0,
+        )
+    return Decision(
+        "missing",
+        f"the new primary is at {after}, {behind} bytes before the old primary's "
+        f"{before}: data may be missing",
+        value=behind,
+    )

@@ -14,7 +14,7 @@ import pytest
 
 from tests.fixtures.devhost import ROOT, DevhostFactory
 from tests.fixtures.sandbox import SandboxFactory
-from tests.support.e2e import FAST_FAILOVER, Estate, EstateFactory, app_env
+from tests.support.e2e import FAST_FAILOVER, SANDBOX_CONFIG, Estate, EstateFactory, app_env
 from tests.support.receiver import Receiver
 
 
@@ -25,7 +25,7 @@ def estate_factory(
     receivers: list[Receiver] = []
 
     def start(**settings: str) -> Estate:
-        sandbox = sandbox_factory()
+        sandbox = sandbox_factory(config=SANDBOX_CONFIG)
         receiver = Receiver()
         receivers.append(receiver)
         env = app_env(sandbox, receiver, **{**FAST_FAILOVER, **settings})

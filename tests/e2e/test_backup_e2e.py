@@ -19,6 +19,7 @@ from tests.polling import until
 from tests.support.e2e import (
     API,
     RESTORE_DEADLINE,
+    SANDBOX_CONFIG,
     app_env,
     container_groups,
     post,
@@ -40,7 +41,7 @@ BREACH_DEADLINE = 90.0
 
 @pytest.fixture(scope="module")
 def estate() -> Iterator[tuple[SandboxClient, DevhostProcess, Receiver]]:
-    sb = start_sandbox(backup_interval=3600.0)
+    sb = start_sandbox(backup_interval=3600.0, config=SANDBOX_CONFIG)
     try:
         with running_receiver() as hook:
             env = app_env(sb, hook, backup_age_alert_hours=AGE_ALERT_HOURS, backup_retention_days="7")

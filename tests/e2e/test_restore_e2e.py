@@ -15,6 +15,7 @@ from tests.fixtures.devhost import DevhostProcess
 from tests.fixtures.sandbox import SandboxFactory, start_sandbox, stop_sandbox
 from tests.support.e2e import (
     RESTORE_DEADLINE,
+    SANDBOX_CONFIG,
     app_env,
     post,
     run_report,
@@ -31,7 +32,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.sandbox, pytest.mark.slow]
 @pytest.fixture(scope="module")
 def shared() -> Iterator[tuple[SandboxClient, DevhostProcess, Receiver]]:
     """One sandbox for the tests that leave the estate as they found it, with devhost on it."""
-    sb = start_sandbox()
+    sb = start_sandbox(config=SANDBOX_CONFIG)
     try:
         with running_receiver() as hook:
             host = start_devhost(app_env(sb, hook))
@@ -129,7 +130,7 @@ def _top_hit(public: str, text: str) -> str | None:
 def test_restore_after_corruption_brings_back_every_row_before_it_and_nothing_after(
     sandbox_factory: SandboxFactory,
 ) -> None:
-    sb = sandbox_factory()
+    sb = sandbox_factory(config=SANDBOX_CONFIG)
     with running_receiver() as hook:
         host = start_devhost(app_env(sb, hook, restore_requires_approval="true"))
         try:

@@ -17,6 +17,7 @@ from azure.mgmt.containerinstance import ContainerInstanceManagementClient
 
 from sandbox.client import SandboxClient, StaticTokenCredential
 from tests.polling import until
+from tests.support.aci import group_body
 
 pytestmark = pytest.mark.sandbox
 
@@ -32,23 +33,6 @@ def ci(sandbox: SandboxClient) -> Iterator[ContainerInstanceManagementClient]:
     )
     with client:
         yield client
-
-
-def body(image: str, *, env: list[dict[str, Any]] | None = None, policy: str = "Always") -> dict[str, Any]:
-    container = {
-        "name": "app",
-        "properties": {
-            "image": image,
-            "environmentVariables": env or [],
-            "ports": [{"port": 8000}],
-            "resources": {"requests": {"cpu": 0.5, "memoryInGB": 0.5}},
-        },
-    }
-    return {
-        "location": "uksouth",
-        "tags": {"test": "yes"},
-        "properties": {"osType": "Linux", "restartPolicy": policy, "containers": [container]},
-    }
 
 
 def http(port: int, path: str) -> tuple[int, Any]:
@@ -102,12 +86,14 @@ def test_the_estate_has_blue_running_and_a_stopped_standby(
 
 
 def test_create_stop_start_restart_logs_delete_with_real_processes(
-    ci: ContainerInstanceManagementClient, rg: str, name: str
+    sandbox: SandboxClient, ci: ContainerInstanceManagementClient, rg: str, name: str
 ) -> None:
     env = [{"name": "GREETING", "value": "hi"}, {"name": "API_TOKEN", "secureValue": "s3cret-value"}]
-    group = ci.container_groups.begin_create_or_update(rg, name, body("qlp-app:1.2.3", env=env)).result()
+    group = ci.container_groups.begin_create_or_update(
+        rg, name, group_body(sandbox.endpoints, "qlp-app:1.2.3", env=env)
+    ).result()
     assert group.provisioning_state == "Succeeded" and group.tags == {"test": "yes"}
-    assert {(e.name, e.value, e.secure_value) for e in group.containers[0].environment_variables} == {
+    assert {(e.name, e.value, e.secure_value) for e in group.containers[0].environment_variables} >= {
         ("GREETING", "hi", None),
         ("API_TOKEN", None, None),
     }
@@ -144,9 +130,11 @@ def test_create_stop_start_restart_logs_delete_with_real_processes(
 
 
 def test_a_broken_image_runs_but_fails_health_and_smoke_routes(
-    ci: ContainerInstanceManagementClient, rg: str, name: str
+    sandbox: SandboxClient, ci: ContainerInstanceManagementClient, rg: str, name: str
 ) -> None:
-    group = ci.container_groups.begin_create_or_update(rg, name, body("qlp-app:2.0.0-broken")).result()
+    group = ci.container_groups.begin_create_or_update(
+        rg, name, group_body(sandbox.endpoints, "qlp-app:2.0.0-broken")
+    ).result()
     port = group.ip_address.ports[0].port
     assert ci.container_groups.get(rg, name).instance_view.state == "Running"
     assert http(port, "/health")[0] == 500
@@ -154,10 +142,10 @@ def test_a_broken_image_runs_but_fails_health_and_smoke_routes(
 
 
 def test_a_failing_migration_image_terminates_with_its_exit_code(
-    ci: ContainerInstanceManagementClient, rg: str, name: str
+    sandbox: SandboxClient, ci: ContainerInstanceManagementClient, rg: str, name: str
 ) -> None:
     ci.container_groups.begin_create_or_update(
-        rg, name, body("qlp-app:migrate-fail", policy="Never")
+        rg, name, group_body(sandbox.endpoints, "qlp-app:migrate-fail", policy="Never")
     ).result()
 
     def terminated() -> bool:
@@ -170,10 +158,12 @@ def test_a_failing_migration_image_terminates_with_its_exit_code(
 
 
 def test_restart_policy_always_restarts_a_crashing_container(
-    ci: ContainerInstanceManagementClient, rg: str, name: str
+    sandbox: SandboxClient, ci: ContainerInstanceManagementClient, rg: str, name: str
 ) -> None:
     env = [{"name": "DATABASE_SECRET_NAME", "value": "no-such-secret"}]  # the app exits 1 without it
-    ci.container_groups.begin_create_or_update(rg, name, body("qlp-app:1.0.0", env=env)).result()
+    ci.container_groups.begin_create_or_update(
+        rg, name, group_body(sandbox.endpoints, "qlp-app:1.0.0", env=env)
+    ).result()
 
     def restarted_twice() -> bool:
         return ci.container_groups.get(rg, name).containers[0].instance_view.restart_count >= 2
@@ -208,7 +198,7 @@ def test_a_migration_image_changes_the_schema_and_exits_zero(
         credential_scopes=["https://management.azure.com/.default"],
     ) as client:
         client.container_groups.begin_create_or_update(
-            rg, name, body("qlp-app:migrate-5", policy="Never")
+            rg, name, group_body(sb.endpoints, "qlp-app:migrate-5", policy="Never")
         ).result()
         until(
             lambda: client.container_groups.get(rg, name).instance_view.state == "Succeeded",

@@ -8,7 +8,6 @@ import ssl
 import urllib.error
 import urllib.request
 import uuid
-from typing import Any
 
 import pytest
 from azure.core.exceptions import ResourceNotFoundError
@@ -17,6 +16,7 @@ from azure.mgmt.containerinstance import ContainerInstanceManagementClient
 
 from sandbox.client import SandboxClient, StaticTokenCredential
 from tests.polling import until
+from tests.support.aci import group_body
 
 pytestmark = pytest.mark.sandbox
 
@@ -85,19 +85,6 @@ def test_the_database_secret_holds_the_primary_servers_url(sandbox: SandboxClien
     assert value == sandbox.endpoints["database_url"]
 
 
-def _group_body(secret_name: str) -> dict[str, Any]:
-    env = [{"name": "DATABASE_SECRET_NAME", "value": secret_name}]
-    container = {
-        "name": "app",
-        "properties": {
-            "image": "qlp-app:1.0.0",
-            "environmentVariables": env,
-            "resources": {"requests": {"cpu": 0.5, "memoryInGB": 0.5}},
-        },
-    }
-    return {"location": "uksouth", "properties": {"osType": "Linux", "containers": [container]}}
-
-
 def _database_health(port: int) -> int:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/health/database", timeout=10) as resp:
@@ -130,7 +117,9 @@ def _restart_reads_secret(
     secret = f"db-{name}"
     good = sandbox.endpoints["database_url"]
     kv.set_secret(secret, good.replace("qlp_db", "no_such_db"))
-    group = ci.container_groups.begin_create_or_update(rg, name, _group_body(secret)).result()
+    group = ci.container_groups.begin_create_or_update(
+        rg, name, group_body(sandbox.endpoints, "qlp-app:1.0.0", secret=secret)
+    ).result()
     port = group.ip_address.ports[0].port
     try:
         _wait_health(port, 503)  # the URL it read at start points at a database that does not exist

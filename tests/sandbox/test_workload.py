@@ -16,6 +16,7 @@ from azure.mgmt.containerinstance import ContainerInstanceManagementClient
 from sandbox.client import SandboxClient, StaticTokenCredential
 from sandbox.workload.behaviour import behaviour_for, image_tag
 from sandbox.workload.store import embed
+from tests.support.aci import group_body
 
 
 def call(url: str, body: Any = None, *, raw: bytes | None = None) -> tuple[int, Any]:
@@ -103,15 +104,7 @@ def test_status_and_database_health_name_the_serving_group(sandbox: SandboxClien
 def test_maintenance_mode_refuses_writes_and_keeps_reads(sandbox: SandboxClient) -> None:
     rg, name = sandbox.endpoints["resource_groups"]["primary"], f"ci-mm-{uuid.uuid4().hex[:6]}"
     env = [{"name": "MAINTENANCE_MODE", "value": "true"}]
-    container = {
-        "name": "app",
-        "properties": {
-            "image": "qlp-app:1.0.0",
-            "environmentVariables": env,
-            "resources": {"requests": {"cpu": 0.5, "memoryInGB": 0.5}},
-        },
-    }
-    body = {"location": "uksouth", "properties": {"osType": "Linux", "containers": [container]}}
+    body = group_body(sandbox.endpoints, "qlp-app:1.0.0", env=env)
     with ContainerInstanceManagementClient(
         StaticTokenCredential(),
         sandbox.endpoints["subscription_id"],

@@ -41,6 +41,9 @@ FAST_FAILOVER = {
     "PROBE_TIMEOUT_SECONDS": "3",
     "APPROVAL_TIMEOUT_MINUTES": "30",
 }
+# Front Door changes reach the router only after a few seconds, as in Azure (minutes there): every
+# "verify through the public endpoint" path is exercised with a delay.
+SANDBOX_CONFIG: dict[str, object] = {"frontdoor_propagation_delay": 3.0}
 FINISHED = ("Completed", "Failed", "Terminated", "Canceled")
 RUN_DEADLINE = 120.0
 RESTORE_DEADLINE = 150.0  # runs that restore a server (restore tests, drills, restores)

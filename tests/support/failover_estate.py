@@ -76,7 +76,19 @@ class Estate:
             names.DATABASE_LIST_SERVERS: lambda i: {
                 "servers": [s for s in self.tagged if s["resource_group"] == i["resource_group"]]
             },
+            names.DATABASE_ENSURE_VIRTUAL_ENDPOINT: lambda i: {
+                "name": "pg-south-ve",
+                "writer_host": "pg-south-ve.writer.example",
+                "changed": True,
+            },
+            names.DATABASE_GET_WAL_POSITION: self.wal_position,
         }
+
+    def wal_position(self, i: dict[str, Any]) -> dict[str, Any]:
+        """The old primary at 0/3000060 until the switchover; the new one past it afterwards."""
+        primary = "pg-west" if self.switched else "pg-south"
+        lsn = "0/3000100" if self.switched else "0/3000060"
+        return {"server": i["server"], "in_recovery": i["server"] != primary, "lsn": lsn}
 
     def probe(self, i: dict[str, Any]) -> dict[str, Any]:
         url = i["url"]

@@ -15,6 +15,9 @@ class AwayEstate:
     def __init__(self) -> None:
         self.route = "og-standby"
         self.lags: list[float | None] = [None, 40.0, 0.0]
+        self.replayed: list[str | None] = [None, "0/3000000", "0/3000060", "0/3000100"]  # the home replica
+        self.primary_lsn = "0/3000060"
+        self.switched = False
         self.counts_home = {"intents": 12}
         self.counts_away = {"intents": 12}
         self.healthy = 1
@@ -25,6 +28,18 @@ class AwayEstate:
     def lag(self, i: dict[str, Any]) -> dict[str, Any]:
         value = self.lags.pop(0) if len(self.lags) > 1 else self.lags[0]
         return {"lag_seconds": value, "source": "database"}
+
+    def position(self, i: dict[str, Any]) -> dict[str, Any]:
+        if self.switched:  # home is the primary now, past everything pg-west had written
+            return {"server": i["server"], "in_recovery": i["server"] == "pg-west", "lsn": "0/3000100"}
+        if i["server"] == "pg-west":  # the primary while away
+            return {"server": "pg-west", "in_recovery": False, "lsn": self.primary_lsn}
+        lsn = self.replayed.pop(0) if len(self.replayed) > 1 else self.replayed[0]
+        return {"server": i["server"], "in_recovery": True, "lsn": lsn}  # None: nothing replayed yet
+
+    def promote(self, i: dict[str, Any]) -> dict[str, Any]:
+        self.switched = True
+        return {"promoted": True, "role": "primary"}
 
     def create(self, i: dict[str, Any]) -> dict[str, Any]:
         if self.create_error:
@@ -46,7 +61,9 @@ class AwayEstate:
             names.TRAFFIC_GET_ROUTE: lambda i: {"origin_group": self.route},
             names.DATABASE_CREATE_REPLICA: self.create,
             names.DATABASE_GET_REPLICATION_LAG: self.lag,
-            names.DATABASE_PROMOTE_REPLICA: lambda i: {"promoted": True, "role": "primary"},
+            names.DATABASE_GET_WAL_POSITION: self.position,
+            names.DATABASE_ENSURE_VIRTUAL_ENDPOINT: lambda i: {"name": "pg-west-ve", "changed": True},
+            names.DATABASE_PROMOTE_REPLICA: self.promote,
             names.DATABASE_RUN_CHECKS: checks,
             names.SECRETS_POINT_DATABASE_URL: lambda i: {"changed": True},
             names.CONTAINERS_START_GROUP: lambda i: {"state": "Running"},
@@ -80,6 +97,7 @@ def test_failback_returns_home_with_zero_rows_lost() -> None:
     assert out["status"] == "succeeded"
     assert estate.route == "og-blue"
     assert "zero rows lost, verified" in out["summary"]
+    assert out["measurements"]["zero_loss_by_lsn"] is True
     create = ctx.payloads(names.DATABASE_CREATE_REPLICA)[0]
     assert create["source"] == "pg-west" and create["target"] == "pg-south-fba1b2c3"
     assert create["location"] == "uksouth" and create["resource_group"] == "rg-south"
@@ -93,8 +111,16 @@ def test_failback_returns_home_with_zero_rows_lost() -> None:
     assert order.index(names.DATABASE_PROMOTE_REPLICA) < order.index(names.TRAFFIC_SWITCH_ROUTE)
     assert len(ctx.payloads(names.DATABASE_GET_REPLICATION_LAG)) == 3  # waited until caught up
     decisions = [d["reason"] for d in estate.reports[-1]["report"]["decisions"]]
-    assert "the new replica has caught up (lag 0 s)" in decisions
+    exact = "the new replica has replayed the primary's position 0/3000060 (at 0/3000060): nothing missing"
+    assert any(d.startswith(exact) for d in decisions)  # by WAL position, not the lag metric
     assert not ctx.payloads(names.DATABASE_DELETE_SERVER)
+    # the switchover's virtual endpoint pair, and the secret on its writer before the switchover
+    assert ctx.payloads(names.DATABASE_ENSURE_VIRTUAL_ENDPOINT) == [
+        {"server": "pg-west", "resource_group": "rg-west", "replica": "pg-south-fba1b2c3"}
+    ]
+    writer = [p for p in ctx.payloads(names.SECRETS_POINT_DATABASE_URL) if p.get("endpoint") == "writer"]
+    assert [p["server"] for p in writer] == ["pg-west", "pg-south-fba1b2c3"]
+    assert order.index(names.DATABASE_ENSURE_VIRTUAL_ENDPOINT) < order.index(names.DATABASE_PROMOTE_REPLICA)
 
 
 def test_failback_is_refused_when_already_home() -> None:
@@ -106,9 +132,19 @@ def test_failback_is_refused_when_already_home() -> None:
     assert not ctx.payloads(names.DATABASE_CREATE_REPLICA)
 
 
+def test_without_wal_positions_the_lag_metric_decides_within_its_tolerance() -> None:
+    estate = AwayEstate()
+    estate.replayed, estate.lags = [None], [5.0]  # idle primary: Azure's metric shows a few seconds
+    out, _ = run(estate)
+    assert out["status"] == "succeeded"
+    decisions = [d["reason"] for d in estate.reports[-1]["report"]["decisions"]]
+    within = "the new replica has caught up (lag 5 s, within 15 s of the lag metric; the WAL positions"
+    assert f"{within} could not be compared)" in decisions
+
+
 def test_a_replica_that_never_catches_up_leaves_traffic() -> None:
     estate = AwayEstate()
-    estate.lags = [30.0]
+    estate.lags, estate.replayed = [30.0], [None]
     out, ctx = run(estate)
     assert out["status"] == "failed"
     assert "catch_up failed before anything changed" in out["summary"]

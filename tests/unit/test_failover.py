@@ -238,6 +238,20 @@ def test_rule4_operator_planned_switchover_with_the_primary_up() -> None:
     assert "switchover made the old primary a read-only replica: no fence needed" in reasons(estate)
     assert not ctx.payloads(names.DATABASE_STOP_SERVER)
     assert "confirm" not in [s["name"] for s in last_report(estate)["steps"]]
+    # a switchover needs the virtual endpoint pair; the secret goes on its writer before, not after
+    order = ctx.names()
+    assert ctx.payloads(names.DATABASE_ENSURE_VIRTUAL_ENDPOINT) == [
+        {"server": "pg-south", "replica": "pg-west"}
+    ]
+    assert order.index(names.DATABASE_ENSURE_VIRTUAL_ENDPOINT) < order.index(names.DATABASE_PROMOTE_REPLICA)
+    secrets = ctx.payloads(names.SECRETS_POINT_DATABASE_URL)
+    assert secrets == [
+        {"server": "pg-south", "endpoint": "writer"},
+        {"server": "pg-west", "endpoint": "writer"},
+    ]
+    assert order.index(names.SECRETS_POINT_DATABASE_URL) < order.index(names.DATABASE_PROMOTE_REPLICA)
+    assert out["measurements"]["zero_loss_by_lsn"] is True
+    assert any(r.startswith("zero loss verified by WAL position") for r in reasons(estate))
 
 
 def test_rule4_forced_request_with_the_primary_up_becomes_planned() -> None:
