@@ -6,15 +6,28 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from activities import containers, database, events, metrics, notify, probe, secrets, storage, traffic
-from orchestrators import backup_watch, drill, failback, failover, lock, restore, restore_test
-from triggers import alerts, operations_api, runs_api, schedules, status_api
+from orchestrators import (
+    backup_watch,
+    blue_green,
+    container_recovery,
+    drill,
+    failback,
+    failover,
+    lock,
+    restore,
+    restore_test,
+    rollback,
+)
+from triggers import alerts, dashboard_api, deploy_api, operations_api, runs_api, schedules, status_api
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
 
 _BLUEPRINTS = (
     status_api,
     operations_api,
+    deploy_api,
     runs_api,
+    dashboard_api,
     alerts,
     schedules,
     lock,
@@ -24,6 +37,9 @@ _BLUEPRINTS = (
     restore_test,
     drill,
     backup_watch,
+    blue_green,
+    rollback,
+    container_recovery,
     database,
     containers,
     traffic,

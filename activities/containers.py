@@ -59,9 +59,31 @@ def containers_ensure_group(params: dict[str, Any]) -> dict[str, Any]:
     ``environment`` (``secure_environment``: variable -> Key Vault secret, read again at every change);
     the same spec twice changes nothing. Every group carries the configured identity, a registry
     credential through it and the vault URL. A field ACI cannot change in place re-creates the group,
-    never the live slot, and only one Continuity created (or with ``allow_recreate``): precondition."""
+    never the live slot, and only one Continuity created (or with ``allow_recreate``): precondition.
+    With ``like``: ``image`` with the spec of that group (cpu, memory, port, environment, command), which
+    is only read."""
+    from shared.azure.containers import ensure_like  # adapter modules load on first use
+
     p = Params(names.CONTAINERS_ENSURE_GROUP, params)
     name, rg = _group(p)
+    like = p.opt_text("like")
+    if like:
+        like_rg = p.opt_text("like_resource_group") or current_settings().group_resource_group(like)
+        result = ensure_like(
+            runtime.containers(),
+            name,
+            rg,
+            like=like,
+            like_resource_group=like_rg,
+            image=p.text("image"),
+            location=_location(p, rg),
+            run_id=p.text("run_id"),
+            is_live=lambda: _serves_traffic(name),
+            allow_recreate=p.flag("allow_recreate"),
+        )
+        return done(
+            p.activity, {**result, "message": f"{name} {'updated' if result['changed'] else 'unchanged'}"}
+        )
     result = runtime.containers().ensure(
         name,
         rg,
@@ -98,14 +120,17 @@ def containers_restart_group(params: dict[str, Any]) -> dict[str, Any]:
 
 @activity(bp, names.CONTAINERS_GET_GROUP)
 def containers_get_group(params: dict[str, Any]) -> dict[str, Any]:
-    """State, address and containers of a group; ``exists: false`` when there is none."""
-    name, rg = _group(Params(names.CONTAINERS_GET_GROUP, params))
-    return runtime.containers().find(name, rg) or {
-        "group": name,
-        "resource_group": rg,
-        "exists": False,
-        "state": None,
-    }
+    """State, address and containers of a group; ``exists: false`` when there is none. With ``spec: true``
+    also what it runs (``spec``: container, image, cpu, memory_gb, port, environment, command, ...)."""
+    from shared.azure.containers import spec  # adapter modules load on first use
+
+    p = Params(names.CONTAINERS_GET_GROUP, params)
+    name, rg = _group(p)
+    adapter = runtime.containers()
+    found = adapter.find(name, rg)
+    if found is None:
+        return {"group": name, "resource_group": rg, "exists": False, "state": None}
+    return {**found, "spec": spec(adapter, name, rg)} if p.flag("spec") else found
 
 
 @activity(bp, names.CONTAINERS_GET_LOGS)

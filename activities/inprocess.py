@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import Any, TypeVar
 
-from activities import database, secrets, storage, traffic  # noqa: F401  (they register the reads)
+from activities import containers, database, probe, secrets, storage, traffic  # noqa: F401  (they register the reads)
 from activities.registry import IN_PROCESS
 
 Json = dict[str, Any]

@@ -30,4 +30,25 @@ def probe_http(params: dict[str, Any]) -> dict[str, Any]:
         body_contains=p.opt_text("body_contains"),
         timeout=p.number("timeout_seconds", settings.probe_timeout_seconds),
         ca_bundle=settings.ca_bundle,
+        expect_json=p.mapping("expect_json") or None,
+        fields=[str(f) for f in p.opt_list("fields") or []],
+    )
+
+
+@activity(bp, names.PROBE_BURST)
+def probe_burst(params: dict[str, Any]) -> dict[str, Any]:
+    """``requests`` GETs of ``url`` at ``concurrency``: error rate and latency (average, p95) measured
+    here, since Azure Monitor has no percentiles for Front Door or ACI. Read-only; never raises for an
+    unhealthy target."""
+    from shared.azure.probe import burst
+
+    p = Params(names.PROBE_BURST, params)
+    settings = current_settings()
+    requests = int(p.number("requests", 20)) or 1
+    return burst(
+        p.text("url"),
+        requests=min(requests, 1000),
+        concurrency=int(p.number("concurrency", 5)) or 1,
+        timeout=p.number("timeout_seconds", settings.probe_timeout_seconds),
+        ca_bundle=settings.ca_bundle,
     )

@@ -56,6 +56,21 @@ def storage_read_state(params: dict[str, Any]) -> dict[str, Any]:
     return runtime.storage().read_state(p.text("name"))
 
 
+@activity(bp, names.STORAGE_APPEND_LOG)
+def storage_append_log(params: dict[str, Any]) -> dict[str, Any]:
+    """Append an entry to a durable log (the release history ``releases-<app>``); idempotent by the
+    entry's ``id``: a retried call appends nothing more."""
+    p = Params(names.STORAGE_APPEND_LOG, params)
+    return runtime.storage().append_log(p.text("log"), p.mapping("entry"))
+
+
+@activity(bp, names.STORAGE_READ_LOG)
+def storage_read_log(params: dict[str, Any]) -> dict[str, Any]:
+    """Every entry of a durable log, oldest first; a log never written has none."""
+    p = Params(names.STORAGE_READ_LOG, params)
+    return runtime.storage().read_log(p.text("log"))
+
+
 @activity(bp, names.STORAGE_GET_GEO_SYNC)
 def storage_get_geo_sync(params: dict[str, Any]) -> dict[str, Any]:
     """Geo-replication last sync time; ``available: false`` with the reason where there is no secondary."""

@@ -101,12 +101,22 @@ function_key = os.environ.get("DEVHOST_FUNCTION_KEY") or keys.get("functionKey",
 endpoints = json.loads((Path(sandbox) / "endpoints.json").read_text())
 values = json.loads(Path(settings).read_text()).get("Values", {}) if Path(settings).exists() else {}
 container = values.get("CONTINUITY_REPORTS_CONTAINER", "continuity-reports")
-blob = endpoints.get("storage_blob_endpoint", "the sandbox storage account")
+sys.path.insert(0, os.getcwd())
+try:  # drctl finds the API with no flags: .devhost/drctl.json (readable by you only)
+    from cli.settings import write
+    write(Path(state) / "drctl.json", f"{base}/api", function_key)
+    drctl = "drctl status   (.venv/bin/drctl, or `source .venv/bin/activate` first; reads .devhost/drctl.json)"
+except ImportError:
+    drctl = "not installed (run `make run` rather than this script)"
 print(f"""
-  API              {base}/api   (health: {base}/api/health)
-  function key     {function_key}   (header x-functions-key or ?code=)
+  Continuity is up on the sandbox.
+
+  API              {base}/api   (contract: {base}/api/openapi.json)
+  function key     {function_key}   (header x-functions-key)
+  dashboard        {base}/api/dashboard   (asks for the function key once)
+  drctl            {drctl}
   Front Door       {endpoints.get('frontdoor_url', '?')}   (the app's public URL in the sandbox)
-  run reports      blob container '{container}' at {blob}
+  run reports      drctl report <run id> --markdown   (kept in blob container '{container}')
   logs             this terminal (devhost), {sandbox}/logs/ (sandbox)
   stop             Ctrl-C
 """, flush=True)

@@ -225,7 +225,8 @@ class DevHost:
         stored = self.options.state_dir / "keys.json"
         where = "environment" if os.environ.get("DEVHOST_FUNCTION_KEY") else stored
         print(f"[devhost] function key: {self.keys.function_key}  (from {where})", flush=True)
-        print(f"[devhost] master key: {self.keys.master_key}", flush=True)
+        held = "environment (DEVHOST_MASTER_KEY)" if os.environ.get("DEVHOST_MASTER_KEY") else stored
+        print(f"[devhost] master key: in {held}; not printed (it administers the host)", flush=True)
         print(f"[devhost] listening on {self.base_url}", flush=True)
 
     def _describe(self, fn: FunctionInfo) -> str:

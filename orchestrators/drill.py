@@ -129,7 +129,7 @@ def region_drill(run: Run, evidence: Evidence, primary: policy.Primary, *, front
         tag=tag,
     )
     run.resource(
-        drill_replica=site.replica, drill_group=site.group, drill_region=region, drill_secret=site.secret
+        drill_replica=site.replica, drill_group=site.group, drill_region=region, drill_secret_name=site.secret
     )
     base = ""
     try:

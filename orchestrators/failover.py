@@ -400,6 +400,9 @@ class Failover:
         mode = run.record.measurements.get("promote_mode", "")
         rpo = 0.0 if mode == "planned" else self.lag.seconds  # planned: a switchover loses nothing
         run.measure(rpo_seconds=rpo)
+        run.measure(
+            rto_objective_seconds=self.s.rto_tier1_minutes * 60, rpo_objective_seconds=self.s.rpo_minutes * 60
+        )
         verdict = policy.objectives_verdict(
             rto_seconds=run.record.measurements.get("rto_seconds"),
             rpo_seconds=rpo,

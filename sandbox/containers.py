@@ -39,7 +39,9 @@ PROVIDER = "Microsoft.ContainerInstance/containerGroups"
 BASE = "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.ContainerInstance/containerGroups"
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_IMAGE = "qlpregistry.azurecr.io/qlp-app:1.0.0"
-RESTART_BACKOFF_S = 0.5
+RESTART_BACKOFF_S = 0.5  # the first restart after an exit; doubles per crash in a row (CrashLoopBackOff)
+RESTART_BACKOFF_MAX_S = 300.0  # ACI (like Kubernetes) caps the back-off at five minutes
+CRASH_RESET_S = 600.0  # a run this long resets the back-off
 READY_TIMEOUT_S = 30.0
 
 
@@ -63,6 +65,9 @@ class Group:
     events: list[dict[str, Any]] = field(default_factory=list)
     watcher: asyncio.Task[None] | None = None
     stopping: bool = False
+    crashes: int = 0  # exits in a row of runs shorter than CRASH_RESET_S; backing off: CrashLoopBackOff
+    backing_off: bool = False
+    started_mono: float = 0.0
 
     @property
     def containers(self) -> list[dict[str, Any]]:
@@ -170,7 +175,7 @@ class ContainerGroups:
         argv = [sys.executable, "-m", "sandbox.workload"]
         g.proc = self.ctx.spawn(f"container-{g.name}", argv, self._process_env(g), cwd=REPO_ROOT)
         g.state, g.exit_code, g.finish_time, g.stopping = "Running", None, None, False
-        g.start_time = utc_now()
+        g.start_time, g.started_mono = utc_now(), time.monotonic()
         g.events.append(
             {"name": "Started", "message": f"Started container {g.first()['name']}", "type": "Normal"}
         )
@@ -192,12 +197,22 @@ class ContainerGroups:
             if g.region in self.down_regions:
                 g.state = "Stopped"
                 return
-            await asyncio.sleep(RESTART_BACKOFF_S)
+            g.backing_off = True
+            await asyncio.sleep(self._backoff(g))
+            g.backing_off = False
             if g.proc is proc and not g.stopping:
                 g.restart_count += 1
                 self._launch(g)
             return
         g.state = "Succeeded" if code == 0 else "Failed"
+
+    def _backoff(self, g: Group) -> float:
+        """Seconds before restarting an exited container: ``container_restart_backoff`` (--config, default
+        0.5 s) doubling with each crash in a row, at most five minutes, as ACI's CrashLoopBackOff."""
+        ran = time.monotonic() - g.started_mono
+        g.crashes = g.crashes + 1 if ran < CRASH_RESET_S else 1
+        first = float(self.ctx.settings.extra.get("container_restart_backoff", RESTART_BACKOFF_S))
+        return float(min(first * 2 ** (g.crashes - 1), RESTART_BACKOFF_MAX_S))
 
     async def _wait_ready(self, g: Group) -> None:
         """Until the process accepts connections on its port, or exits (a migration image exits)."""
@@ -216,6 +231,7 @@ class ContainerGroups:
         self._check_region(g)
         if g.running:
             return
+        g.crashes, g.backing_off = 0, False
         self._launch(g)
         await self._wait_ready(g)
 
@@ -234,6 +250,7 @@ class ContainerGroups:
         await self.stop(g)
         if was_running:
             g.restart_count += 1
+        g.crashes, g.backing_off = 0, False  # a restart through the API ends a crash loop's back-off
         self._launch(g)
         await self._wait_ready(g)
 
@@ -290,6 +307,8 @@ class ContainerGroups:
             return {"state": "Running", "startTime": g.start_time, "detailStatus": ""}
         if g.state == "Pending":
             return {"state": "Waiting", "detailStatus": "Stopped" if g.proc is None else "CrashLoopBackOff"}
+        if g.state == "Running" and g.backing_off:
+            return {"state": "Waiting", "detailStatus": "CrashLoopBackOff", "startTime": g.start_time}
         state: dict[str, Any] = {
             "state": "Terminated",
             "startTime": g.start_time,
@@ -529,7 +548,6 @@ def estate_body(ctx: SandboxContext, region: str, slot: str, image: str) -> dict
                         "resources": {"requests": {"cpu": 1.0, "memoryInGB": 1.5}},
                         "environmentVariables": [
                             {"name": "MAINTENANCE_MODE", "value": "false"},
-                            {"name": "APP_SLOT", "value": slot},
                             {"name": "KEY_VAULT_URL", "value": str(ctx.endpoints.get("key_vault_url", ""))},
                             {"name": "DATABASE_SECRET_NAME", "value": estate.database_secret_name},
                             {"name": "AZURE_CLIENT_ID", "value": estate.workload_identity_client_id},

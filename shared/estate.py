@@ -97,14 +97,18 @@ def find_primary(settings: Settings) -> Generator[list[Read], list[Json], Primar
 
 
 def status(settings: Settings) -> Generator[list[Read], list[Json], Json]:
-    """What ``GET /api/status`` shows of the estate: the route, the latest backup-watch state, the primary
-    found now with its replica, the replica's lag and the primary's backups. Each read may fail alone."""
-    route, watch = yield [
+    """What ``GET /api/status`` shows of the estate: the route, the latest backup-watch state, each slot's
+    container group (state and image), the primary found now with its replica, the replica's lag and the
+    primary's backups. Each read may fail alone."""
+    groups = settings.container_groups
+    route, watch, *slots = yield [
         (names.TRAFFIC_GET_ROUTE, {}),
         (names.STORAGE_READ_STATE, {"name": backup_watch_state(settings)}),
+        *[(names.CONTAINERS_GET_GROUP, {"group": group}) for group in groups.values()],
     ]
     found = yield from find_primary(settings)
     out: Json = {"route": route, "backup_watch": watch.get("state"), "primary": found.view()}
+    out["slots"] = dict(zip(groups, slots, strict=True))
     primary = found.primary
     if primary is None:  # no guess: primary_server is null, the candidates as observed
         out["primary_server"] = found.seen[settings.primary_server]

@@ -26,6 +26,7 @@ DRILL_ORCHESTRATOR = "drill_orchestrator"
 BLUE_GREEN_ORCHESTRATOR = "blue_green_orchestrator"
 ROLLBACK_ORCHESTRATOR = "rollback_orchestrator"
 MIGRATION_ORCHESTRATOR = "migration_orchestrator"
+CONTAINER_RECOVERY_ORCHESTRATOR = "container_recovery_orchestrator"
 LOCK_ORCHESTRATOR = "lock_orchestrator"  # holds the app's lock while one run runs (orchestrators/lock.py)
 
 # ---- activities -------------------------------------------------------------------------------------
@@ -91,6 +92,8 @@ DATABASE_WRITE_SENTINEL = "database_write_sentinel"
 #   [cpu], [memory_gb], [restart_policy], [location], [resource_group], [command: [..]], [allow_recreate]}
 #   -> {group, created, changed, recreated, state, address, url}   (a change ACI cannot make in place
 #   re-creates the group; never the live slot; precondition otherwise)
+# or {group, image, run_id, like, [like_resource_group], [allow_recreate]}: ``image`` with the spec of
+#   group ``like`` (read only; refused when it has secure values) -> {..., spec}
 CONTAINERS_ENSURE_GROUP = "containers_ensure_group"
 # {group, [resource_group]} -> {group, state, changed, address, url, message}
 CONTAINERS_START_GROUP = "containers_start_group"
@@ -98,8 +101,10 @@ CONTAINERS_START_GROUP = "containers_start_group"
 CONTAINERS_STOP_GROUP = "containers_stop_group"
 # {group, [resource_group]} -> {group, state, changed, address, url, message}   (always restarts)
 CONTAINERS_RESTART_GROUP = "containers_restart_group"
-# {group, [resource_group]} -> {group, exists, state, provisioning_state, image, address, url,
-#   restart_count, containers: [{name, state, exit_code, restart_count}], tags, created_by_continuity}
+# {group, [resource_group], [spec: bool]} -> {group, exists, state, provisioning_state, image, address, url,
+#   restart_count, containers: [{name, state, exit_code, restart_count}], tags, created_by_continuity,
+#   [spec: {container, image, cpu, memory_gb, port, environment, secure_environment, command,
+#   restart_policy, os_type, identity}]}
 CONTAINERS_GET_GROUP = "containers_get_group"
 # {group, [container], [tail], [resource_group]} -> {group, container, logs}
 CONTAINERS_GET_LOGS = "containers_get_logs"
@@ -154,6 +159,11 @@ STORAGE_READ_REPORT = "storage_read_report"
 STORAGE_WRITE_STATE = "storage_write_state"
 # {name} -> {name, found, state}
 STORAGE_READ_STATE = "storage_read_state"
+# {log, entry: {id, ..}} -> {log, blob, appended}   (durable append-only log, e.g. releases-<app>;
+#   an entry whose id is already there is not appended again)
+STORAGE_APPEND_LOG = "storage_append_log"
+# {log} -> {log, entries: [..]}   (oldest first; none when never written)
+STORAGE_READ_LOG = "storage_read_log"
 # {} -> {available, last_sync_time, status, reason}   (available false where there is no secondary)
 STORAGE_GET_GEO_SYNC = "storage_get_geo_sync"
 
@@ -168,9 +178,13 @@ EVENTS_PUBLISH = "events_publish"
 NOTIFY_SEND = "notify_send"
 
 # probe (HTTP)
-# {url, [method], [json], [expect_status], [body_contains], [timeout_seconds]} -> {url, ok, status,
-#   latency_ms, body_matched, error}   (never raises for an unhealthy target: ok=false with the reason)
+# {url, [method], [json], [expect_status (0: any 2xx)], [body_contains], [expect_json: {field: value|"*"}],
+#   [fields: [..]], [timeout_seconds]} -> {url, ok, status, latency_ms, body_matched, error, [values]}
+#   (never raises for an unhealthy target: ok=false with the reason)
 PROBE_HTTP = "probe_http"
+# {url, requests, concurrency, [timeout_seconds]} -> {url, count, answered, errors, error_rate (%),
+#   average_ms, p95_ms, max_ms, statuses: {code: n}, error_samples}   (errors: no answer or 5xx)
+PROBE_BURST = "probe_burst"
 
 # ---- backups, restore, restore tests, drills --------------------------------------------------------
 BACKUP_WATCH_ORCHESTRATOR = "backup_watch_orchestrator"
@@ -191,4 +205,11 @@ HTTP_RUN = "http_run"
 HTTP_RUN_ACTION = "http_run_action"
 HTTP_RUN_REPORT = "http_run_report"
 HTTP_OPENAPI = "http_openapi"
+HTTP_DASHBOARD = "http_dashboard"
+HTTP_DASHBOARD_ASSET = "http_dashboard_asset"
 HTTP_STATUS = "http_status"
+
+# ---- deployments (triggers/deploy_api.py) ---------------------------------------------------------------
+HTTP_DEPLOYMENTS = "http_deployments"
+HTTP_ROLLBACK = "http_rollback"
+HTTP_RELEASES = "http_releases"

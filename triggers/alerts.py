@@ -6,6 +6,10 @@ as the ``signal`` event (it ends confirmation or the grace period), a repeat of 
 recent failover is acknowledged. Only signals that target the protected resources act: the app's slots,
 its Front Door, and the servers that are the primary and its replica now (observed, whatever their names
 after a failback or a restore: shared.estate.find_primary); others are acknowledged with the reason.
+Deployments (triggers/deploy_signals.py): every protected signal is remembered (no deploy while one
+fires); a signal on a container group is a container fault, not an outage (to a running deploy's
+analysis, or container recovery); a database or regional outage while a deploy, a rollback or a recovery
+holds the lock queues the failover to preempt it (rule 12).
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from activities.inprocess import read_now
 from shared import estate, names, policy
 from shared.config import Settings, current_settings
 from shared.models import HealthSignal, ProbeSnapshot, parse_time
-from triggers import runs
+from triggers import deploy_signals, runs
 from triggers.api import endpoint
 from triggers.web import BadRequest, Body, Field, check_json, json_response, settings_or_error
 
@@ -126,11 +130,13 @@ def event_document(event: Any) -> dict[str, Any]:
 
 # ---- which resources are protected ----------------------------------------------------------------------
 def protected_names(settings: Settings) -> set[str]:
-    """Resources whose failure means the primary region is failing, known by name (lower-cased)."""
+    """The app's resources known by name (lower-cased): the primary server and Front Door (their failure
+    means the primary region is failing) and the container groups (a container fault: recovery)."""
     known = (
         settings.primary_server,
         settings.container_group_blue,
         settings.container_group_green,
+        settings.container_group_standby,
         settings.frontdoor_profile,
     )
     return {n.lower() for n in known}
@@ -200,8 +206,12 @@ async def handle_signal(client: Any, settings: Settings, signal: HealthSignal) -
         ids = ", ".join(signal.resource_ids) or "nothing"
         return {"status": "ignored", "reason": f"the alert targets {ids}, not a protected resource"}
     app = settings.app_name
+    await deploy_signals.remember(settings, signal, target)
+    group = deploy_signals.container_group(target, settings)
     async with _start_lock:
         holder = await runs.lock_holder(client, app)
+        if group:  # a container fault is not a regional outage
+            return await deploy_signals.on_container_signal(client, settings, signal, group, holder)
         if holder is not None and holder.operation == "failover":
             return await _join(client, holder.run_id, signal)
         if signal.state == "resolved":
@@ -215,12 +225,15 @@ async def handle_signal(client: Any, settings: Settings, signal: HealthSignal) -
                 "reason": f"{done} already handled alert {signal.alert_id}",
                 "run": done,
             }
+        payload = _failover_input(settings, signal, automatic_successes(recent))
+        if holder is not None and holder.operation in deploy_signals.PREEMPTIBLE:
+            return await deploy_signals.preempt_with_failover(client, settings, signal, holder, payload)
         result = await runs.start_run(
             client,
             app=app,
             operation="failover",
             orchestrator=names.FAILOVER_ORCHESTRATOR,
-            payload=_failover_input(settings, signal, automatic_successes(recent)),
+            payload=payload,
         )
     if not result.started:
         return {"status": "refused", "reason": result.decision.reason, "run": result.running}
@@ -363,5 +376,6 @@ async def timer_health_backstop(timer: func.TimerRequest, client: Any) -> None:
     settings = current_settings()
     signal = await asyncio.to_thread(backstop_check, settings)
     if signal is not None:
+        signal = await asyncio.to_thread(deploy_signals.container_fault, settings, signal)
         outcome = await handle_signal(client, settings, signal)
         log.info("health backstop: %s (%s)", outcome["status"], outcome["reason"])

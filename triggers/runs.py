@@ -18,6 +18,7 @@ from typing import Any
 
 from orchestrators.lock import lock_id
 from shared import names, policy
+from shared.azure import runtime
 from shared.models import Decision
 
 ACTIVE_STATES = frozenset({"Running", "Pending", "ContinuedAsNew", "Suspended"})
@@ -30,6 +31,15 @@ def new_run_id(operation: str, app: str, *, now: datetime | None = None) -> str:
     """A run's own id: ``failover-qlp-20261202T151759-3f2a``."""
     moment = (now or datetime.now(UTC)).astimezone(UTC)
     return f"{operation}-{app}-{moment:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:4]}"
+
+
+def report_summaries() -> list[dict[str, Any]]:
+    """Every run report's summary (shared/azure/storage.py list_reports); none when the reports cannot be
+    listed now (Durable's view alone then)."""
+    try:
+        return runtime.storage().list_reports()
+    except Exception:
+        return []
 
 
 def runtime_status(status: Any) -> str:
@@ -52,19 +62,27 @@ def input_of(status: Any) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Holder:
-    """The run holding the app's lock now."""
+    """The run holding the app's lock now, and the run queued to hold it next (a preemption), if any."""
 
     run_id: str
     operation: str
+    next_run: str = ""
 
 
 async def lock_holder(client: Any, app: str) -> Holder | None:
-    """The run that holds the app's lock, or None when it is free."""
+    """The run that holds the app's lock, or None when it is free. The lock says who holds it in its
+    custom status (it changes when a preempting run takes over); its input names the first holder."""
     status = await client.get_status(lock_id(app))
     if not is_active(status):
         return None
-    held = input_of(status)
-    return Holder(str(held.get("run_id") or lock_id(app)), str(held.get("operation") or ""))
+    custom = getattr(status, "custom_status", None)
+    held: dict[str, Any] = custom if isinstance(custom, dict) and custom.get("run_id") else input_of(status)
+    queued = held["next"] if isinstance(held.get("next"), dict) else {}
+    return Holder(
+        str(held.get("run_id") or lock_id(app)),
+        str(held.get("operation") or ""),
+        str(queued.get("run_id") or ""),
+    )
 
 
 async def lock_generation(client: Any, app: str) -> str:
@@ -119,6 +137,37 @@ async def _lost(client: Any, app: str, operation: str, run_id: str) -> StartResu
     return StartResult(False, run_id, policy.may_start(operation, running), running)
 
 
+PREEMPT = "preempt"  # orchestrators/lock.py: the event naming the run to hold the lock next
+
+
+async def preempt(
+    client: Any,
+    holder: Holder,
+    *,
+    app: str,
+    operation: str,
+    orchestrator: str,
+    payload: dict[str, Any],
+    reason: str,
+) -> StartResult:
+    """Queue ``operation`` to take the lock from ``holder`` (rule 12): the lock runs it next, without
+    releasing in between, and the holder stops at its next checkpoint. When the lock was released
+    meanwhile, the run simply starts; when another run is already queued, nothing is queued."""
+    if holder.next_run:
+        decision = Decision("refuse", f"{holder.next_run} already preempts {holder.run_id}", "rule 12")
+        return StartResult(False, holder.next_run, decision, [holder.run_id])
+    run_id = new_run_id(operation, app)
+    queued = {"run_id": run_id, "operation": operation, "orchestrator": orchestrator, "reason": reason}
+    await client.raise_event(lock_id(app), PREEMPT, {**queued, "input": {**payload, "run_id": run_id}})
+    await client.raise_event(holder.run_id, PREEMPT, queued)
+    if await lock_holder(client, app) is None:  # the holder ended before the lock saw the event
+        return await start_run(
+            client, app=app, operation=operation, orchestrator=orchestrator, payload=payload
+        )
+    why = f"{operation} {run_id} preempts {holder.operation} {holder.run_id}: it runs next under the lock"
+    return StartResult(True, run_id, Decision("preempt", why, "rule 12"), [holder.run_id])
+
+
 async def start_unlocked(client: Any, *, orchestrator: str, run_id: str, payload: dict[str, Any]) -> str:
     """Start a run that takes no lock (a dry run changes nothing) under its own id."""
     await client.start_new(orchestrator, run_id, {**payload, "run_id": run_id})
@@ -141,9 +190,19 @@ def status_links(client: Any, request: Any, run_id: str) -> dict[str, str]:
     return {"run": f"{base}/api/runs/{run_id}", "report": f"{base}/api/runs/{run_id}/report", **links}
 
 
+def api_links(run_id: str) -> dict[str, str]:
+    """Where the API serves a run and its report (paths under the app's own address)."""
+    run = f"/api/runs/{run_id}"
+    return {"run": run, "report": f"{run}/report", "markdown": f"{run}/report?format=markdown"}
+
+
 def run_view(status: Any) -> dict[str, Any]:
-    """A Durable status as API JSON: id, operation, runtime status, times, custom status, output."""
+    """A Durable status as API JSON: id, operation, runtime status, times, custom status, output, links.
+    The report link is the API's (the blob address stays in the report's evidence)."""
     custom = getattr(status, "custom_status", None)
+    links = api_links(str(getattr(status, "instance_id", "")))
+    if isinstance(custom, dict) and custom.get("report"):
+        custom = {**custom, "report": links["report"]}
     return {
         "id": getattr(status, "instance_id", None),
         "orchestrator": getattr(status, "name", None),
@@ -154,6 +213,7 @@ def run_view(status: Any) -> dict[str, Any]:
         "custom_status": custom,
         "output": getattr(status, "output", None),
         "source": "durable",
+        "links": links,
     }
 
 
@@ -170,6 +230,7 @@ def report_view(summary: dict[str, Any]) -> dict[str, Any]:
         "custom_status": {"operation": summary.get("operation"), "status": status},
         "output": None if status == "running" else {"status": status},
         "source": "report",
+        "links": api_links(str(summary.get("run_id") or "")),
     }
 
 

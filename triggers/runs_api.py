@@ -29,7 +29,7 @@ ACTIONS = ("approve", "reject", "cancel")
 ANSWERABLE = {
     "approve": {"approval", "grace"},
     "reject": {"approval", "grace"},
-    "cancel": {"approval", "grace", "confirmation"},
+    "cancel": {"approval", "grace", "confirmation", "schedule"},
 }
 ANSWER = Body(Field("note", doc="why (goes in the report)"), required=False)
 RUNS_QUERY = Query(
@@ -60,13 +60,6 @@ def _matches(view: dict[str, Any], operation: str, status: str) -> bool:
     return (not operation or run_op == operation) and (not status or view["runtime_status"] == status)
 
 
-def _reports() -> list[dict[str, Any]]:
-    try:
-        return runtime.storage().list_reports()
-    except Exception:  # the reports cannot be listed now: Durable's view alone
-        return []
-
-
 @endpoint(
     bp,
     names.HTTP_RUNS,
@@ -83,7 +76,7 @@ async def http_runs(req: func.HttpRequest, client: Any) -> func.HttpResponse:
         operation, status, limit = run_filters(RUNS_QUERY.parse(req))
     except BadRequest as bad:
         return bad.response()
-    durable, reports = await asyncio.gather(client.get_status_all(), asyncio.to_thread(_reports))
+    durable, reports = await asyncio.gather(client.get_status_all(), asyncio.to_thread(runs.report_summaries))
     views = [v for v in runs.merged(durable, reports) if _matches(v, operation, status)]
     return json_response({"runs": views[:limit], "count": min(len(views), limit)})
 

@@ -15,7 +15,7 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from activities.inprocess import read_now
-from shared import estate, names
+from shared import estate, names, releases
 from shared.config import Settings
 from shared.version import VERSION
 from triggers import runs
@@ -42,14 +42,20 @@ def http_health(req: func.HttpRequest) -> func.HttpResponse:
     return func.HttpResponse(json.dumps(body), status_code=200, mimetype="application/json")
 
 
-def status_view(settings: Settings, observed: dict[str, Any], running: list[str]) -> dict[str, Any]:
-    """What /api/status shows, from observed estate values (pure)."""
+def status_view(
+    settings: Settings,
+    observed: dict[str, Any],
+    running: list[str],
+    reports: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """What /api/status shows, from observed estate values and the runs' report summaries (pure)."""
     route = observed.get("route") or {}
     live = str(route.get("origin_group", ""))
     slot = {group: slot for slot, group in settings.origin_groups.items()}.get(live, "unknown")
     region = settings.secondary_region if slot == "standby" else settings.primary_region
     backups = observed.get("latest_backup") or {}
     primary = observed.get("primary") or {}
+    slots = {name: _group_brief(found) for name, found in (observed.get("slots") or {}).items()}
     return {
         "app": settings.app_name,
         "primary_region": region if slot != "unknown" else "unknown",
@@ -61,10 +67,16 @@ def status_view(settings: Settings, observed: dict[str, Any], running: list[str]
             "primary": _server_brief(observed.get("primary_server")),
             "replica": _server_brief(observed.get("replica_server")),
         },
+        "slots": slots,
+        "live_image": (slots.get(slot) or {}).get("image"),
+        "standby_image": (slots.get("standby") or {}).get("image"),
         "replica_lag_seconds": observed.get("replica_lag_seconds"),
         "latest_backup_age_seconds": backups.get("latest_age_seconds"),
         "backup_watch": _watch_brief(observed.get("backup_watch")),
         "running_operations": running,
+        "last_drill": last_run(reports or [], "drill"),
+        "last_restore_test": last_run(reports or [], "restore-test"),
+        "release": _release_brief(observed.get("release")),
         "objectives": {
             "rto_tier1_minutes": settings.rto_tier1_minutes,
             "rpo_minutes": settings.rpo_minutes,
@@ -73,6 +85,19 @@ def status_view(settings: Settings, observed: dict[str, Any], running: list[str]
             "grace_period_seconds": settings.grace_period_seconds,
         },
         "errors": {k: v["error"] for k, v in observed.items() if isinstance(v, dict) and "error" in v},
+    }
+
+
+def _release_brief(release: Any) -> dict[str, Any] | None:
+    """What the live slot runs and whether the DR standby follows it (a mismatch is flagged)."""
+    if not isinstance(release, dict) or "standby_matches" not in release:
+        return None
+    return {
+        "live_image": (release.get("live") or {}).get("image"),
+        "idle_image": (release.get("idle") or {}).get("image"),
+        "standby_image": (release.get("standby") or {}).get("image"),
+        "standby_matches": release["standby_matches"],
+        "mismatch": release.get("mismatch"),
     }
 
 
@@ -85,6 +110,28 @@ def _watch_brief(result: Any) -> dict[str, Any] | None:
     return {**{k: result.get(k) for k in keys}, "failing": failing}
 
 
+def last_run(reports: list[dict[str, Any]], operation: str) -> dict[str, Any] | None:
+    """The newest run of ``operation`` (drill: any scenario) from the reports' summaries, or None."""
+    mine = [
+        r
+        for r in reports
+        if str(r.get("operation") or "") == operation
+        or str(r.get("operation") or "").startswith(operation + "-")
+    ]
+    if not mine:
+        return None
+    newest = max(mine, key=lambda r: str(r.get("started_at") or ""))
+    keys = ("run_id", "operation", "status", "started_at", "ended_at")
+    return {k: newest.get(k) for k in keys}
+
+
+def _group_brief(group: Any) -> dict[str, Any] | None:
+    if not isinstance(group, dict):
+        return None
+    keys = ("group", "state", "image", "exists", "error")
+    return {k: group[k] for k in keys if k in group}
+
+
 def _server_brief(server: Any) -> dict[str, Any] | None:
     if not isinstance(server, dict):
         return None
@@ -94,7 +141,10 @@ def _server_brief(server: Any) -> dict[str, Any] | None:
 
 def observe_status(settings: Settings) -> dict[str, Any]:
     """The estate as /api/status shows it, read now through the adapters."""
-    return read_now(estate.status(settings))
+    return {
+        **read_now(estate.status(settings)),
+        "release": read_now(releases.observe(settings, history=False)),
+    }
 
 
 @endpoint(
@@ -115,10 +165,12 @@ async def http_status(req: func.HttpRequest, client: Any) -> func.HttpResponse:
     settings = settings_or_error()
     if isinstance(settings, func.HttpResponse):
         return settings
-    observed, running = await asyncio.gather(
-        asyncio.to_thread(observe_status, settings), runs.active_operations(client, settings.app_name)
+    observed, running, reports = await asyncio.gather(
+        asyncio.to_thread(observe_status, settings),
+        runs.active_operations(client, settings.app_name),
+        asyncio.to_thread(runs.report_summaries),
     )
-    return json_response(status_view(settings, observed, running))
+    return json_response(status_view(settings, observed, running, reports))
 
 
 @endpoint(

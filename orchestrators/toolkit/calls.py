@@ -6,7 +6,6 @@ keeping. Transient failures (shared.errors) are retried after a durable timer; o
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -15,24 +14,19 @@ from typing import Any, TypeVar
 from orchestrators.toolkit.record import iso
 from shared.config import Settings
 from shared.errors import is_transient
+from shared.reports import readable_error
 
 Gen = Generator[Any, Any, Any]
 Json = dict[str, Any]
 Read = tuple[str, Json]  # (activity name, input)
 T = TypeVar("T")
 OBSERVE_ATTEMPTS = 2
-_HOST_PREFIX = r"^Activity function '[^']*' failed:\s*"
-_ENVELOPE_MESSAGE = r'"Message"\s*:\s*"((?:[^"\\]|\\.)*)"'
 
 
 def error_text(exc: BaseException) -> str:
     """A failure as a person reads it: our own message (``transient: ...``), without the host's wrapping
-    ("Activity function 'x' failed: ", or a serialised .NET exception envelope)."""
-    text = str(exc)
-    envelope = re.search(_ENVELOPE_MESSAGE, text) if text.lstrip().startswith("{") else None
-    if envelope:
-        text = envelope.group(1).encode().decode("unicode_escape", "replace")
-    return re.sub(_HOST_PREFIX, "", text).strip()
+    (shared.reports.readable_error)."""
+    return readable_error(str(exc))
 
 
 @dataclass(frozen=True)

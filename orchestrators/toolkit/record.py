@@ -19,7 +19,7 @@ Json = dict[str, Any]
 
 RUNNING = "running"
 FINAL_STEP_OUTCOMES = ("succeeded", "failed", "skipped")
-STATUS_STEPS, STATUS_DECISIONS = 30, 30  # what the custom status carries (the report keeps all)
+STATUS_STEPS, STATUS_DECISIONS, STATUS_WAITS = 30, 30, 5  # what the custom status carries (the report: all)
 
 
 def iso(moment: datetime) -> str:
@@ -36,6 +36,7 @@ class RunRecord:
         self.started_at = iso(started_at)
         self.status, self.summary, self.ended_at = RUNNING, "", ""
         self.steps: list[Json] = []
+        self.waits: list[Json] = []  # time spent waiting for an operator, a grace period, a confirmation
         self.decisions: list[Json] = []
         self.measurements: Json = {}
         self.resources: Json = {}
@@ -69,6 +70,20 @@ class RunRecord:
     def skip(self, step: str, at: datetime, reason: str) -> None:
         self.end(self.begin(step, at), at, "skipped", reason)
 
+    def wait(self, what: str, at: datetime, until: str = "") -> None:
+        """The run waits for ``what`` (approval, grace, confirmation) from ``at``, until ``until`` at most."""
+        self.resume(at)
+        self.awaiting, self.waiting_until = what, until
+        self.waits.append(
+            {"what": what, "step": self.step, "started_at": iso(at), "until": until, "ended_at": ""}
+        )
+
+    def resume(self, at: datetime) -> None:
+        """The wait, if any, is over."""
+        if self.waits and not self.waits[-1]["ended_at"]:
+            self.waits[-1]["ended_at"] = iso(at)
+        self.awaiting, self.waiting_until = "", ""
+
     def decide(self, step: str, decision: Decision, at: datetime) -> Decision:
         self.decisions.append({**redact(decision.to_dict()), "step": step, "at": iso(at)})
         return decision
@@ -91,8 +106,9 @@ class RunRecord:
         self.warnings.append(str(redact(text)))
 
     def finish(self, status: str, at: datetime, summary: str) -> None:
+        self.resume(at)
         self.status, self.ended_at, self.summary = status, iso(at), str(redact(summary))
-        self.step, self.awaiting, self.waiting_until = "", "", ""
+        self.step = ""
         self._open.clear()
 
     # ---- reading back ----------------------------------------------------------------------------------
@@ -119,7 +135,10 @@ class RunRecord:
             "last_decision": last.get("action", ""),
             "reason": last.get("reason", ""),
             "report": self.evidence.get("report", ""),
-            "steps": [{"name": s["name"], "outcome": s["outcome"]} for s in self.steps][-STATUS_STEPS:],
+            "steps": [{k: s[k] for k in ("name", "outcome", "started_at", "ended_at")} for s in self.steps][
+                -STATUS_STEPS:
+            ],
+            "waits": [dict(w) for w in self.waits][-STATUS_WAITS:],
             "decisions": [
                 {k: d.get(k, "") for k in ("step", "action", "reason", "rule")} for d in self.decisions
             ][-STATUS_DECISIONS:],
@@ -136,6 +155,7 @@ class RunRecord:
             "status": self.status,
             "summary": self.summary,
             "steps": [dict(s) for s in self.steps],
+            "waits": [dict(w) for w in self.waits],
             "decisions": [dict(d) for d in self.decisions],
             "measurements": dict(self.measurements),
             "resources": dict(self.resources),

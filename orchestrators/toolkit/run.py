@@ -146,8 +146,11 @@ class Run(Calls):
 
     def set_awaiting(self, what: str, seconds: float = 0) -> None:
         """What the run waits for (an operator may answer): approval, grace, confirmation, or ''."""
-        self.record.awaiting = what
-        self.record.waiting_until = iso(self.now() + timedelta(seconds=seconds)) if what and seconds else ""
+        if what:
+            until = iso(self.now() + timedelta(seconds=seconds)) if seconds else ""
+            self.record.wait(what, self.now(), until)
+        else:
+            self.record.resume(self.now())
         self.set_status()
 
     def stop(self, status: str, reason: str, *, event: str = COMPLETED, page: bool = False) -> None:

@@ -1,11 +1,18 @@
-"""The workload's HTTP API: health, status, database health, intents (writes) and search (reads)."""
+"""The workload's HTTP API: health, status, database health, intents (writes) and search (reads).
+
+It speaks the DR document's API: ``POST /api/v1/intents {"user_input"}`` (``text`` is an alias) answers
+``{"status": "success", "intent_id", ...}`` and ``POST /api/v1/search {"query"}`` (``text`` is an alias)
+answers ``{"results": [...]}``.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import math
 import os
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -41,16 +48,21 @@ def _cfg(request: web.Request) -> WorkloadConfig:
 
 
 CONFIG_KEY = web.AppKey("config", WorkloadConfig)
+STARTED_KEY = web.AppKey("started", float)
+COUNTER_KEY = web.AppKey("counter", itertools.count)
 
 
 @web.middleware
 async def behaviour_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Apply the image's behaviour: latency for `slow`, failures for `broken`, 503 writes in maintenance."""
+    """Apply the image's behaviour: latency for `slow`, 500s for `broken`, `flaky-<pct>` and
+    `errors-after-<s>`, 503 writes in maintenance."""
     cfg = _cfg(request)
+    number = next(request.app[COUNTER_KEY])
     if cfg.behaviour.slow_ms:
         await asyncio.sleep(cfg.behaviour.slow_ms / 1000)
-    if cfg.behaviour.broken:
-        return _error(500, f"image {cfg.behaviour.tag} is broken")
+    failing = cfg.behaviour.failing(time.monotonic() - request.app[STARTED_KEY], number)
+    if failing:
+        return _error(500, failing)
     if (
         cfg.maintenance_mode
         and request.method in ("POST", "PUT", "PATCH", "DELETE")
@@ -112,9 +124,9 @@ def _embedding(value: Any) -> list[float] | None:
 
 async def create_intent(request: web.Request) -> web.Response:
     body = await _json_body(request)
-    text = body.get("text")
+    text = body.get("user_input", body.get("text"))
     if not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT:
-        return _error(400, f"text must be a non-empty string of at most {MAX_TEXT} characters")
+        return _error(400, f"user_input must be a non-empty string of at most {MAX_TEXT} characters")
     embedding = store.embed(text) if body.get("embedding") is None else _embedding(body["embedding"])
     if embedding is None:
         return _error(400, "embedding must be a non-empty list of finite numbers")
@@ -122,7 +134,7 @@ async def create_intent(request: web.Request) -> web.Response:
         row = await store.insert_intent(_cfg(request).database_url, text, embedding)
     except Exception as exc:
         return _error(503, f"database unavailable: {type(exc).__name__}")
-    return web.json_response(row, status=201)
+    return web.json_response({"status": "success", "intent_id": row["id"], **row}, status=201)
 
 
 async def search(request: web.Request) -> web.Response:
@@ -132,12 +144,12 @@ async def search(request: web.Request) -> web.Response:
         return _error(400, f"limit must be an integer from 1 to {MAX_LIMIT}")
     if body.get("embedding") is not None:
         embedding = _embedding(body["embedding"])
-    elif isinstance(body.get("text"), str) and body["text"].strip():
-        embedding = store.embed(body["text"])
+    elif isinstance(query := body.get("query", body.get("text")), str) and query.strip():
+        embedding = store.embed(query)
     else:
         embedding = None
     if embedding is None:
-        return _error(400, "give a non-empty text or an embedding (a list of finite numbers)")
+        return _error(400, "give a non-empty query (or text) or an embedding (a list of finite numbers)")
     try:
         results = await store.search(_cfg(request).database_url, embedding, limit)
     except Exception as exc:
@@ -145,9 +157,24 @@ async def search(request: web.Request) -> web.Response:
     return web.json_response({"results": results})
 
 
+async def _crash_later(app: web.Application) -> None:
+    """`crash-after-<s>`: the process exits with code 1 that long after it started."""
+    after = app[CONFIG_KEY].behaviour.crash_after_s
+    if after is not None:
+
+        def crash() -> None:
+            print(f"workload: image {app[CONFIG_KEY].behaviour.tag} crashes after {after:g} s", flush=True)
+            os._exit(1)
+
+        asyncio.get_running_loop().call_later(after, crash)
+
+
 def build_app(cfg: WorkloadConfig) -> web.Application:
     app = web.Application(middlewares=[behaviour_middleware], client_max_size=1024 * 1024)
     app[CONFIG_KEY] = cfg
+    app[STARTED_KEY] = time.monotonic()
+    app[COUNTER_KEY] = itertools.count(1)
+    app.on_startup.append(_crash_later)
     app.router.add_get("/health", health)
     app.router.add_get("/api/v1/status", status)
     app.router.add_get("/api/v1/health/database", database_health)

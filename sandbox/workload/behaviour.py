@@ -1,4 +1,4 @@
-"""How the image tag decides what a workload process does (serve, fail, slow down, migrate)."""
+"""How the image tag decides what a workload process does (serve, fail, slow down, crash, migrate)."""
 
 from __future__ import annotations
 
@@ -16,9 +16,24 @@ class Behaviour:
     tag: str
     broken: bool = False
     slow_ms: int = 0
+    flaky_percent: int = 0  # that share of requests answers 500 (every n-th, so the share is exact)
+    errors_after_s: float | None = None  # healthy for that long after start, then every route answers 500
+    crash_after_s: float | None = None  # the process exits (code 1) that long after start
     migrate: bool = False
     migrate_to: int | None = None
     migrate_fails: bool = False
+
+    def failing(self, uptime_s: float, request_number: int) -> str:
+        """Why request number ``request_number`` (1-based), ``uptime_s`` after start, answers 500 ('' when
+        it does not)."""
+        if self.broken:
+            return f"image {self.tag} is broken"
+        if self.errors_after_s is not None and uptime_s >= self.errors_after_s:
+            return f"image {self.tag} fails after {self.errors_after_s:g} s"
+        pct = self.flaky_percent
+        if pct and (request_number * pct) // 100 > ((request_number - 1) * pct) // 100:
+            return f"image {self.tag} fails {pct}% of requests"
+        return ""
 
 
 def image_tag(image: str) -> str:
@@ -29,12 +44,20 @@ def image_tag(image: str) -> str:
     return last.split(":", 1)[1] if ":" in last else "latest"
 
 
+def _number(pattern: str, text: str) -> float | None:
+    found = re.search(pattern, text)
+    return float(found.group(1)) if found else None
+
+
 def behaviour_for(image: str, *, slow_ms: int = DEFAULT_SLOW_MS) -> Behaviour:
     """Read the behaviour from the tag.
 
-    A normal version tag serves. `broken` fails the health and smoke routes, `slow` adds `slow_ms` of
-    latency to every route, `migrate` runs the migration and exits (`migrate-7` sets schema_version to 7,
-    plain `migrate` bumps it by one; `migrate` together with `fail` or `broken` exits 1 without a change).
+    A normal version tag serves. `broken` fails every route; `slow` adds `slow_ms` of latency to every
+    route and `slow-<ms>` that many milliseconds; `flaky-<pct>` answers 500 to that share of requests;
+    `errors-after-<s>` serves for s seconds after start, then answers 500 everywhere; `crash-after-<s>`
+    exits with code 1 s seconds after start. `migrate` runs the migration and exits (`migrate-7` sets
+    schema_version to 7, plain `migrate` bumps it by one; `migrate` together with `fail` or `broken`
+    exits 1 without a change).
     """
     tag = image_tag(image)
     low = tag.lower()
@@ -47,4 +70,14 @@ def behaviour_for(image: str, *, slow_ms: int = DEFAULT_SLOW_MS) -> Behaviour:
             migrate_to=int(target.group(1)) if target else None,
             migrate_fails="fail" in low or "broken" in low,
         )
-    return Behaviour(image=image, tag=tag, broken="broken" in low, slow_ms=slow_ms if "slow" in low else 0)
+    slow = _number(r"slow-(\d+)", low)
+    flaky = _number(r"flaky-(\d+)", low)
+    return Behaviour(
+        image=image,
+        tag=tag,
+        broken="broken" in low,
+        slow_ms=int(slow) if slow is not None else (slow_ms if "slow" in low else 0),
+        flaky_percent=min(100, int(flaky or 0)),
+        errors_after_s=_number(r"errors-after-(\d+(?:\.\d+)?)", low),
+        crash_after_s=_number(r"crash-after-(\d+(?:\.\d+)?)", low),
+    )

@@ -250,5 +250,67 @@ class ContainersAdapter:
             time.sleep(JOB_POLL_SECONDS)
 
 
+# ---- "this group with that group's spec and another image" (blue-green's idle slot, the DR standby) --
+def spec_of(group: Any) -> dict[str, Any]:
+    """What a group runs, as ``ensure`` takes it: its first container's name, image, cpu, memory, port,
+    environment and command, the restart policy, OS type and identity. ARM never returns secure values:
+    their names are listed under ``secure_environment``."""
+    first = (group.containers or [None])[0]
+    if first is None:
+        return {}
+    requests = first.resources.requests if first.resources is not None else None
+    env = first.environment_variables or []
+    identity = group.identity
+    return {
+        "container": first.name,
+        "image": first.image,
+        "cpu": requests.cpu if requests is not None else None,
+        "memory_gb": requests.memory_in_gb if requests is not None else None,
+        "port": first.ports[0].port if first.ports else None,
+        "environment": {e.name: e.value for e in env if e.value is not None},
+        "secure_environment": sorted(e.name for e in env if e.value is None),
+        "command": first.command,
+        "restart_policy": group.restart_policy,
+        "os_type": group.os_type,
+        "identity": str(identity.type) if identity is not None and identity.type is not None else None,
+    }
+
+
+def spec(adapter: ContainersAdapter, name: str, resource_group: str) -> dict[str, Any]:
+    """The spec of an existing group (``spec_of``); raises PermanentError when it does not exist."""
+    raw = adapter._raw(name, resource_group)
+    if raw is None:
+        raise PermanentError("read spec of container group", name, f"not found in {resource_group}")
+    return spec_of(raw)
+
+
+def ensure_like(
+    adapter: ContainersAdapter,
+    name: str,
+    resource_group: str,
+    *,
+    like: str,
+    like_resource_group: str,
+    image: str,
+    location: str,
+    run_id: str,
+    **options: Any,
+) -> dict[str, Any]:
+    """Ensure group ``name`` runs ``image`` with the spec of group ``like`` (which is only read); the
+    ``options`` go to ``ensure`` (``is_live``, ``allow_recreate``). Refused (precondition) when ``like``
+    has secure environment values: ARM never returns them, so they cannot be carried over."""
+    source = spec(adapter, like, like_resource_group)
+    if source.get("secure_environment"):
+        secure = ", ".join(source["secure_environment"])
+        raise PreconditionFailed(
+            "copy the spec of container group", like, f"its secure values ({secure}) cannot be read back"
+        )
+    wanted = {k: v for k, v in source.items() if v is not None and k != "secure_environment"}
+    result = adapter.ensure(
+        name, resource_group, {**wanted, "image": image}, location=location, run_id=run_id
+    )
+    return {**result, "spec": {**source, "image": image}}
+
+
 def _brief(view: dict[str, Any]) -> dict[str, Any]:
     return {k: view[k] for k in ("group", "state", "address", "url")}

@@ -2,7 +2,8 @@
 container, and the account's geo-replication last sync time.
 
 Layout: ``runs/<run_id>/report.json``, ``runs/<run_id>/report.md``, ``runs/<run_id>/events.jsonl`` (an
-append blob, one JSON object per line), and ``state/<name>.json`` (a timer's working state). A report is
+append blob, one JSON object per line), ``state/<name>.json`` (a timer's working state) and
+``logs/<name>.jsonl`` (durable append-only logs: ``releases-<app>``, ``alerts-<app>``). A report is
 rewritten as its run goes and never after the run ended (evidence); a retried write converges; an event
 carrying an ``id`` already in the blob is not appended again.
 """
@@ -119,7 +120,20 @@ class StorageAdapter:
 
     def append_event(self, run_id: str, event: dict[str, Any]) -> dict[str, Any]:
         """Append one event line; an event whose ``id`` is already there is not appended twice."""
-        blob_name = f"{run_prefix(run_id)}/events.jsonl"
+        return self._append_line(f"{run_prefix(run_id)}/events.jsonl", event)
+
+    def append_log(self, name: str, entry: dict[str, Any]) -> dict[str, Any]:
+        """Append one entry to a durable log (``logs/<name>.jsonl``: the release history, the alerts seen);
+        an entry whose ``id`` is already there is not appended twice. Never rewritten, only appended."""
+        return {**self._append_line(f"logs/{_state_name(name)}.jsonl", entry), "log": name}
+
+    def read_log(self, name: str) -> dict[str, Any]:
+        """Every entry of a durable log, oldest first (none when it was never written)."""
+        raw = self._read_bytes(self._container(), f"logs/{_state_name(name)}.jsonl") or b""
+        entries = [json.loads(line) for line in raw.decode().splitlines() if line.strip()]
+        return {"log": name, "entries": entries}
+
+    def _append_line(self, blob_name: str, event: dict[str, Any]) -> dict[str, Any]:
         blob = self._container().get_blob_client(blob_name)
         line = json.dumps(event, sort_keys=True, default=str)
         with translated("append event to", blob_name):

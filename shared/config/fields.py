@@ -138,6 +138,86 @@ def _host(raw: str) -> str:
     return raw.lower()
 
 
+def _window(raw: str) -> tuple[int, int]:
+    """``HH:MM-HH:MM`` (UTC) as minutes of the day (start, end); a window may wrap past midnight;
+    ``00:00-24:00`` is always open."""
+    found = re.fullmatch(r"(\d{2}):(\d{2})-(\d{2}):(\d{2})", raw.strip())
+    if not found:
+        raise ValueError("must be HH:MM-HH:MM (UTC), e.g. 02:00-05:00")
+    h1, m1, h2, m2 = (int(g) for g in found.groups())
+    start, end = h1 * 60 + m1, h2 * 60 + m2
+    if h1 > 23 or m1 > 59 or m2 > 59 or end > 24 * 60 or start == end:
+        raise ValueError("must be HH:MM-HH:MM (UTC) with two different times of the day")
+    return start, end
+
+
+# The DR document's post-deployment suite: health, status, database health, an intent that answers
+# success with an intent_id, a search with results, and 100 requests at concurrency 10 averaging <= 500 ms.
+DOCUMENT_SMOKE_SUITE: tuple[dict[str, Any], ...] = (
+    {"name": "health", "path": "/health"},
+    {"name": "status", "path": "/api/v1/status"},
+    {"name": "database", "path": "/api/v1/health/database"},
+    {
+        "name": "intent",
+        "method": "POST",
+        "path": "/api/v1/intents",
+        "json": {"user_input": "continuity smoke test {run_id}"},
+        "expect": {"status": "success", "intent_id": "*"},
+    },
+    {
+        "name": "search",
+        "method": "POST",
+        "path": "/api/v1/search",
+        "json": {"query": "continuity smoke test {run_id}"},
+        "expect": {"results": "*"},
+    },
+    {
+        "name": "load",
+        "path": "/health",
+        "requests": 100,
+        "concurrency": 10,
+        "max_average_ms": 500,
+        "max_error_percent": 0,
+    },
+)
+_SMOKE_KEYS: dict[str, type | tuple[type, ...]] = {
+    "name": str,
+    "path": str,
+    "method": str,
+    "json": dict,
+    "expect": dict,
+    "expect_status": int,
+    "requests": int,
+    "concurrency": int,
+    "max_average_ms": (int, float),
+    "max_error_percent": (int, float),
+}
+
+
+def _smoke_suite(raw: str) -> tuple[dict[str, Any], ...]:
+    """``document`` (the DR document's suite) or a JSON list of checks (see docs/configuration.md)."""
+    if raw.strip() == "document":
+        return DOCUMENT_SMOKE_SUITE
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        raise ValueError("must be 'document' or a JSON list of checks") from None
+    if not isinstance(value, list) or not value:
+        raise ValueError("must be 'document' or a non-empty JSON list of checks")
+    for check in value:
+        if not isinstance(check, dict) or not isinstance(check.get("name"), str) or not check["name"]:
+            raise ValueError("every check needs a name")
+        if not str(check.get("path", "")).startswith("/"):
+            raise ValueError(f"check {check['name']}: path must start with /")
+        for key, item in check.items():
+            kind = _SMOKE_KEYS.get(key)
+            if kind is None or not isinstance(item, kind) or isinstance(item, bool):
+                raise ValueError(f"check {check['name']}: {key} is unknown or of the wrong kind")
+        if check.get("method", "GET") not in ("GET", "POST"):
+            raise ValueError(f"check {check['name']}: method must be GET or POST")
+    return tuple(value)
+
+
 def _existing_file(raw: str) -> str:
     if not Path(raw).is_file():
         raise ValueError("must be the path of an existing file")
@@ -239,6 +319,49 @@ FIELDS: dict[str, Field] = {
     "MAX_AUTO_FAILOVERS": Field(_int, "1", "Automatic failovers allowed per window."),
     "AUTO_FAILOVER_WINDOW_HOURS": Field(_float, "24", "The window for MAX_AUTO_FAILOVERS."),
     "RESTORE_REQUIRES_APPROVAL": Field(_bool, "true", "A restore with switch waits for approval."),
+    # deployments (blue-green, rollback, container recovery)
+    "DEPLOY_WINDOW": Field(
+        _window, "02:00-05:00", "Low-traffic hours (UTC) for deploys; outside needs force_window."
+    ),
+    "DEPLOY_REQUIRE_CHANGE_ID": Field(_bool, "false", "A deploy must carry a change_id."),
+    "DEPLOY_NOTICE_HOURS": Field(_float, "24", "Advance notice of a scheduled (not_before) deploy."),
+    "DEPLOY_CPU_WARN_PERCENT": Field(_float, "80", "Live slot CPU above this warns in the pre-flight."),
+    "DEPLOY_CPU_REFUSE_PERCENT": Field(_float, "90", "Live slot CPU above this refuses the deploy."),
+    "DEPLOY_POLL_INTERVAL_SECONDS": Field(_float, "5", "Seconds between polls of a deploy's waits."),
+    "HEALTH_DEADLINE_SECONDS": Field(_float, "300", "The idle slot must be running and healthy by then."),
+    "SMOKE_SUITE": Field(
+        _smoke_suite, "document", "Smoke checks on the idle slot: 'document' or a JSON list of checks."
+    ),
+    "VERSION_PATH": Field(_path, "/api/v1/status", "App path answering JSON with the running version."),
+    "VERSION_FIELD": Field(_name, "version", "Field of that JSON holding the image tag."),
+    "PROPAGATION_CONSECUTIVE": Field(
+        _positive_int, "3", "Answers in a row of the new version that end the switch."
+    ),
+    "PROPAGATION_INTERVAL_SECONDS": Field(_float, "2", "Seconds between those answers."),
+    "PROPAGATION_DEADLINE_SECONDS": Field(_float, "900", "Longest wait for Front Door to serve it."),
+    "ANALYSIS_PATH": Field(_path, "/api/v1/status", "Path of the analysis request bursts."),
+    "ANALYSIS_REQUESTS": Field(_positive_int, "20", "Requests per analysis burst (each check)."),
+    "ANALYSIS_CONCURRENCY": Field(_positive_int, "5", "Concurrency of the bursts."),
+    "BASELINE_REQUESTS": Field(_positive_int, "60", "Requests of the baseline burst on the live slot."),
+    "ROLLBACK_LATENCY_FLOOR_MS": Field(
+        _float, "100", "p95 must also exceed the baseline by this much to roll back."
+    ),
+    "ROLLBACK_CONSECUTIVE_CHECKS": Field(
+        _positive_int, "2", "Failed checks in a row (error rate, latency) that roll back."
+    ),
+    "ANALYSIS_INCONCLUSIVE_LIMIT": Field(_int, "3", "Inconclusive checks tolerated before acting."),
+    "ANALYSIS_INCONCLUSIVE_ACTION": Field(
+        _choice("rollback", "wait"), "rollback", "Past the limit: roll back, or wait for an operator."
+    ),
+    "MAX_AUTO_ROLLBACKS": Field(
+        _positive_int, "2", "Automatic rollbacks per window that stop deploys (and page)."
+    ),
+    "AUTO_ROLLBACK_WINDOW_HOURS": Field(_float, "24", "The window for MAX_AUTO_ROLLBACKS."),
+    "SCALE_DOWN_DELAY_MINUTES": Field(_float, "30", "The old slot stays warm this long, then is stopped."),
+    "ALERT_FIRING_HOURS": Field(_float, "24", "A fired, unresolved alert this recent blocks deploys."),
+    "RECOVERY_VERIFY_CHECKS": Field(
+        _positive_int, "3", "Healthy checks in a row that end a container recovery step."
+    ),
     "ACTIVITY_RETRY_ATTEMPTS": Field(
         _positive_int, "4", "Calls of an activity whose failures are transient (throttled, unavailable)."
     ),

@@ -78,6 +78,32 @@ class Settings:
     max_auto_failovers: int
     auto_failover_window_hours: float
     restore_requires_approval: bool
+    deploy_window: tuple[int, int]
+    deploy_require_change_id: bool
+    deploy_notice_hours: float
+    deploy_cpu_warn_percent: float
+    deploy_cpu_refuse_percent: float
+    deploy_poll_interval_seconds: float
+    health_deadline_seconds: float
+    smoke_suite: tuple[dict[str, Any], ...]
+    version_path: str
+    version_field: str
+    propagation_consecutive: int
+    propagation_interval_seconds: float
+    propagation_deadline_seconds: float
+    analysis_path: str
+    analysis_requests: int
+    analysis_concurrency: int
+    baseline_requests: int
+    rollback_latency_floor_ms: float
+    rollback_consecutive_checks: int
+    analysis_inconclusive_limit: int
+    analysis_inconclusive_action: str
+    max_auto_rollbacks: int
+    auto_rollback_window_hours: float
+    scale_down_delay_minutes: float
+    alert_firing_hours: float
+    recovery_verify_checks: int
     activity_retry_attempts: int
     activity_retry_first_seconds: float
     activity_retry_max_seconds: float

@@ -56,6 +56,8 @@ def test_generated_keys_are_printed_stored_and_enforced(
 ) -> None:
     host = devhost_factory(cwd=HOST_APP, env={"HOST_APP_OUT": str(tmp_path)}, generate_keys=True)
     assert f"function key: {host.function_key}" in host.log
+    assert host.master_key not in host.log  # the master key administers the host: never printed
+    assert f"master key: in {host.state_dir / 'keys.json'}; not printed" in host.log
     assert host.request("GET", "/api/keyed").status_code == 401
     assert host.request("GET", "/api/keyed", key="function").status_code == 200
     first = (host.function_key, host.master_key)

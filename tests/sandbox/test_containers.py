@@ -173,6 +173,29 @@ def test_restart_policy_always_restarts_a_crashing_container(
     assert view.previous_state.exit_code == 1
 
 
+def test_a_crash_loop_backs_off_until_a_restart_through_the_api(
+    sandbox: SandboxClient, ci: ContainerInstanceManagementClient, rg: str, name: str
+) -> None:
+    body = group_body(sandbox.endpoints, "qlp-app:1.0.0-crash-after-1")
+    group = ci.container_groups.begin_create_or_update(rg, name, body).result()
+    port = group.ip_address.ports[0].port
+
+    def backing_off() -> bool:
+        state = ci.container_groups.get(rg, name).containers[0].instance_view.current_state
+        return bool(state.state == "Waiting" and state.detail_status == "CrashLoopBackOff")
+
+    until(backing_off, "the crashing container waits in CrashLoopBackOff", timeout=30, interval=0.05)
+    view = ci.container_groups.get(rg, name)
+    assert view.instance_view.state == "Running"  # the group runs; its container waits to restart
+    assert view.containers[0].instance_view.previous_state.exit_code == 1
+    assert http(port, "/health")[0] == 0
+    assert "crashes after 1 s" in ci.containers.list_logs(rg, name, "app").content
+
+    ci.container_groups.begin_restart(rg, name).result()
+    assert ci.container_groups.get(rg, name).containers[0].instance_view.current_state.state == "Running"
+    assert http(port, "/health")[0] == 200
+
+
 def test_bad_definitions_are_refused_and_create_nothing(
     ci: ContainerInstanceManagementClient, rg: str
 ) -> None:

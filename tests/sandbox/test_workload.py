@@ -51,6 +51,23 @@ def test_the_tag_decides_the_behaviour() -> None:
     assert behaviour_for("qlp-app:migrate-fail").migrate_fails
 
 
+def test_new_tags_slow_ms_flaky_errors_after_and_crash_after() -> None:
+    assert behaviour_for("qlp-app:1.1.0-slow-300").slow_ms == 300
+    assert behaviour_for("qlp-app:1.1.0-slow").slow_ms == 800
+    flaky = behaviour_for("qlp-app:1.1.0-flaky-10")
+    failures = [n for n in range(1, 101) if flaky.failing(0.0, n)]
+    assert len(failures) == 10 and failures[0] == 10  # exactly that share, every tenth request
+    assert flaky.failing(0.0, 10) == "image 1.1.0-flaky-10 fails 10% of requests"
+    late = behaviour_for("qlp-app:1.1.0-errors-after-20")
+    assert late.errors_after_s == 20 and not late.failing(19.9, 1)
+    assert late.failing(20.0, 1) == "image 1.1.0-errors-after-20 fails after 20 s"
+    assert behaviour_for("qlp-app:1.1.0-crash-after-6").crash_after_s == 6
+    plain = behaviour_for("qlp-app:1.1.0")
+    assert (plain.flaky_percent, plain.errors_after_s, plain.crash_after_s) == (0, None, None)
+    assert not plain.failing(1e6, 1000)
+    assert behaviour_for("qlp-app:2.0.0-broken").failing(0.0, 1) == "image 2.0.0-broken is broken"
+
+
 def test_the_stand_in_embedding_is_deterministic_and_normalised() -> None:
     a, b = embed("book a flight to London"), embed("book a flight to London")
     assert a == b
@@ -78,6 +95,16 @@ def test_intents_are_real_rows_and_search_ranks_by_cosine_similarity(sandbox: Sa
     assert found["results"][0]["score"] >= found["results"][-1]["score"]
     status, by_vector = call(f"{fd}/api/v1/search", {"embedding": embed(f"book a flight to Lisbon {marker}")})
     assert status == 200 and by_vector["results"][0]["id"] == created["id"]
+
+
+@pytest.mark.sandbox
+def test_the_dr_documents_smoke_api(sandbox: SandboxClient) -> None:
+    fd = sandbox.endpoints["frontdoor_url"]
+    marker = uuid.uuid4().hex
+    status, created = call(f"{fd}/api/v1/intents", {"user_input": f"reserve a table {marker}"})
+    assert status == 201 and created["status"] == "success" and created["intent_id"] == created["id"]
+    status, found = call(f"{fd}/api/v1/search", {"query": f"reserve a table {marker}"})
+    assert status == 200 and found["results"][0]["id"] == created["intent_id"]
 
 
 @pytest.mark.sandbox

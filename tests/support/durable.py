@@ -85,9 +85,17 @@ class Task:
     fire_at: datetime | None = None
     result: Any = None
     cancelled: bool = False
+    completed: bool = False
+    error: Exception | None = None
 
     def cancel(self) -> None:
         self.cancelled = True
+
+    @property
+    def is_completed(self) -> bool:
+        """As the SDK's task: completed (succeeded or failed). An external event raised while the run
+        does not wait for it completes a task the run waited on before (``FakeContext`` delivers it)."""
+        return self.completed
 
 
 @dataclass
@@ -133,6 +141,7 @@ class FakeContext:
         raised = events.items() if isinstance(events, Mapping) else ()
         self.events: list[Event] = [Event(n, p) for n, p in raised] or list(events)  # type: ignore[arg-type]
         self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.listening: list[Task] = []  # event tasks the run waited on once (the SDK keeps them open)
         self.timers: list[datetime] = []
         self.statuses: list[Any] = []
         self.custom_status: Any = None
@@ -184,6 +193,9 @@ class FakeContext:
 
     # ---- resolution ---------------------------------------------------------------------------------
     def resolve(self, task: Task) -> tuple[Any, Exception | None]:
+        self._deliver(task)
+        if task.completed:  # yielded again after it completed: its value, as the SDK gives it
+            return task.result, task.error
         if task.kind in ("activity", "suborchestration"):  # a sub-orchestration is faked like an activity
             return self._activity(task)
         if task.kind == "all":
@@ -194,9 +206,27 @@ class FakeContext:
                     return None, error
                 results.append(value)
             return results, None
-        if task.kind in ("any", "timer", "event"):
-            return self._first(task.children if task.kind == "any" else [task], task.kind == "any")
+        if task.kind == "any":
+            done = next((c for c in task.children if c.completed), None)
+            if done is not None:
+                return done, None
+            return self._first(task.children, True)
+        if task.kind in ("timer", "event"):
+            return self._first([task], False)
         raise AssertionError(f"cannot resolve {task.kind}")
+
+    def _deliver(self, current: Task) -> None:
+        """Complete event tasks the run waited on before (and does not wait on now) whose event is due."""
+        awaited = {id(t) for t in [current, *current.children]}
+        for waiter in [t for t in self.listening if not t.completed and id(t) not in awaited]:
+            due = [
+                e
+                for e in self.events
+                if e.name == waiter.name and (e.at is None or e.at <= self.current_utc_datetime)
+            ]
+            if due:
+                self.events.remove(due[0])
+                waiter.result, waiter.completed = due[0].payload, True
 
     def _activity(self, task: Task) -> tuple[Any, Exception | None]:
         self.calls.append((task.name, dict(task.input or {})))
@@ -204,27 +234,35 @@ class FakeContext:
         handler = self.activities.get(task.name)
         if handler is None:
             raise AssertionError(f"no fake for activity {task.name}")
+        task.completed = True
         try:
             task.result = handler(dict(task.input or {}))
             return task.result, None
         except Exception as exc:
-            return None, Exception(f"Activity function '{task.name}' failed: {exc}")
+            task.error = Exception(f"Activity function '{task.name}' failed: {exc}")
+            return None, task.error
 
     def _first(self, tasks: list[Task], as_any: bool) -> tuple[Any, Exception | None]:
+        self.listening += [t for t in tasks if t.kind == "event" and t not in self.listening]
         timers = [t for t in tasks if t.kind == "timer"]
         deadline = min((t.fire_at for t in timers if t.fire_at), default=None)
+        work = [t for t in tasks if t.kind in ("activity", "suborchestration")]
         for event in list(self.events):
             waiter = next((t for t in tasks if t.kind == "event" and t.name == event.name), None)
-            due = event.at is None or deadline is None or event.at < deadline
+            due = event.at is None or (not work and (deadline is None or event.at < deadline))
             if waiter is not None and due:
                 self.events.remove(event)
                 if event.at is not None and event.at > self.current_utc_datetime:
                     self.current_utc_datetime = event.at
-                waiter.result = event.payload
+                waiter.result, waiter.completed = event.payload, True
                 return (waiter if as_any else waiter.result), None
+        if work:  # an activity (or sub-orchestration) finishes before any event not yet raised
+            self._activity(work[0])
+            return work[0], None
         if not timers or deadline is None:
             raise Deadlock(f"waiting for {[t.name for t in tasks if t.kind == 'event']} with no event queued")
         timer = next(t for t in timers if t.fire_at == deadline)
+        timer.completed = True
         self.timers.append(deadline)
         self.current_utc_datetime = max(self.current_utc_datetime, deadline)
         return (timer if as_any else None), None

@@ -13,7 +13,7 @@ import pytest
 from shared import config, names, policy
 from tests.support.durable import FakeClient, call_http, http
 from tests.support.settings import FAILOVER_ENV
-from triggers import api, operations_api, runs_api, status_api
+from triggers import api, operations_api, runs, runs_api, status_api
 
 RUN = "failover-qlp-20261129T110000-aaaa"
 
@@ -23,7 +23,7 @@ def roles_required(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for key, value in {**FAILOVER_ENV, "CONTINUITY_REQUIRE_ROLES": "true"}.items():
         monkeypatch.setenv(key, value)
     config.current_settings.cache_clear()
-    monkeypatch.setattr(runs_api, "_reports", lambda: [])
+    monkeypatch.setattr(runs, "report_summaries", lambda: [])
     monkeypatch.setattr(runs_api, "_read_report", lambda run_id: {"found": False})
     monkeypatch.setattr(status_api, "observe_status", lambda settings: {})
     monkeypatch.setattr(operations_api, "read_window", lambda settings: {"name": "pg-south"})

@@ -18,7 +18,7 @@ from shared.config import load_settings
 from shared.models import HealthSignal
 from tests.support.durable import T0, FakeClient, call_http, http, reads_from, registered
 from tests.support.settings import FAILOVER_ENV as ENV
-from triggers import alerts
+from triggers import alerts, deploy_signals
 
 SERVER_ID = (
     "/subscriptions/sub/resourceGroups/rg-south/providers/Microsoft.DBforPostgreSQL/flexibleServers/pg-south"
@@ -26,10 +26,16 @@ SERVER_ID = (
 OTHER_ID = "/subscriptions/sub/resourceGroups/rg-x/providers/Microsoft.Web/sites/unrelated"
 
 
+ALERT_LOG: list[tuple[str, dict[str, Any]]] = []  # what the intake remembered (the alerts log)
+
+
 @pytest.fixture(autouse=True)
 def app_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for key, value in ENV.items():
         monkeypatch.setenv(key, value)
+    ALERT_LOG.clear()
+    deploy_signals._remembered.clear()
+    monkeypatch.setattr(deploy_signals, "append_alert", lambda log, entry: ALERT_LOG.append((log, entry)))
     config.current_settings.cache_clear()
     alerts._primary_cache.clear()
     yield

@@ -85,3 +85,18 @@ def test_a_failed_lag_read_is_an_error_not_a_figure() -> None:
     found = reads_from(reads("home", **failing))(estate.status(SETTINGS))
     assert found["replica_lag_seconds"] is None and "transient: 503" in found["replica_lag"]["error"]
     assert "replica_lag" in status_view(SETTINGS, found, [])["errors"]
+
+
+def test_the_status_reads_every_slots_container_group() -> None:
+    groups = {
+        names.CONTAINERS_GET_GROUP: lambda p: {"group": p["group"], "state": "Running", "image": "app:2"}
+    }
+    found = reads_from(reads("home", **groups))(estate.status(SETTINGS))
+    assert set(found["slots"]) == {"blue", "green", "standby"}
+    assert found["slots"]["standby"] == {
+        "group": SETTINGS.container_group_standby,
+        "state": "Running",
+        "image": "app:2",
+    }
+    view = status_view(SETTINGS, found, [])
+    assert view["live_image"] == "app:2" and view["standby_image"] == "app:2"

@@ -56,6 +56,15 @@ def test_empty_environment_names_every_required_key_in_one_error() -> None:
         ("PRIMARY_SERVER", "bad name!", "resource name"),
         ("PAGERDUTY_EVENTS_URL", "events.pagerduty.com", "http(s) URL"),
         ("SLACK_WEBHOOK_URL", "not a url", "http(s) URL"),
+        ("DEPLOY_WINDOW", "2am-5am", "HH:MM-HH:MM"),
+        ("DEPLOY_WINDOW", "05:00-05:00", "two different times"),
+        ("DEPLOY_WINDOW", "25:00-05:00", "two different times"),
+        ("SMOKE_SUITE", "all of them", "JSON list of checks"),
+        ("SMOKE_SUITE", "[]", "non-empty JSON list"),
+        ("SMOKE_SUITE", '[{"name": "h", "path": "health"}]', "path must start with /"),
+        ("SMOKE_SUITE", '[{"name": "h", "path": "/h", "retries": 3}]', "retries is unknown"),
+        ("SMOKE_SUITE", '[{"name": "h", "path": "/h", "method": "DELETE"}]', "GET or POST"),
+        ("ANALYSIS_INCONCLUSIVE_ACTION", "shrug", "rollback, wait"),
     ],
 )
 def test_malformed_setting_is_named_with_the_reason(key: str, value: str, reason: str) -> None:
@@ -63,6 +72,24 @@ def test_malformed_setting_is_named_with_the_reason(key: str, value: str, reason
     assert len(problems) == 1, problems
     assert problems[0].startswith(PREFIX + key + ":") and reason in problems[0]
     assert value not in problems[0] or len(value) < 3  # the bad value itself is not echoed
+
+
+def test_deploy_window_and_smoke_suite_defaults_are_the_documents() -> None:
+    settings = load_settings(env())
+    assert settings.deploy_window == (120, 300)
+    assert [c["name"] for c in settings.smoke_suite] == [
+        "health",
+        "status",
+        "database",
+        "intent",
+        "search",
+        "load",
+    ]
+    load = settings.smoke_suite[-1]
+    assert (load["requests"], load["concurrency"], load["max_average_ms"]) == (100, 10, 500)
+    assert load_settings(env(DEPLOY_WINDOW="22:00-04:00")).deploy_window == (1320, 240)
+    custom = load_settings(env(SMOKE_SUITE='[{"name": "up", "path": "/up", "expect_status": 204}]'))
+    assert custom.smoke_suite == ({"name": "up", "path": "/up", "expect_status": 204},)
 
 
 def test_every_bad_key_is_reported_together() -> None:

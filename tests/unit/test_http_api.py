@@ -25,7 +25,7 @@ def app_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for key, value in ENV.items():
         monkeypatch.setenv(key, value)
     config.current_settings.cache_clear()
-    monkeypatch.setattr(runs_api, "_reports", lambda: [])  # no storage here: runs come from Durable
+    monkeypatch.setattr(runs, "report_summaries", lambda: [])  # no storage here: runs come from Durable
     monkeypatch.setattr(runs_api, "_read_report", lambda run_id: {"found": False})
     yield
     config.current_settings.cache_clear()
@@ -250,7 +250,7 @@ def test_runs_whose_durable_record_is_gone_are_listed_from_their_reports(
         "status": "running",
         "started_at": "2026-11-29T11:00:00+00:00",
     }
-    monkeypatch.setattr(runs_api, "_reports", lambda: [purged, again])
+    monkeypatch.setattr(runs, "report_summaries", lambda: [purged, again])
     _, body = call(names.HTTP_RUNS, http("GET", "/api/runs"), client)
     assert [r["id"] for r in body["runs"]] == [WAITING, FINISHED, purged["run_id"]]
     listed = body["runs"][2]
@@ -323,7 +323,8 @@ def test_the_report_route_serves_json_and_markdown(monkeypatch: pytest.MonkeyPat
     req = http("GET", "/api/runs/r1/report", params={"format": "markdown"}, route_params={"id": "r1"})
     resp = asyncio.run(call_http(names.HTTP_RUN_REPORT, req))
     assert resp.status_code == 200 and resp.mimetype == "text/markdown"
-    assert "# failover run r1" in resp.get_body().decode() and "- rto_seconds: 42" in resp.get_body().decode()
+    text = resp.get_body().decode()
+    assert "# failover run r1" in text and "| rto seconds | 42 s |" in text
     req = http("GET", "/api/runs/r2/report", route_params={"id": "r2"})
     assert asyncio.run(call_http(names.HTTP_RUN_REPORT, req)).status_code == 404
     req = http("GET", "/api/runs/r1/report", params={"format": "pdf"}, route_params={"id": "r1"})
@@ -418,3 +419,76 @@ def test_status_shows_topology_lag_backups_runs_and_objectives(monkeypatch: pyte
     assert body["objectives"]["rpo_minutes"] == 15.0
     assert body["errors"] == {"primary_server": "transient: get pg-south: unreachable"}
     assert asyncio.run(runs.active_operations(client, "qlp")) == [WAITING]
+
+
+def test_a_runs_report_link_is_the_apis_not_the_blob_address() -> None:
+    client = FakeClient()
+    blob = "http://127.0.0.1:10000/devstoreaccount1/continuity-reports/runs/r1/report.json"
+    client.put("failover-qlp-r1", "Running", name=names.FAILOVER_ORCHESTRATOR, custom={"report": blob})
+    req = http("GET", "/api/runs/failover-qlp-r1", route_params={"id": "failover-qlp-r1"})
+    status, body = call(names.HTTP_RUN, req, client)
+    assert status == 200
+    assert body["custom_status"]["report"] == "/api/runs/failover-qlp-r1/report"
+    assert body["links"] == {
+        "run": "/api/runs/failover-qlp-r1",
+        "report": "/api/runs/failover-qlp-r1/report",
+        "markdown": "/api/runs/failover-qlp-r1/report?format=markdown",
+    }
+
+
+def test_status_shows_each_slots_image_and_the_last_drill_and_restore_test(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    observed = {
+        "route": {"origin_group": "og-blue"},
+        "slots": {
+            "blue": {"group": "ci-blue", "state": "Running", "image": "app:1.4.0", "ip": "10.0.0.4"},
+            "green": {"group": "ci-green", "exists": False, "state": None},
+            "standby": {"group": "ci-west", "state": "Stopped", "image": "app:1.4.0"},
+        },
+    }
+    summaries = [
+        {
+            "run_id": "drill-qlp-a",
+            "operation": "drill-region",
+            "status": "failed",
+            "started_at": "2026-11-28",
+        },
+        {
+            "run_id": "drill-qlp-b",
+            "operation": "drill-complete",
+            "status": "succeeded",
+            "started_at": "2026-11-29",
+        },
+        {
+            "run_id": "restore-test-qlp-c",
+            "operation": "restore-test",
+            "status": "succeeded",
+            "started_at": "2026-11-27",
+        },
+        {
+            "run_id": "failover-qlp-d",
+            "operation": "failover",
+            "status": "succeeded",
+            "started_at": "2026-11-30",
+        },
+    ]
+    monkeypatch.setattr(status_api, "observe_status", lambda settings: observed)
+    monkeypatch.setattr(runs, "report_summaries", lambda: summaries)
+    status, body = call(names.HTTP_STATUS, http("GET", "/api/status"), FakeClient())
+    assert status == 200
+    assert (body["live_slot"], body["live_image"], body["standby_image"]) == (
+        "blue",
+        "app:1.4.0",
+        "app:1.4.0",
+    )
+    assert body["slots"]["blue"] == {"group": "ci-blue", "state": "Running", "image": "app:1.4.0"}
+    assert body["slots"]["green"] == {"group": "ci-green", "exists": False, "state": None}
+    assert body["last_drill"] == {
+        "run_id": "drill-qlp-b",
+        "operation": "drill-complete",
+        "status": "succeeded",
+        "started_at": "2026-11-29",
+        "ended_at": None,
+    }
+    assert body["last_restore_test"]["run_id"] == "restore-test-qlp-c"

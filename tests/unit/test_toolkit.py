@@ -203,9 +203,11 @@ def test_a_step_records_start_end_and_outcome() -> None:
         }
     ]
     during = ctx.statuses[0]
-    assert (during["step"], during["steps"]) == ("read", [{"name": "read", "outcome": "running"}])
+    running = {"name": "read", "outcome": "running", "started_at": iso(T0), "ended_at": ""}
+    assert (during["step"], during["steps"]) == ("read", [running])
     assert ctx.custom_status["step"] == ""
-    assert ctx.custom_status["steps"] == [{"name": "read", "outcome": "succeeded"}]
+    ended = {**running, "outcome": "succeeded", "ended_at": iso(T0 + timedelta(seconds=1))}
+    assert ctx.custom_status["steps"] == [ended]
 
 
 def test_a_step_turns_an_exception_into_step_failed() -> None:

@@ -259,3 +259,19 @@ def replay_probe(context: df.DurableOrchestrationContext):  # type: ignore[no-un
     yield context.call_activity("add_one", 2)
     seen.append(context.is_replaying)
     return seen
+
+
+@app.orchestration_trigger(context_name="context")
+def checkpoints(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
+    """Listen once for ``preempt`` (a timer due now wins the first wait), then run steps and read
+    ``is_completed`` after each: the deployment plans' checkpoint pattern (orchestrators/deploy_steps.py)."""
+    args = context.get_input()
+    preempt = context.wait_for_external_event("preempt")
+    yield context.task_any([preempt, context.create_timer(context.current_utc_datetime)])
+    seen = []
+    for step in range(args["steps"]):
+        yield context.call_activity("slow_step", {"log": args["log"], "step": step, "sleep": args["sleep"]})
+        seen.append(preempt.is_completed)
+        if preempt.is_completed:
+            return {"stopped_after": step, "by": preempt.result, "seen": seen}
+    return {"stopped_after": None, "seen": seen}

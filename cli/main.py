@@ -1,0 +1,16 @@
+"""drctl, the operator command line: ``main`` runs it (the console script; ``python -m cli``).
+
+The commands live in cli/reads.py (status, runs, run, why, report, releases) and cli/operations.py (the
+starts and the answers); exit codes in cli/outcome.py.
+"""
+
+from __future__ import annotations
+
+from cli import operations, reads
+from cli.core import app
+
+COMMANDS = (reads, operations)  # importing them registers their commands on ``app``
+
+
+def main() -> None:
+    app()

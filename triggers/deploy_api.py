@@ -1,0 +1,176 @@
+"""The operator API of deployments: blue-green deploys, the emergency rollback, the releases.
+
+``POST /api/deployments`` starts a deploy holding the app's lock (rule 12 shares rule 1's: 409 while a
+deploy or any DR operation runs; a dry run answers its plan, 200). ``POST /api/rollback`` preempts a
+deploy in flight (the deploy stops at its next checkpoint and the lock runs the rollback next) and is
+refused (409) while a DR operation runs. ``GET /api/releases`` shows what runs where, observed now, and
+the release history.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import azure.durable_functions as df
+import azure.functions as func
+
+from activities.inprocess import read_now
+from shared import names, policy, releases
+from shared.config import Settings
+from triggers import runs
+from triggers.api import endpoint
+from triggers.operations_api import STARTS, dry_run, start_operation, trigger_of
+from triggers.web import NO_QUERY, BadRequest, Body, Field, json_response, settings_or_error
+
+bp = df.Blueprint()
+
+REASON = Field("reason", required=True, doc="why, in a sentence (goes in the report and notifications)")
+DEPLOYMENT = Body(
+    Field("image", required=True, doc="a tag or digest of the configured image repository"),
+    REASON,
+    Field("dry_run", "flag", default=False, doc="return the plan and the gates' decisions; change nothing"),
+    Field("not_before", "time", doc="deploy at this time (ISO 8601 with a zone), notified in advance"),
+    Field("change_id", max_len=100, doc="the change record (required when the settings say so)"),
+    Field(
+        "force_window", "flag", default=False, doc="deploy outside the deploy window (the reason says why)"
+    ),
+    Field("retry_quarantined", "flag", default=False, doc="deploy an image that was rolled back (rule 10)"),
+)
+ROLLBACK = Body(
+    REASON,
+    Field("to_image", doc="roll back to this image (default: the release the live one followed)"),
+    Field("force", "flag", default=False, doc="roll back onto a schema the image never ran on (rule 9)"),
+)
+
+
+def image_of(value: str, settings: Settings, field: str) -> str:
+    """The full reference of an image in the configured repository; raises BadRequest naming ``field``."""
+    found = policy.image_reference(value, settings.image_repository)
+    if not found.is_("valid"):
+        raise BadRequest(field, found.reason)
+    return str(found.value)
+
+
+@endpoint(
+    bp,
+    names.HTTP_DEPLOYMENTS,
+    "POST",
+    "deployments",
+    body=DEPLOYMENT,
+    responses={**STARTS, 200: "dry run: the plan and the gates' decisions"},
+    tag="deployments",
+    summary="Deploy an image blue-green: idle slot, smoke tests, switch, analysis, one automatic rollback",
+)
+async def http_deployments(req: func.HttpRequest, client: Any) -> func.HttpResponse:
+    """POST /api/deployments {image, reason, dry_run, not_before, change_id, force_window,
+    retry_quarantined}: 202, 200 (dry run), 400 naming the field, or 409."""
+    try:
+        body = DEPLOYMENT.parse(req)
+    except BadRequest as bad:
+        return bad.response()
+    settings = settings_or_error()
+    if isinstance(settings, func.HttpResponse):
+        return settings
+    try:
+        image = image_of(body["image"], settings, "image")
+    except BadRequest as bad:
+        return bad.response()
+    payload = {
+        "image": image,
+        "dry_run": body["dry_run"],
+        "not_before": body["not_before"].isoformat() if body["not_before"] else None,
+        "change_id": body["change_id"],
+        "force_window": body["force_window"],
+        "retry_quarantined": body["retry_quarantined"],
+        "trigger": trigger_of(req, body["reason"]),
+    }
+    start = dry_run if body["dry_run"] else start_operation
+    return await start(
+        req, client, settings, operation="deploy", orchestrator=names.BLUE_GREEN_ORCHESTRATOR, payload=payload
+    )
+
+
+@endpoint(
+    bp,
+    names.HTTP_ROLLBACK,
+    "POST",
+    "rollback",
+    body=ROLLBACK,
+    responses={**STARTS, 202: "started, or queued to preempt the deploy in flight"},
+    tag="deployments",
+    summary="Emergency rollback to the previous release (preempts a deploy in flight)",
+)
+async def http_rollback(req: func.HttpRequest, client: Any) -> func.HttpResponse:
+    """POST /api/rollback {reason, to_image, force}: 202 (started, or preempting the deploy), 400, 409."""
+    try:
+        body = ROLLBACK.parse(req)
+    except BadRequest as bad:
+        return bad.response()
+    settings = settings_or_error()
+    if isinstance(settings, func.HttpResponse):
+        return settings
+    try:
+        to_image = image_of(body["to_image"], settings, "to_image") if body["to_image"] else None
+    except BadRequest as bad:
+        return bad.response()
+    payload = {
+        "settings": settings.to_dict(),
+        "to_image": to_image,
+        "force": body["force"],
+        "trigger": trigger_of(req, body["reason"]),
+    }
+    holder = await runs.lock_holder(client, settings.app_name)
+    if holder is None or holder.operation != "deploy":
+        return await start_operation(
+            req,
+            client,
+            settings,
+            operation="rollback",
+            orchestrator=names.ROLLBACK_ORCHESTRATOR,
+            payload=payload,
+        )
+    result = await runs.preempt(
+        client,
+        holder,
+        app=settings.app_name,
+        operation="rollback",
+        orchestrator=names.ROLLBACK_ORCHESTRATOR,
+        payload=payload,
+        reason=body["reason"],
+    )
+    if not result.started:
+        return json_response(
+            {"error": "conflict", "reason": result.decision.reason, "running": result.running}, 409
+        )
+    links = runs.status_links(client, req, result.run_id)
+    answer = {
+        "id": result.run_id,
+        "status": "preempting",
+        "preempts": holder.run_id,
+        "reason": result.decision.reason,
+    }
+    return json_response({**answer, "links": links}, 202, {"Location": links["run"]})
+
+
+@endpoint(
+    bp,
+    names.HTTP_RELEASES,
+    "GET",
+    "releases",
+    responses={200: "the live and idle slots, the DR standby and the release history"},
+    tag="deployments",
+    summary="What runs where (observed now) and every release event",
+)
+async def http_releases(req: func.HttpRequest, client: Any) -> func.HttpResponse:
+    """GET /api/releases: the live slot and image (from the route and the group), the idle slot, the DR
+    standby (and whether it follows the live release), the release history."""
+    try:
+        NO_QUERY.parse(req)
+    except BadRequest as bad:
+        return bad.response()
+    settings = settings_or_error()
+    if isinstance(settings, func.HttpResponse):
+        return settings
+    view = await asyncio.to_thread(read_now, releases.observe(settings))
+    return json_response(view)
