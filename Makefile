@@ -47,8 +47,11 @@ deps: $(STAMP) $(DRCTL) system-deps
 run: deps
 	@bash devhost/run_local.sh
 
+# test files run in $(TEST_WORKERS) workers (pytest-xdist), each file whole in one worker: every scenario
+# starts its own sandbox and devhost on free ports, so files share no state
+TEST_WORKERS ?= 2
 test: deps browser-deps lint
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 # ---- the rest ------------------------------------------------------------------------------------
 lint: $(STAMP)

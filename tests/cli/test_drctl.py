@@ -10,8 +10,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from cli import settings
-from cli.core import STATE
+from cli import core, settings
 from cli.main import app
 from tests.support.fake_api import FakeApi
 
@@ -27,9 +26,12 @@ def api() -> Iterator[FakeApi]:
 
 
 def drctl(fake: FakeApi | None, *args: str, key: str = "the-key", **env: str) -> Any:
-    STATE.clear()
+    core.STATE.clear()
     base = {"DRCTL_URL": fake.url if fake else "http://127.0.0.1:9/api", "DRCTL_KEY": key}
-    base.update(DRCTL_POLL_SECONDS="0.01", COLUMNS="250", DRCTL_CONFIG="/nonexistent", **env)
+    base.update(DRCTL_POLL_SECONDS="0.01", DRCTL_CONFIG="/nonexistent", **env)
+    # Rich reads COLUMNS once, when cli.core is first imported (maybe by another test): set the width here
+    for console in (core.out, core.err):
+        console.width = 250
     return CliRunner().invoke(app, list(args), env=base)
 
 
