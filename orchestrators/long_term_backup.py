@@ -19,7 +19,7 @@ import math
 
 import azure.durable_functions as df
 
-from orchestrators.toolkit import COMPLETED, FAILED, End, Gen, Json, Run, iso
+from orchestrators.toolkit import COMPLETED, FAILED, REFUSED, End, Gen, Json, Run, iso
 from shared import names
 from shared.models import Verdict, parse_time, seconds_between
 from shared.policy import long_term as ltr_policy
@@ -43,7 +43,8 @@ def ltr_backup_plan(run: Run) -> Gen:
     s = run.settings
     run.record.retain_years = s.compliance_retention_years
     if not s.backup_storage_account:
-        run.stop("refused", "BACKUP_STORAGE_ACCOUNT is not set: there is no long-term container", page=True)
+        why = "BACKUP_STORAGE_ACCOUNT is not set: there is no long-term container"
+        run.stop("refused", why, event=REFUSED, page=True)
     primary = yield from run.require_primary(page=True)
     name = ltr_policy.backup_name(s.app_name, run.now())
     run.resource(server=primary.server, backup_name=name, container=s.ltr_container)
@@ -71,17 +72,41 @@ def ltr_backup_plan(run: Run) -> Gen:
     return ending(run, name, entry, protection)
 
 
+def watch_checks(run: Run) -> Gen:
+    """The backup watch's checks of long-term backups (when a backup account is configured): the last
+    one succeeded within ``LTR_MAX_AGE_DAYS``, and the account protects them. A read that fails is a
+    failed check naming what could not be read."""
+    s = run.settings
+    if not s.backup_storage_account:
+        return []
+    logged = yield from run.observe(names.STORAGE_READ_LOG, {"log": ltr_log(s.app_name)})
+    if "error" in logged:
+        reason = f"could not read the long-term backup log: {logged['error']}"
+        last = Verdict(False, (reason,), name=ltr_policy.CHECK_LONG_TERM_BACKUP)
+    else:
+        entries = list(logged.get("entries") or [])
+        last = ltr_policy.long_term_check(
+            entries[-1] if entries else None, run.now(), max_age_days=s.ltr_max_age_days
+        )
+    found = yield from run.observe(names.STORAGE_GET_PROTECTION, {})
+    return [last, protection_verdict(run, found)]
+
+
+def protection_verdict(run: Run, found: Json) -> Verdict:
+    if "error" in found:
+        reason = f"could not read the backup account: {found['error']}"
+        return Verdict(False, (reason,), name=ltr_policy.CHECK_STORAGE_PROTECTION)
+    return ltr_policy.storage_protection(
+        found,
+        min_delete_retention_days=run.settings.backup_delete_retention_days,
+        compliance_years=run.settings.compliance_retention_years,
+    )
+
+
 def protection_check(run: Run) -> Gen:
     """The backup account's protection as a check of the run (a failed read is a failed check)."""
     found = yield from run.step("storage-protection", run.observe(names.STORAGE_GET_PROTECTION, {}))
-    if "error" in found:
-        verdict = Verdict(False, (f"could not read the backup account: {found['error']}",))
-    else:
-        verdict = ltr_policy.storage_protection(
-            found,
-            min_delete_retention_days=run.settings.backup_delete_retention_days,
-            compliance_years=run.settings.compliance_retention_years,
-        )
+    verdict = protection_verdict(run, found)
     run.measure(backup_storage=found)
     return {"name": ltr_policy.CHECK_STORAGE_PROTECTION, "passed": verdict.passed, "detail": verdict.reason}
 
