@@ -16,6 +16,7 @@ from orchestrators import (
     failover,
     lock,
     long_term_backup,
+    long_term_proof,
     restore,
     restore_test,
     rollback,
@@ -62,6 +63,7 @@ _BLUEPRINTS = (
     probe,
     long_term,
     long_term_backup,
+    long_term_proof,
     long_term_activities,
 )
 for module in _BLUEPRINTS:

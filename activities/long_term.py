@@ -59,10 +59,12 @@ def ltr_list_blobs(params: dict[str, Any]) -> dict[str, Any]:
 
 @activity(bp, names.LTR_VERIFY_BLOBS)
 def ltr_verify_blobs(params: dict[str, Any]) -> dict[str, Any]:
-    """Read each recorded blob back in full: exists, recorded size, recorded MD5. Read only."""
+    """Read each recorded blob back in full: exists, recorded size, recorded MD5 (and, with ``tables``,
+    a pg_dump archive naming them). Read only."""
     p = Params(names.LTR_VERIFY_BLOBS, params)
     blobs = [dict(b) for b in (p.opt_list("blobs") or []) if isinstance(b, dict)]
-    return runtime.long_term().verify_blobs(blobs)
+    tables = [str(t) for t in (p.opt_list("tables") or [])]
+    return runtime.long_term().verify_blobs(blobs, tables)
 
 
 @activity(bp, names.STORAGE_GET_PROTECTION)

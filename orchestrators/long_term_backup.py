@@ -47,7 +47,8 @@ def ltr_backup_plan(run: Run) -> Gen:
         run.stop("refused", why, event=REFUSED, page=True)
     primary = yield from run.require_primary(page=True)
     name = ltr_policy.backup_name(s.app_name, run.now())
-    run.resource(server=primary.server, backup_name=name, container=s.ltr_container)
+    run.resource(server=primary.server, resource_group=primary.resource_group, backup_name=name)
+    run.resource(container=s.ltr_container)
     protection = yield from protection_check(run)
     before = yield from run.step("blobs-before", run.act(names.LTR_LIST_BLOBS, {}))
     target = primary.address(backup_name=name)
@@ -62,7 +63,7 @@ def ltr_backup_plan(run: Run) -> Gen:
     blobs = new_blobs(before, (yield from run.step("blobs-after", run.act(names.LTR_LIST_BLOBS, {}))))
     entry["blobs"] = blobs
     run.measure(ltr_blobs=[b["name"] for b in blobs], ltr_blob_bytes=sum(int(b["size"]) for b in blobs))
-    verified = yield from run.step("verify-blobs", run.act(names.LTR_VERIFY_BLOBS, {"blobs": blobs}))
+    verified = yield from run.step("verify-blobs", run.act(names.LTR_VERIFY_BLOBS, verify_input(run, blobs)))
     checks = list(verified.get("checks") or [])
     if not blobs:
         checks.append({"name": "blobs written", "passed": False, "detail": "no new blob in the container"})
@@ -150,6 +151,11 @@ def new_blobs(before: Json, after: Json) -> list[Json]:
     return [{"name": b["name"], "size": int(b.get("size") or 0), "md5": b.get("md5")} for b in found]
 
 
+def verify_input(run: Run, blobs: list[Json]) -> Json:
+    """Read back ``blobs``; the dump must name every critical table."""
+    return {"blobs": blobs, "tables": list(run.settings.critical_tables)}
+
+
 def log_entry(run: Run, name: str, operation: Json, status: str, reason: str) -> Json:
     ended = operation.get("ended_at") or iso(run.now())
     return {
@@ -157,6 +163,7 @@ def log_entry(run: Run, name: str, operation: Json, status: str, reason: str) ->
         "backup_name": name,
         "run_id": run.run_id,
         "server": run.record.resources.get("server"),
+        "resource_group": run.record.resources.get("resource_group"),
         "container": run.settings.ltr_container,
         "status": status,
         "reason": reason,

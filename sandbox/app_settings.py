@@ -87,6 +87,7 @@ def app_settings(
         "CONTINUITY_DRILL_SCHEDULE": "0 0 4 1 1,4,7,10 *",
         # long-term backups: the backup account (Entra ID only) and its immutable container
         "CONTINUITY_LTR_BACKUP_SCHEDULE": "0 0 2 * * 0",
+        "CONTINUITY_LTR_PROOF_SCHEDULE": "0 0 5 1 * *",
         "CONTINUITY_BACKUP_STORAGE_ACCOUNT": endpoints.get("backup_storage_account", ""),
         "CONTINUITY_BACKUP_STORAGE_RESOURCE_GROUP": endpoints.get("backup_storage_resource_group", ""),
         "CONTINUITY_BACKUP_STORAGE_URL": endpoints.get("backup_storage_url", ""),

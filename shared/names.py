@@ -229,8 +229,11 @@ LTR_START_BACKUP = "ltr_start_backup"
 LTR_GET_OPERATION = "ltr_get_operation"
 # {[prefix]} -> {container, blobs: [{name, size, md5, created_at}]}   (the long-term container)
 LTR_LIST_BLOBS = "ltr_list_blobs"
-# {blobs: [{name, size, md5}]} -> {container, checks: [{name, passed, detail}], passed}   (read back in full)
+# {blobs: [{name, size, md5}], [tables]} -> {container, checks: [{name, passed, detail}], passed}   (read
+#   back in full; with tables, each .dump blob is also checked to be a pg_dump archive naming them)
 LTR_VERIFY_BLOBS = "ltr_verify_blobs"
 # {} -> {account, replication, versioning, delete_retention_days, container, immutability,
 #   immutability_days, immutability_state}   (the storage management API's view of the backup account)
 STORAGE_GET_PROTECTION = "storage_get_protection"
+LTR_PROOF_ORCHESTRATOR = "ltr_proof_orchestrator"
+TIMER_LTR_PROOF = "timer_ltr_proof"

@@ -143,32 +143,29 @@ class LongTermAdapter:
                 )
         return {"container": self.container, "blobs": sorted(out, key=lambda b: str(b["name"]))}
 
-    def verify_blobs(self, blobs: list[dict[str, Any]]) -> dict[str, Any]:
+    def verify_blobs(self, blobs: list[dict[str, Any]], tables: list[str] | None = None) -> dict[str, Any]:
         """Each recorded blob exists, has its recorded size, and its content hashes to its recorded MD5
-        (read back in full). Returns one check per blob; never raises for a missing blob."""
+        (read back in full); with ``tables``, a ``.dump`` blob must also be a pg_dump archive whose table
+        of contents names each of them. One check per blob (and per archive); never raises for a
+        missing blob."""
         container = self._clients.backup_blobs().get_container_client(self.container)
-        checks = [self._verify(container, blob) for blob in blobs]
-        return {
-            "container": self.container,
-            "checks": checks,
-            "passed": bool(checks) and all(c["passed"] for c in checks),
-        }
+        checks = [c for blob in blobs for c in self._verify(container, blob, tables or [])]
+        passed = bool(checks) and all(c["passed"] for c in checks)
+        return {"container": self.container, "checks": checks, "passed": passed}
 
-    def _verify(self, container: Any, blob: dict[str, Any]) -> dict[str, Any]:
+    def _verify(self, container: Any, blob: dict[str, Any], tables: list[str]) -> list[dict[str, Any]]:
         name = str(blob.get("name") or "")
-        digest, size = hashlib.md5(usedforsecurity=False), 0
+        digest, size, head = hashlib.md5(usedforsecurity=False), 0, b""
         try:
             with translated("read blob", name):
                 for chunk in container.download_blob(name).chunks():
                     digest.update(chunk)
                     size += len(chunk)
+                    head = head if len(head) >= _TOC_BYTES else (head + chunk)[:_TOC_BYTES]
         except PermanentError as exc:
             if is_not_found(exc.__cause__ or exc):
-                return {
-                    "name": f"blob {name}",
-                    "passed": False,
-                    "detail": "missing from the long-term container",
-                }
+                detail = "missing from the long-term container"
+                return [{"name": f"blob {name}", "passed": False, "detail": detail}]
             raise
         md5 = base64.b64encode(digest.digest()).decode()
         problems = []
@@ -177,7 +174,10 @@ class LongTermAdapter:
         if md5 != blob.get("md5"):
             problems.append(f"MD5 {md5}, recorded {blob.get('md5')}")
         detail = "; ".join(problems) or f"{size} bytes, MD5 {md5} as recorded"
-        return {"name": f"blob {name}", "passed": not problems, "detail": detail}
+        checks = [{"name": f"blob {name}", "passed": not problems, "detail": detail}]
+        if tables and name.endswith(".dump"):
+            checks.append(archive_check(name, head, tables))
+        return checks
 
     # ---- the account's protection ------------------------------------------------------------------
     def protection(self) -> dict[str, Any]:
@@ -207,3 +207,24 @@ class LongTermAdapter:
             "immutability_days": policy.get("immutabilityPeriodSinceCreationInDays"),
             "immutability_state": policy.get("state"),
         }
+
+
+_TOC_BYTES = 1 << 20  # a custom-format archive's header and table of contents come first
+
+
+def archive_check(name: str, head: bytes, tables: list[str]) -> dict[str, Any]:
+    """A pg_dump custom-format archive (magic ``PGDMP``) whose table of contents names every table in
+    ``tables`` (pg_dump writes each string as a sign byte, a 4-byte little-endian length, the bytes)."""
+    label = f"archive {name}"
+    if not head.startswith(b"PGDMP"):
+        return {"name": label, "passed": False, "detail": "not a pg_dump custom-format archive"}
+    missing = [t for t in tables if b"\x00" + len(t.encode()).to_bytes(4, "little") + t.encode() not in head]
+    if missing:
+        return {
+            "name": label,
+            "passed": False,
+            "detail": f"pg_dump archive without table(s) {', '.join(missing)}",
+        }
+    version = ".".join(str(b) for b in head[5:8])
+    detail = f"pg_dump archive (format {version}) with table(s) {', '.join(tables)}"
+    return {"name": label, "passed": True, "detail": detail}

@@ -398,6 +398,9 @@ FIELDS: dict[str, Field] = {
     "LTR_DEADLINE_MINUTES": Field(_float, "360", "A long-term backup must complete within this."),
     "LTR_POLL_SECONDS": Field(_float, "60", "Seconds between reads of a running long-term backup."),
     "LTR_MAX_AGE_DAYS": Field(_float, "8", "The backup watch breaches when the last one is older."),
+    "LTR_PROOF_SCHEDULE": Field(
+        _cron, "0 0 5 1 * *", "Monthly proof the latest one is readable (1st, 05:00)."
+    ),
     "BACKUP_DELETE_RETENTION_DAYS": Field(
         _positive_int, "365", "Least blob soft-delete retention the backup account must have."
     ),

@@ -134,6 +134,7 @@ class Settings:
     ltr_poll_seconds: float = 60.0
     ltr_max_age_days: float = 8.0
     backup_delete_retention_days: int = 365
+    ltr_proof_schedule: str = "0 0 5 1 * *"
 
     # ---- derived values ----------------------------------------------------------------------------
     @property

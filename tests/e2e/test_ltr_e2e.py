@@ -1,7 +1,8 @@
 """End to end on devhost + sandbox: the weekly long-term backup completes and its blobs match what it
-recorded (read back independently, with the identity's token); a failed one fails its run and breaches
-the backup watch once; an account without versioning breaches the watch's storage protection check with
-the reason; what the first backup wrote is still in the container at the end."""
+recorded (read back independently, with the identity's token); the monthly proof finds it readable
+(Azure's record, its blob, a pg_dump archive with the critical tables); a failed one fails its run and
+breaches the backup watch once; an account without versioning breaches the watch's storage protection
+check with the reason; what the first backup wrote is still in the container at the end."""
 
 from __future__ import annotations
 
@@ -47,12 +48,13 @@ def estate() -> Iterator[Estate]:
         stop_sandbox(sb.state_dir)
 
 
-def _ltr_run(host: DevhostProcess) -> dict[str, Any]:
-    """Run the weekly timer now and wait for the run it started to end; returns its report."""
-    before = {r["id"] for r in listed(host, operation="ltr-backup")}
-    run_timer(host, "timer_ltr_backup")
+def _ltr_run(host: DevhostProcess, kind: str = "backup") -> dict[str, Any]:
+    """Run the weekly (or monthly proof) timer now and wait for the run it started; returns its report."""
+    operation = f"ltr-{kind}"
+    before = {r["id"] for r in listed(host, operation=operation)}
+    run_timer(host, f"timer_ltr_{kind}")
     new = until(
-        lambda: [r for r in listed(host, operation="ltr-backup") if r["id"] not in before],
+        lambda: [r for r in listed(host, operation=operation) if r["id"] not in before],
         "the timer started a long-term backup run",
         timeout=30,
         interval=0.3,
@@ -79,7 +81,7 @@ def test_long_term_backups_end_to_end(estate: Estate) -> None:
     report = _ltr_run(host)
     assert report["status"] == "succeeded", report["summary"]
     assert report["retention"] == "7 years (compliance record)"
-    assert [c["passed"] for c in report["checks"]] == [True, True], report["checks"]
+    assert [c["passed"] for c in report["checks"]] == [True, True, True], report["checks"]
     written = report["measurements"]["ltr_blobs"]
     assert len(written) == 1 and written[0].endswith("/qlp_db.dump")
     container = _container(sb)
@@ -87,6 +89,9 @@ def test_long_term_backups_end_to_end(estate: Estate) -> None:
     assert len(data) == report["measurements"]["ltr_blob_bytes"] and data.startswith(b"PGDMP")
     stored = container.get_blob_client(written[0]).get_blob_properties().content_settings.content_md5
     assert base64.b64encode(bytes(stored)) == base64.b64encode(hashlib.md5(data).digest())
+    proof = _ltr_run(host, "proof")
+    assert proof["status"] == "succeeded", proof["summary"]
+    assert [c["name"].split()[0] for c in proof["checks"]] == ["blob", "archive", "azure"]
     healthy = watch_tick(sb, host)
     assert {c["name"]: c["ok"] for c in healthy["checks"]}["long-term-backup"] is True
 

@@ -61,7 +61,13 @@ def test_a_long_term_backup_is_written_through_the_sas_and_reads_back_as_listed(
     new = [b for b in act(names.LTR_LIST_BLOBS)["blobs"] if b["name"] not in before]
     assert [b["name"] for b in new] == [f"{target['server']}/{target['backup_name']}/qlp_db.dump"]
     assert new[0]["size"] == done["data_transferred_bytes"] and new[0]["md5"]
-    assert act(names.LTR_VERIFY_BLOBS, blobs=new)["passed"] is True
+    verified = act(names.LTR_VERIFY_BLOBS, blobs=new, tables=["intents"])
+    assert verified["passed"] is True and [c["name"].split()[0] for c in verified["checks"]] == [
+        "blob",
+        "archive",
+    ]
+    absent = act(names.LTR_VERIFY_BLOBS, blobs=new, tables=["intents", "no_such_table"])["checks"][1]
+    assert absent["passed"] is False and "without table(s) no_such_table" in absent["detail"]
     tampered = [{**new[0], "size": new[0]["size"] + 1}, {"name": "gone.dump", "size": 1, "md5": "x"}]
     checks = act(names.LTR_VERIFY_BLOBS, blobs=tampered)["checks"]
     assert [c["passed"] for c in checks] == [False, False]

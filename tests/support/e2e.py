@@ -33,6 +33,7 @@ SCHEDULES = {
     "RESTORE_TEST_SCHEDULE": NEVER,
     "DRILL_SCHEDULE": NEVER,
     "LTR_BACKUP_SCHEDULE": NEVER,
+    "LTR_PROOF_SCHEDULE": NEVER,
 }
 # Short confirmation and zero grace, so that failover scenarios run in seconds.
 FAST_FAILOVER = {

@@ -85,7 +85,7 @@ def test_a_backup_that_completes_is_recorded_with_its_blobs_read_back() -> None:
     name = ctx.payloads(names.LTR_START_BACKUP)[0]["backup_name"]
     assert name.startswith("ltr-qlp-") and ctx.payloads(names.LTR_PRE_BACKUP)[0]["backup_name"] == name
     assert ctx.payloads(names.LTR_VERIFY_BLOBS) == [
-        {"blobs": [{"name": DUMP["name"], "size": 2048, "md5": "bWQ1"}]}
+        {"blobs": [{"name": DUMP["name"], "size": 2048, "md5": "bWQ1"}], "tables": ["intents"]}
     ]
     m = report["measurements"]
     assert (
