@@ -3,12 +3,15 @@ record of it, its blobs and archive read back; every failure named, paged, and t
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from orchestrators.long_term_proof import latest_succeeded
 from shared import names
-from tests.support.durable import FakeContext, drive, orchestrator
+from shared.config import Settings
+from tests.support.durable import FakeClient, FakeContext, drive, functions, orchestrator
 from tests.support.settings import backup_settings
+from triggers import long_term
 
 BLOB = {"name": "qlp-db-uksouth/ltr-qlp-b/qlp_db.dump", "size": 2048, "md5": "bWQ1"}
 
@@ -75,3 +78,23 @@ def test_nothing_to_prove_fails_and_pages() -> None:
 def test_without_a_backup_account_the_proof_refuses() -> None:
     ctx, report = _run([], backup_storage_account="")
     assert report["status"] == "refused" and not ctx.payloads(names.STORAGE_READ_LOG)
+
+
+def test_the_long_term_timers_read_their_schedules_and_start_under_the_lock() -> None:
+    def schedule(name: str) -> str:
+        trigger = next(b for b in functions()[name].get_bindings() if b.type == "timerTrigger")
+        return str(trigger.schedule)
+
+    assert schedule(names.TIMER_LTR_BACKUP) == "%CONTINUITY_LTR_BACKUP_SCHEDULE%"
+    assert schedule(names.TIMER_LTR_PROOF) == "%CONTINUITY_LTR_PROOF_SCHEDULE%"
+    settings = Settings.from_dict(backup_settings())
+    assert (settings.ltr_backup_schedule, settings.ltr_proof_schedule) == ("0 0 2 * * 0", "0 0 5 1 * *")
+    client = FakeClient()
+    outcome = asyncio.run(
+        long_term.start_scheduled(client, settings, "ltr-backup", names.LTR_BACKUP_ORCHESTRATOR, {})
+    )
+    assert outcome.startswith("started ltr-backup-qlp-")
+    ((orchestrator_name, run_id, payload),) = client.runs()
+    assert orchestrator_name == names.LTR_BACKUP_ORCHESTRATOR and run_id.startswith("ltr-backup-qlp-")
+    assert [name for name, _, _ in client.started] == [names.LOCK_ORCHESTRATOR]  # under the app's lock
+    assert payload["trigger"]["kind"] == "timer"
