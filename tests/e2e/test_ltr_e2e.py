@@ -39,7 +39,8 @@ def estate() -> Iterator[Estate]:
     sb = start_sandbox(backup_interval=3600.0, config=SANDBOX_CONFIG)
     try:
         with running_receiver() as hook:
-            host = start_devhost(app_env(sb, hook, ltr_poll_seconds="1", ltr_deadline_minutes="2"))
+            ltr = {"backup_storage_account": sb.endpoints["backup_storage_account"]}
+            host = start_devhost(app_env(sb, hook, ltr_poll_seconds="1", ltr_deadline_minutes="2", **ltr))
             try:
                 yield sb, host, hook
             finally:
