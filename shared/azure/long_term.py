@@ -18,6 +18,7 @@ from typing import Any
 from shared.azure.clients import Clients
 from shared.azure.errors import is_not_found, translated
 from shared.errors import PermanentError
+from shared.reports import redact
 
 SAS_PERMISSIONS = "racwl"  # read, add, create, write, list: no delete, no overwrite of versions
 _ALREADY = ("OperationInProgress", "BackupAlreadyExists")
@@ -44,7 +45,7 @@ def operation_of(body: dict[str, Any]) -> dict[str, Any]:
         "started_at": _iso(props.get("startTime")),
         "ended_at": _iso(props.get("endTime")),
         "error_code": props.get("errorCode"),
-        "error_message": (props.get("errorMessage") or "")[:300] or None,
+        "error_message": str(redact(props.get("errorMessage") or ""))[:300] or None,
     }
 
 
