@@ -6,6 +6,7 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from activities import containers, database, events, metrics, notify, probe, secrets, storage, traffic
+from activities import long_term as long_term_activities
 from orchestrators import (
     backup_watch,
     blue_green,
@@ -14,11 +15,22 @@ from orchestrators import (
     failback,
     failover,
     lock,
+    long_term_backup,
+    long_term_proof,
     restore,
     restore_test,
     rollback,
 )
-from triggers import alerts, dashboard_api, deploy_api, operations_api, runs_api, schedules, status_api
+from triggers import (
+    alerts,
+    dashboard_api,
+    deploy_api,
+    long_term,
+    operations_api,
+    runs_api,
+    schedules,
+    status_api,
+)
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
 
@@ -49,6 +61,10 @@ _BLUEPRINTS = (
     events,
     notify,
     probe,
+    long_term,
+    long_term_backup,
+    long_term_proof,
+    long_term_activities,
 )
 for module in _BLUEPRINTS:
     app.register_functions(module.bp)

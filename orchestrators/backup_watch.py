@@ -18,6 +18,7 @@ from typing import Any
 
 import azure.durable_functions as df
 
+from orchestrators import long_term_backup
 from orchestrators.toolkit import Gen, Json, Run, iso
 from shared import estate, names, policy
 from shared.models import Verdict, parse_time
@@ -43,6 +44,7 @@ def backup_watch_plan(run: Run) -> Gen:
     observation, errors = yield from observe(run, found.primary, found.decision.reason)
     checks = list(policy.assess_backups(observation, objectives(run))) if observation else []
     checks += [policy.probe_failed_check(e) for e in errors]
+    checks += yield from long_term_backup.watch_checks(run)  # long-term backups and their storage
     transition = policy.next_breach_state(previous.get("open_breaches", {}), checks, now)
     for event in transition.events:
         yield from run.notify(breach_message(run, event))

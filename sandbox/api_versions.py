@@ -81,6 +81,10 @@ _METRICS = (
     "2024-02-01",
 )
 
+# Microsoft.Storage (storage accounts, blob services, containers, immutability policies): stable versions
+# of the spec the sandbox accepts, and 2026-09-01 that azure-mgmt-storage 25.3.0 sends.
+_STORAGE = ("2021-09-01", "2022-09-01", "2023-01-01", "2023-05-01", "2024-01-01", "2025-01-01", "2026-09-01")
+
 SUPPORTED: dict[str, tuple[str, ...]] = {
     "microsoft.dbforpostgresql/flexibleservers": _PG,
     "microsoft.dbforpostgresql/flexibleservers/backups": _PG,
@@ -94,6 +98,10 @@ SUPPORTED: dict[str, tuple[str, ...]] = {
     "microsoft.cdn/profiles/origingroups/origins": _AFD,
     "microsoft.network/frontdoors": _FRONT_DOOR,
     "microsoft.insights/metrics": _METRICS,
+    "microsoft.storage/storageaccounts": _STORAGE,
+    "microsoft.storage/storageaccounts/blobservices": _STORAGE,
+    "microsoft.storage/storageaccounts/blobservices/containers": _STORAGE,
+    "microsoft.storage/storageaccounts/blobservices/containers/immutabilitypolicies": _STORAGE,
 }
 
 

@@ -78,13 +78,20 @@ def app_settings(
         "CONTINUITY_ARM_ENDPOINT": endpoints["arm_endpoint"],
         "CONTINUITY_CA_BUNDLE": endpoints["ca_bundle"],
         "CONTINUITY_CREDENTIAL": "sandbox",
-        "CONTINUITY_SANDBOX_TOKEN": SANDBOX_TOKEN,
+        "CONTINUITY_SANDBOX_TOKEN": endpoints.get("sandbox_token") or SANDBOX_TOKEN,
         # Timer schedules (NCRONTAB, seconds first). The host resolves %CONTINUITY_..._SCHEDULE% in the
         # trigger definitions from these, so they must be present for the timers to run at all.
         "CONTINUITY_HEALTH_PROBE_SCHEDULE": "0 * * * * *",
         "CONTINUITY_BACKUP_WATCH_SCHEDULE": "0 */15 * * * *",
         "CONTINUITY_RESTORE_TEST_SCHEDULE": "0 0 3 * * *",
         "CONTINUITY_DRILL_SCHEDULE": "0 0 4 1 1,4,7,10 *",
+        # long-term backups: the backup account (Entra ID only) and its immutable container
+        "CONTINUITY_LTR_BACKUP_SCHEDULE": "0 0 2 * * 0",
+        "CONTINUITY_LTR_PROOF_SCHEDULE": "0 0 5 1 * *",
+        "CONTINUITY_BACKUP_STORAGE_ACCOUNT": endpoints.get("backup_storage_account", ""),
+        "CONTINUITY_BACKUP_STORAGE_RESOURCE_GROUP": endpoints.get("backup_storage_resource_group", ""),
+        "CONTINUITY_BACKUP_STORAGE_URL": endpoints.get("backup_storage_url", ""),
+        "CONTINUITY_LTR_CONTAINER": endpoints.get("ltr_container", ""),
     }
     if endpoints.get("eventgrid_topic_endpoint"):
         values["CONTINUITY_EVENTGRID_TOPIC_ENDPOINT"] = str(endpoints["eventgrid_topic_endpoint"])

@@ -17,7 +17,16 @@ from typing import Any
 from sandbox import tls
 from sandbox.estate import Estate
 
-FAULT_KINDS = ("region-outage", "heal", "corrupt-db", "replication-lag", "arm-faults", "clear")
+FAULT_KINDS = (
+    "region-outage",
+    "heal",
+    "corrupt-db",
+    "replication-lag",
+    "arm-faults",
+    "clear",
+    "ltr-backup-fail",
+    "storage-unprotected",
+)
 
 FaultCallback = Callable[..., Awaitable[dict[str, Any] | None]]
 

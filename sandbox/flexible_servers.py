@@ -16,8 +16,9 @@ from dataclasses import dataclass
 
 from sandbox.arm import ArmApi
 from sandbox.context import SandboxContext
-from sandbox.flexible_api import FlexibleServersApi
+from sandbox.flexible_api import SERVER, FlexibleServersApi
 from sandbox.flexible_faults import Faults
+from sandbox.flexible_ltr import LongTermRetention
 from sandbox.flexible_metrics import Metrics
 from sandbox.flexible_model import RESOURCE_TYPE, Fleet
 from sandbox.flexible_operations import Operations
@@ -49,6 +50,7 @@ async def setup(ctx: SandboxContext, arm: ArmApi) -> FlexibleServers:
     ops, faults, metrics = Operations(fleet), Faults(fleet), Metrics(fleet)
     component = FlexibleServers(fleet, ops, faults)
     FlexibleServersApi(fleet, ops, arm).register()
+    LongTermRetention(fleet, arm, SERVER).register()
     password = secrets.token_urlsafe(18)
     started = time.monotonic()
     try:

@@ -35,6 +35,7 @@ COMPONENTS = [
     "sandbox.frontdoor_metrics",
     "sandbox.eventgrid",
     "sandbox.storage",
+    "sandbox.backup_storage",
 ]
 
 

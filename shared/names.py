@@ -213,3 +213,27 @@ HTTP_STATUS = "http_status"
 HTTP_DEPLOYMENTS = "http_deployments"
 HTTP_ROLLBACK = "http_rollback"
 HTTP_RELEASES = "http_releases"
+
+# ---- long-term backups (orchestrators/long_term_backup.py, activities/long_term.py) ---------------------
+LTR_BACKUP_ORCHESTRATOR = "ltr_backup_orchestrator"
+TIMER_LTR_BACKUP = "timer_ltr_backup"
+# {server, [resource_group], backup_name} -> {server, number_of_containers, message}   (Azure's ltrPreBackup)
+LTR_PRE_BACKUP = "ltr_pre_backup"
+# {server, [resource_group], backup_name, [number_of_containers]} -> {server, backup_name, container,
+#   message}   (a user delegation SAS made and used inside the activity, never returned; a backup of
+#   that name already started is success)
+LTR_START_BACKUP = "ltr_start_backup"
+# {server, [resource_group], backup_name} -> {found, backup_name, status: Running|Succeeded|Failed|Cancelled,
+#   percent_complete, datasource_size_bytes, data_transferred_bytes, started_at, ended_at, error_code,
+#   error_message}
+LTR_GET_OPERATION = "ltr_get_operation"
+# {[prefix]} -> {container, blobs: [{name, size, md5, created_at}]}   (the long-term container)
+LTR_LIST_BLOBS = "ltr_list_blobs"
+# {blobs: [{name, size, md5}], [tables]} -> {container, checks: [{name, passed, detail}], passed}   (read
+#   back in full; with tables, each .dump blob is also checked to be a pg_dump archive naming them)
+LTR_VERIFY_BLOBS = "ltr_verify_blobs"
+# {} -> {account, replication, versioning, delete_retention_days, container, immutability,
+#   immutability_days, immutability_state}   (the storage management API's view of the backup account)
+STORAGE_GET_PROTECTION = "storage_get_protection"
+LTR_PROOF_ORCHESTRATOR = "ltr_proof_orchestrator"
+TIMER_LTR_PROOF = "timer_ltr_proof"

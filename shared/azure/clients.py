@@ -181,6 +181,26 @@ class Clients:
 
         return self._cached("eventgrid", build)
 
+    # ---- the backup storage account (long-term backups) ---------------------------------------------
+    def storage_management(self) -> Any:
+        with SDK_IMPORT_LOCK:
+            from azure.mgmt.storage import StorageManagementClient
+
+        return self._arm("storage_management", StorageManagementClient)
+
+    def backup_blobs(self) -> Any:
+        """The backup account's blob service with the managed identity (Entra ID, never an account key:
+        user delegation keys are issued only to Entra ID callers)."""
+
+        def build() -> Any:
+            with SDK_IMPORT_LOCK:
+                from azure.storage.blob import BlobServiceClient
+
+            url = self.settings.backup_storage_url or self.settings.reports_account_url or ""
+            return BlobServiceClient(url, self.credential(), **self.transport_options())
+
+        return self._cached("backup_blobs", build)
+
     def database_url_secret(self) -> str:
         """The current database URL from Key Vault (for adapters that connect; never returned further)."""
         from shared.azure.errors import translated

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from shared.azure.containers import ContainersAdapter
     from shared.azure.database import DatabaseAdapter
     from shared.azure.events import EventsAdapter
+    from shared.azure.long_term import LongTermAdapter
     from shared.azure.metrics import MetricsAdapter
     from shared.azure.secrets import SecretsAdapter
     from shared.azure.storage import StorageAdapter
@@ -80,6 +81,12 @@ def events() -> EventsAdapter:
     from shared.azure.events import EventsAdapter
 
     return EventsAdapter(clients())
+
+
+def long_term() -> LongTermAdapter:
+    from shared.azure.long_term import LongTermAdapter
+
+    return LongTermAdapter(clients())
 
 
 def reset() -> None:

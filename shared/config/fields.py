@@ -387,6 +387,23 @@ FIELDS: dict[str, Field] = {
     "ARM_ENDPOINT": Field(_url, "https://management.azure.com", "Azure Resource Manager endpoint."),
     "CA_BUNDLE": Field(_existing_file, OPTIONAL, "CA bundle for TLS to Azure endpoints (the sandbox CA)."),
     "CREDENTIAL": Field(_choice("default", "sandbox"), "default", "default: DefaultAzureCredential."),
+    # long-term backups (weekly, kept COMPLIANCE_RETENTION_YEARS in the backup account's immutable container)
+    "LTR_BACKUP_SCHEDULE": Field(_cron, "0 0 2 * * 0", "Weekly long-term backup timer (Sunday 02:00 UTC)."),
+    "LTR_CONTAINER": Field(_name, "long-term-backups", "The backup account's immutable long-term container."),
+    "BACKUP_STORAGE_ACCOUNT": Field(
+        _name, OPTIONAL, "The backup storage account (its protection is checked)."
+    ),
+    "BACKUP_STORAGE_RESOURCE_GROUP": Field(_name, OPTIONAL, "Its resource group (default: the primary's)."),
+    "BACKUP_STORAGE_URL": Field(_url, OPTIONAL, "Its blob endpoint (default: REPORTS_ACCOUNT_URL)."),
+    "LTR_DEADLINE_MINUTES": Field(_float, "360", "A long-term backup must complete within this."),
+    "LTR_POLL_SECONDS": Field(_float, "60", "Seconds between reads of a running long-term backup."),
+    "LTR_MAX_AGE_DAYS": Field(_float, "8", "The backup watch breaches when the last one is older."),
+    "LTR_PROOF_SCHEDULE": Field(
+        _cron, "0 0 5 1 * *", "Monthly proof the latest one is readable (1st, 05:00)."
+    ),
+    "BACKUP_DELETE_RETENTION_DAYS": Field(
+        _positive_int, "365", "Least blob soft-delete retention the backup account must have."
+    ),
 }
 
 # Secret settings: validated here, never stored in Settings, read only by the adapter that sends them.

@@ -125,6 +125,16 @@ class Settings:
     container_identity_id: str | None = None
     container_identity_client_id: str | None = None
     container_registry_server: str | None = None
+    ltr_backup_schedule: str = "0 0 2 * * 0"
+    ltr_container: str = "long-term-backups"
+    backup_storage_account: str | None = None
+    backup_storage_resource_group: str | None = None
+    backup_storage_url: str | None = None
+    ltr_deadline_minutes: float = 360.0
+    ltr_poll_seconds: float = 60.0
+    ltr_max_age_days: float = 8.0
+    backup_delete_retention_days: int = 365
+    ltr_proof_schedule: str = "0 0 5 1 * *"
 
     # ---- derived values ----------------------------------------------------------------------------
     @property

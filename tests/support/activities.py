@@ -16,10 +16,22 @@ Activity = Callable[..., dict[str, Any]]
 def activity_functions() -> dict[str, Callable[[dict[str, Any]], dict[str, Any]]]:
     """Activity name -> its user function, read from the blueprints (not from the app, whose
     get_functions() may run only once per process)."""
-    from activities import containers, database, events, metrics, notify, probe, secrets, storage, traffic
+    from activities import (
+        containers,
+        database,
+        events,
+        long_term,
+        metrics,
+        notify,
+        probe,
+        secrets,
+        storage,
+        traffic,
+    )
 
     found = {}
-    for module in (containers, database, events, metrics, notify, probe, secrets, storage, traffic):
+    modules = (containers, database, events, metrics, notify, probe, secrets, storage, traffic, long_term)
+    for module in modules:
         for value in vars(module).values():
             function = getattr(value, "_function", None)
             if function is not None:

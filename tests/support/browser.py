@@ -24,6 +24,8 @@ SETTINGS = {
     "BACKUP_WATCH_SCHEDULE": NEVER,
     "RESTORE_TEST_SCHEDULE": NEVER,
     "DRILL_SCHEDULE": NEVER,
+    "LTR_BACKUP_SCHEDULE": NEVER,
+    "LTR_PROOF_SCHEDULE": NEVER,
 }
 # Chromium as root on a machine with no outside network: no sandbox, no background connections.
 FLAGS = [

@@ -32,7 +32,12 @@ SCHEDULES = {
     "BACKUP_WATCH_SCHEDULE": NEVER,
     "RESTORE_TEST_SCHEDULE": NEVER,
     "DRILL_SCHEDULE": NEVER,
+    "LTR_BACKUP_SCHEDULE": NEVER,
+    "LTR_PROOF_SCHEDULE": NEVER,
 }
+# Long-term backups are off unless a scenario turns them on (backup_storage_account=...): the backup
+# watch of the other scenarios then judges only what they are about.
+WITHOUT_LTR = {"BACKUP_STORAGE_ACCOUNT": ""}
 # Short confirmation and zero grace, so that failover scenarios run in seconds.
 FAST_FAILOVER = {
     "GRACE_PERIOD_SECONDS": "0",
@@ -56,7 +61,7 @@ View = dict[str, Any]
 def app_env(sb: SandboxClient, receiver: Receiver, **overrides: str) -> dict[str, str]:
     """The app settings for devhost on this sandbox, notifying ``receiver``; timers never fire by
     themselves. ``overrides`` name settings without their prefix, in any case (rpo_minutes="1")."""
-    values = {f"CONTINUITY_{k.upper()}": v for k, v in {**SCHEDULES, **overrides}.items()}
+    values = {f"CONTINUITY_{k.upper()}": v for k, v in {**SCHEDULES, **WITHOUT_LTR, **overrides}.items()}
     values["CONTINUITY_WEBHOOK_URL"] = receiver.url + HOOK_PATH
     return app_settings(sb.endpoints, overrides=values)
 
