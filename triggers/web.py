@@ -113,7 +113,8 @@ class Body:
         body = read_json(req, required=self.required)
         unknown = sorted(set(body) - set(self.fields))
         if unknown:
-            raise BadRequest(unknown[0], f"unknown field (allowed: {', '.join(sorted(self.fields))})")
+            allowed = ", ".join(sorted(self.fields))
+            raise BadRequest(*_unknown(unknown[0], f"unknown field (allowed: {allowed})", "body"))
         out: dict[str, Any] = {}
         for name, field in self.fields.items():
             if body.get(name) is None:
@@ -161,6 +162,13 @@ def check_json(value: Any, where: str, depth: int = 0) -> None:
             check_json(item, f"{where}[{i}]", depth + 1)
 
 
+def _unknown(name: str, problem: str, where: str) -> tuple[str, str]:
+    """The field and problem naming an unknown name: itself when short and printable, else ``where``."""
+    if name and len(name) <= 100 and name.isprintable():
+        return name, problem
+    return where, f"{problem}; an unnamed, unprintable or over-long name was given"
+
+
 def _unicode(text: str, where: str) -> None:
     try:
         text.encode("utf-8")
@@ -189,7 +197,7 @@ class Query:
         unknown = sorted(set(params) - set(self.params))
         if unknown:
             allowed = ", ".join(sorted(self.params)) or "none"
-            raise BadRequest(unknown[0], f"unknown parameter (allowed: {allowed})")
+            raise BadRequest(*_unknown(unknown[0], f"unknown parameter (allowed: {allowed})", "query"))
         for key, value in params.items():
             _unicode(value, key)
             choices = self.params[key].choices
