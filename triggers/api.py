@@ -42,6 +42,7 @@ class Endpoint:
     anonymous: bool = False
     tag: str = "operations"
     role: str | Callable[[func.HttpRequest], str] = ""  # with roles required; default: reader / operator
+    media: tuple[str, ...] = ("application/json",)  # what a success answers
 
     def role_for(self, req: func.HttpRequest) -> str:
         if callable(self.role):
@@ -67,15 +68,20 @@ def endpoint(
     client: bool = True,
     tag: str = "operations",
     role: str | Callable[[func.HttpRequest], str] = "",
+    media: tuple[str, ...] = ("application/json",),
 ) -> Callable[[Callable[..., Any]], Any]:
     """Register ``function`` as the HTTP function ``name`` (``method`` on ``/api/<route>``), declare it,
-    and guard it: with roles required (settings), the caller needs the endpoint's role (401 / 403)."""
+    and guard it: with roles required (settings), the caller needs the endpoint's role (401 / 403).
+    Every keyed route validates its query, path and body (400); ``media``: what a success answers."""
     answers = dict(responses)
     if not anonymous:
-        answers.setdefault(401, "roles are required and the caller is not authenticated")
+        answers.setdefault(400, "invalid request: the field and the problem")
+        answers.setdefault(
+            401, "no valid function key, or roles are required and the caller is not authenticated"
+        )
         answers.setdefault(403, "the caller's app roles do not allow this")
     declared = Endpoint(
-        name, method, route, summary, answers, body, query, dict(path or {}), anonymous, tag, role
+        name, method, route, summary, answers, body, query, dict(path or {}), anonymous, tag, role, media
     )
 
     def register(function: Callable[..., Any]) -> Any:
@@ -134,6 +140,10 @@ def _schema(f: Field) -> dict[str, Any]:
         "object": {"type": "object"},
     }
     schema = dict(kinds[f.kind])
+    if not f.required:  # an optional field may be given as null: the same as leaving it out
+        schema["type"] = [schema.get("type", "string"), "null"]
+        if "enum" in schema:
+            schema["enum"] = [*schema["enum"], None]
     if f.doc:
         schema["description"] = f.doc
     if f.default is not None:
@@ -174,11 +184,16 @@ def _operation(e: Endpoint) -> dict[str, Any]:
         op["requestBody"] = _body(e.body)
     answers: dict[str, Any] = {}
     for status, text in sorted(e.responses.items()):
-        schema = {"$ref": ERROR} if status >= 400 else {"type": "object"}
-        answers[str(status)] = {"description": text, "content": {"application/json": {"schema": schema}}}
+        answers[str(status)] = {"description": text, "content": _content(e, status)}
     op["responses"] = answers
     op["security"] = [] if e.anonymous else [{"functionKey": []}, {"functionKeyQuery": []}]
     return op
+
+
+def _content(e: Endpoint, status: int) -> dict[str, Any]:
+    if status >= 400:
+        return {"application/json": {"schema": {"$ref": ERROR}}}
+    return {m: {"schema": {"type": "object"} if m.endswith("json") else {"type": "string"}} for m in e.media}
 
 
 def openapi() -> dict[str, Any]:

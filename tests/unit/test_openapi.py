@@ -58,11 +58,12 @@ def test_a_body_is_documented_as_it_is_validated() -> None:
     ]
     assert schema["additionalProperties"] is False
     assert schema["required"] == ["reason"] and set(schema["properties"]) == set(FAILOVER.fields)
-    assert schema["properties"]["mode"] == {
-        "type": "string",
-        "enum": ["auto", "planned", "forced"],
+    assert schema["properties"]["mode"] == {  # optional: null is the same as leaving it out
+        "type": ["string", "null"],
+        "enum": ["auto", "planned", "forced", None],
         "default": "auto",
     }
+    assert schema["properties"]["reason"]["type"] == "string"  # required: never null
     assert schema["properties"]["reason"]["maxLength"] == 500
     action = document()["paths"]["/api/runs/{id}/{action}"]["post"]["parameters"]
     assert {
