@@ -18,7 +18,16 @@ from orchestrators import (
     restore_test,
     rollback,
 )
-from triggers import alerts, dashboard_api, deploy_api, operations_api, runs_api, schedules, status_api
+from triggers import (
+    alerts,
+    dashboard_api,
+    deploy_api,
+    operations_api,
+    runs_api,
+    schedules,
+    status_api,
+    watchdog,
+)
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
 
@@ -49,6 +58,7 @@ _BLUEPRINTS = (
     events,
     notify,
     probe,
+    watchdog,
 )
 for module in _BLUEPRINTS:
     app.register_functions(module.bp)

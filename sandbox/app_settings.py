@@ -85,6 +85,7 @@ def app_settings(
         "CONTINUITY_BACKUP_WATCH_SCHEDULE": "0 */15 * * * *",
         "CONTINUITY_RESTORE_TEST_SCHEDULE": "0 0 3 * * *",
         "CONTINUITY_DRILL_SCHEDULE": "0 0 4 1 1,4,7,10 *",
+        "CONTINUITY_WATCHDOG_SCHEDULE": "0 */5 * * * *",
     }
     if endpoints.get("eventgrid_topic_endpoint"):
         values["CONTINUITY_EVENTGRID_TOPIC_ENDPOINT"] = str(endpoints["eventgrid_topic_endpoint"])

@@ -213,3 +213,6 @@ HTTP_STATUS = "http_status"
 HTTP_DEPLOYMENTS = "http_deployments"
 HTTP_ROLLBACK = "http_rollback"
 HTTP_RELEASES = "http_releases"
+
+# ---- the stuck-run watchdog (triggers/watchdog.py) ----------------------------------------------------
+TIMER_STUCK_RUNS = "timer_stuck_runs"

@@ -125,6 +125,9 @@ class Settings:
     container_identity_id: str | None = None
     container_identity_client_id: str | None = None
     container_registry_server: str | None = None
+    # the stuck-run watchdog
+    run_deadlines_minutes: str = "*=120"
+    watchdog_schedule: str | None = None
 
     # ---- derived values ----------------------------------------------------------------------------
     @property
