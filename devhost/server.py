@@ -4,7 +4,7 @@
 calls ``app.get_functions()`` once, binds 127.0.0.1:<port> (0 picks a free port), mounts the durable
 engine's routes (when ``devhost.durable`` is present), the admin API, the Event Grid webhook and the
 HTTP triggers, then starts the engine, the server and the timers, and prints where everything is.
-``stop()`` undoes it in reverse: timers, server, engine.
+``stop()`` undoes it in reverse: timers, server, engine, then the client sessions functions opened.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from aiohttp import web
 
 from devhost.admin import AdminApi
 from devhost.eventgrid import EventGridWebhook
-from devhost.functions import FunctionInfo, Invoker, catalog
+from devhost.functions import FunctionInfo, Invoker, catalog, close_client_sessions
 from devhost.http_triggers import HttpTriggers, http_routes
 from devhost.keys import HostKeys, load_keys
 from devhost.timers import STATUS_FILE, TimerService, TimerStatusStore, timer_specs
@@ -166,6 +166,7 @@ class DevHost:
             await self._engine.stop()
         if self._invoker is not None:
             self._invoker.close()
+        await close_client_sessions()  # after the last function that could use the durable client
 
     def busy(self) -> bool:
         return self._invoker is not None and self._invoker.busy()
