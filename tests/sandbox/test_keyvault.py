@@ -74,6 +74,28 @@ def _versions(client: SecretClient) -> None:
     assert client.get_secret(name).properties.tags == {"purpose": "updated"}
 
 
+def test_a_disabled_version_cannot_be_read_as_key_vault_refuses_it(sandbox: SandboxClient) -> None:
+    from azure.core.exceptions import HttpResponseError
+
+    with secrets(sandbox) as client:
+        name = f"test-{uuid.uuid4().hex[:8]}"
+        old = client.set_secret(name, "old").properties.version
+        new = client.set_secret(name, "new").properties.version
+        client.update_secret_properties(name, old, enabled=False)
+        with pytest.raises(HttpResponseError) as refused:
+            client.get_secret(name, old)
+        assert refused.value.status_code == 403 and refused.value.error is not None
+        assert refused.value.error.code == "Forbidden"
+        assert "Operation get is not allowed on a disabled secret." in refused.value.message
+        assert "SecretDisabled" in str(refused.value)
+        assert client.get_secret(name).value == "new"
+        enabled = {v.version: v.enabled for v in client.list_properties_of_secret_versions(name)}
+        assert enabled == {old: False, new: True}
+        client.update_secret_properties(name, new, enabled=False)  # the latest disabled: no fallback
+        with pytest.raises(HttpResponseError, match="disabled secret"):
+            client.get_secret(name)
+
+
 def test_a_missing_secret_is_not_found(sandbox: SandboxClient) -> None:
     with secrets(sandbox) as client, pytest.raises(ResourceNotFoundError):
         client.get_secret("no-such-secret")
