@@ -17,6 +17,7 @@ from devhost.keys import system_key_of
 from sandbox.app_settings import SANDBOX_TOKEN
 from tests.support.deploy_e2e import LEAN, deploy
 from tests.support.e2e import HOOK_PATH, RESTORE_DEADLINE, Estate, EstateFactory
+from tests.support.vault import enabled_versions
 
 pytestmark = [pytest.mark.e2e, pytest.mark.sandbox, pytest.mark.slow]
 
@@ -122,21 +123,7 @@ def test_a_drill_restore_deploy_and_failover_leave_no_secret_value_anywhere(
     assert found == [], found
     assert BANNER_KEY_LINE + estate.host.function_key in estate.host.log  # the scan reads the real text
 
-    versions = vault_versions(estate)
+    versions = enabled_versions(estate.sandbox)
     for name, enabled in versions.items():
         assert enabled.count(True) == 1, (name, enabled)  # old URLs with the password: disabled
     assert len(versions[str(estate.endpoints["database_secret_name"])]) > 1  # the failover wrote a version
-
-
-def vault_versions(estate: Estate) -> dict[str, list[bool]]:
-    """Each secret Continuity wrote (the database secret and the drill's) -> its versions' enabled."""
-    from tests.sandbox.test_keyvault import secrets
-
-    out: dict[str, list[bool]] = {}
-    with secrets(estate.sandbox) as client:
-        for secret in client.list_properties_of_secrets():
-            assert secret.name is not None
-            out[secret.name] = [
-                bool(v.enabled) for v in client.list_properties_of_secret_versions(secret.name)
-            ]
-    return out

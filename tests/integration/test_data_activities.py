@@ -40,11 +40,11 @@ def test_after_the_secret_is_pointed_elsewhere_its_old_versions_are_disabled(
 ) -> None:
     from azure.core.exceptions import HttpResponseError
 
-    from tests.sandbox.test_keyvault import secrets
+    from tests.support.vault import secret_client
 
     ep = sandbox.endpoints
     name, primary, replica = ep["database_secret_name"], ep["servers"]["primary"], ep["servers"]["replica"]
-    with secrets(sandbox) as client:
+    with secret_client(sandbox) as client:
         try:
             moved = act(names.SECRETS_POINT_DATABASE_URL, server=replica)
             assert moved["changed"] is True and moved["retired_versions"] >= 1
