@@ -22,7 +22,7 @@ import azure.functions as func
 from shared import policy
 from shared.config import SettingsError, current_settings
 from shared.version import VERSION
-from triggers.web import NO_QUERY, Body, Field, Query, json_response, principal_of
+from triggers.web import NO_QUERY, BadRequest, Body, Field, Query, json_response, principal_of
 
 ERROR = "#/components/schemas/Error"
 
@@ -71,11 +71,15 @@ def endpoint(
     media: tuple[str, ...] = ("application/json",),
 ) -> Callable[[Callable[..., Any]], Any]:
     """Register ``function`` as the HTTP function ``name`` (``method`` on ``/api/<route>``), declare it,
-    and guard it: with roles required (settings), the caller needs the endpoint's role (401 / 403).
-    Every keyed route validates its query, path and body (400); ``media``: what a success answers."""
+    and guard it: with roles required (settings), the caller needs the endpoint's role (401 / 403), and
+    every route's query string is checked against ``query`` before the handler runs (400); the handler
+    validates path and body. ``media``: what a success answers."""
     answers = dict(responses)
+    if body is not None:
+        answers.setdefault(413, "body too large")
+        answers.setdefault(415, "the body is not sent as application/json")
+    answers.setdefault(400, "invalid request: the field and the problem")
     if not anonymous:
-        answers.setdefault(400, "invalid request: the field and the problem")
         answers.setdefault(
             401, "no valid function key, or roles are required and the caller is not authenticated"
         )
@@ -87,7 +91,7 @@ def endpoint(
     def register(function: Callable[..., Any]) -> Any:
         ENDPOINTS[name] = declared
         level = func.AuthLevel.ANONYMOUS if anonymous else func.AuthLevel.FUNCTION
-        guarded = function if anonymous else _guarded(function, declared)
+        guarded = _guarded(function, declared)
         wrapped = bp.durable_client_input(client_name="client")(guarded) if client else guarded
         return bp.function_name(name)(bp.route(route=route, methods=[method], auth_level=level)(wrapped))
 
@@ -112,19 +116,33 @@ def refusal(req: func.HttpRequest, declared: Endpoint) -> func.HttpResponse | No
     return json_response({"error": decision.action, "reason": decision.reason}, status)
 
 
+def checked(req: func.HttpRequest, declared: Endpoint) -> func.HttpResponse | None:
+    """What every route checks before its handler runs: the caller's roles (keyed routes), then the query
+    string against the declaration (every route, whatever its method: unknown or invalid parameters are a
+    400 naming them). None when the handler may run."""
+    refused = None if declared.anonymous else refusal(req, declared)
+    if refused is not None:
+        return refused
+    try:
+        declared.query.parse(req)
+    except BadRequest as bad:
+        return bad.response()
+    return None
+
+
 def _guarded(function: Callable[..., Any], declared: Endpoint) -> Callable[..., Any]:
     if inspect.iscoroutinefunction(function):
 
         @functools.wraps(function)
         async def guarded_async(req: func.HttpRequest, *args: Any, **kwargs: Any) -> Any:
-            refused = refusal(req, declared)
+            refused = checked(req, declared)
             return refused if refused is not None else await function(req, *args, **kwargs)
 
         return guarded_async
 
     @functools.wraps(function)
     def guarded(req: func.HttpRequest, *args: Any, **kwargs: Any) -> Any:
-        refused = refusal(req, declared)
+        refused = checked(req, declared)
         return refused if refused is not None else function(req, *args, **kwargs)
 
     return guarded

@@ -2,9 +2,10 @@
 
 A route declares its body as a :class:`Body` of :class:`Field` s; ``Body.parse`` reads the request and
 returns the values (defaults filled in) or raises :class:`BadRequest` naming the field: a body larger than
-``MAX_BODY_BYTES`` (413), not JSON, nested deeper than ``MAX_DEPTH``, holding text that is not valid
-Unicode (a lone surrogate), an unknown field, or a field of the wrong kind (400). Nothing is started or
-written before a request parsed. The same declarations document the API.
+``MAX_BODY_BYTES`` (413), sent as another media type than JSON (415; a body without a Content-Type is read
+as JSON), not JSON, nested deeper than ``MAX_DEPTH``, holding text that is not valid Unicode (a lone
+surrogate), an unknown field, or a field of the wrong kind (400). Nothing is started or written before a
+request parsed. The same declarations document the API.
 """
 
 from __future__ import annotations
@@ -135,6 +136,9 @@ def read_json(req: func.HttpRequest, *, required: bool = True) -> dict[str, Any]
         if required:
             raise BadRequest("body", "a JSON object is required")
         return {}
+    media = (req.headers.get("content-type") or "").split(";", 1)[0].strip().lower()
+    if media and media != "application/json" and not media.endswith("+json"):
+        raise BadRequest("Content-Type", "must be application/json", 415)
     try:
         body = json.loads(raw)
     except RecursionError:

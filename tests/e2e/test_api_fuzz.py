@@ -1,11 +1,12 @@
 """Schemathesis against ``/api/openapi.json`` on a running devhost over a sandbox: every operation, with
 and without the function key.
 
-With the key: examples, coverage (the document's boundaries and every kind of invalid value) and fuzzing,
-checking that no answer is a 5xx, every status, content type and body matches the document, and every
-invalid request is refused with a 4xx (``negative_data_rejection``: an invalid request never starts a
-run). Without a key: every operation but the anonymous ones answers 401 and none a 5xx. The budget is
-bounded by ``--max-examples`` and ``--max-time``, so the whole file stays under a minute.
+First only invalid requests (``--mode negative``) on the fresh estate: every one is a 4xx and afterwards
+not one Durable instance exists (no run, no lock: nothing was started). Then with the key: examples,
+coverage (the document's boundaries and every kind of invalid value) and fuzzing, checking that no answer
+is a 5xx, every status, content type and body matches the document, and every invalid request is refused
+with a 4xx (``negative_data_rejection``). Without a key: every operation but the anonymous ones answers
+401 and none a 5xx. The budget is bounded by ``--max-examples`` and ``--max-time``.
 """
 
 from __future__ import annotations
@@ -72,6 +73,27 @@ def failed(output: str, estate: Estate) -> str:
 
 def test_every_operation_with_and_without_the_key(estate_factory: EstateFactory, tmp_path: Path) -> None:
     estate = estate_factory()
+    # Only invalid requests first, on the fresh estate: afterwards not one Durable instance exists.
+    code, output, _ = schemathesis(
+        estate,
+        tmp_path / "invalid",
+        "--header",
+        f"x-functions-key: {estate.host.function_key}",
+        "--mode",
+        "negative",
+        "--phases",
+        "coverage,fuzzing",
+        "--max-examples",
+        "6",
+        "--checks",
+        "not_a_server_error,negative_data_rejection",
+        max_time=12,
+    )
+    assert code == 0, failed(output, estate)
+    instances = estate.host.request("GET", "/runtime/webhooks/durabletask/instances", key="master")
+    assert instances.status_code == 200 and instances.json() == [], instances.text[:2000]
+    assert estate.runs() == []
+
     keyed = tmp_path / "keyed"
     code, output, _ = schemathesis(
         estate,
