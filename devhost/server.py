@@ -46,11 +46,12 @@ class HostOptions:
     app_dir: Path = Path(".")
     address: str = "127.0.0.1"
     local_settings: bool = True  # apply local.settings.json Values, as `func start` does
+    settings_file: Path | None = None  # default: local.settings.json in the app directory
 
 
-def apply_local_settings(app_dir: Path, env: MutableMapping[str, str]) -> list[str]:
-    """Put local.settings.json ``Values`` into ``env`` (what is already set wins); the names applied."""
-    path = app_dir / LOCAL_SETTINGS
+def apply_local_settings(path: Path, env: MutableMapping[str, str]) -> list[str]:
+    """Put the ``Values`` of a local.settings.json file into ``env`` (what is already set wins); the
+    names applied."""
     if not path.exists():
         return []
     try:
@@ -137,7 +138,7 @@ class DevHost:
         options = self.options
         options.state_dir.mkdir(parents=True, exist_ok=True)
         if options.local_settings:
-            apply_local_settings(options.app_dir, os.environ)
+            apply_local_settings(options.settings_file or options.app_dir / LOCAL_SETTINGS, os.environ)
         self._host_json = read_host_json(options.app_dir)
         raw_functions = list(import_app(options.app, options.app_dir).get_functions())  # once
         functions = catalog(raw_functions)
