@@ -11,8 +11,8 @@
 A key is required (the master key or the function key, as ``x-functions-key`` or ``code``): 401.
 An unknown function is a 404; a malformed payload a 400 that invokes nothing; a delivery larger than
 Event Grid's own limit (1 MB for the array, ``MAX_DELIVERY_BYTES``) a 413 that invokes nothing, as Event
-Grid answers a publisher; JSON nested deeper than ``MAX_DEPTH`` (the extension's JSON reader's default)
-a 400.
+Grid answers a publisher; JSON nested deeper than ``MAX_DEPTH`` (64, the default limit of .NET's
+System.Text.Json reader) a 400.
 """
 
 from __future__ import annotations
