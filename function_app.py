@@ -30,6 +30,7 @@ from triggers import (
     runs_api,
     schedules,
     status_api,
+    watchdog,
 )
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
@@ -65,6 +66,7 @@ _BLUEPRINTS = (
     long_term_backup,
     long_term_proof,
     long_term_activities,
+    watchdog,
 )
 for module in _BLUEPRINTS:
     app.register_functions(module.bp)

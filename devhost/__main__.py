@@ -21,6 +21,11 @@ def parse_args(argv: list[str]) -> HostOptions:
     parser.add_argument(
         "--no-local-settings", action="store_true", help="ignore local.settings.json (hermetic test runs)"
     )
+    parser.add_argument(
+        "--local-settings",
+        default=None,
+        help="the settings file (default: local.settings.json in the app directory)",
+    )
     args = parser.parse_args(argv)
     return HostOptions(
         app=args.app,
@@ -28,6 +33,7 @@ def parse_args(argv: list[str]) -> HostOptions:
         state_dir=Path(args.state_dir),
         app_dir=Path.cwd(),
         local_settings=not args.no_local_settings,
+        settings_file=Path(args.local_settings) if args.local_settings else None,
     )
 
 

@@ -106,6 +106,8 @@ async def _input(request: web.Request) -> Any:
         return None
     try:
         body = json.loads(raw)
+    except RecursionError:
+        raise PayloadError("body is nested too deeply") from None
     except ValueError as exc:
         raise PayloadError(f"body is not JSON: {exc}") from exc
     if not isinstance(body, dict):

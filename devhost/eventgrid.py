@@ -9,7 +9,10 @@
   invocation succeeded, 500 otherwise (Event Grid then retries the delivery).
 - ``aeg-event-type: Unsubscribe``: 202, nothing invoked.
 A key is required (the master key or the function key, as ``x-functions-key`` or ``code``): 401.
-An unknown function is a 404; a malformed payload a 400 that invokes nothing.
+An unknown function is a 404; a malformed payload a 400 that invokes nothing; a delivery larger than
+Event Grid's own limit (1 MB for the array, ``MAX_DELIVERY_BYTES``) a 413 that invokes nothing, as Event
+Grid answers a publisher; JSON nested deeper than ``MAX_DEPTH`` (64, the default limit of .NET's
+System.Text.Json reader) a 400.
 """
 
 from __future__ import annotations
@@ -25,9 +28,11 @@ from azure.functions.eventgrid import EventGridEventInConverter
 from devhost.functions import FunctionInfo, Invoker
 from devhost.keys import HostKeys, authorized, presented_key
 
-__all__ = ["EventGridWebhook", "PayloadError", "parse_events", "to_binding_value"]
+__all__ = ["EventGridWebhook", "PayloadError", "PayloadTooLarge", "parse_events", "to_binding_value"]
 
 PATH = "/runtime/webhooks/eventgrid"
+MAX_DELIVERY_BYTES = 1024 * 1024  # Event Grid: an array of events is at most 1 MB (413 beyond)
+MAX_DEPTH = 64
 _EVENTGRID_REQUIRED = ("id", "eventType", "subject", "eventTime")
 _CLOUDEVENT_REQUIRED = ("id", "source", "type", "specversion")
 _NON_EMPTY = ("id", "eventType", "source", "type", "specversion")  # a subject may be ""
@@ -37,12 +42,23 @@ class PayloadError(ValueError):
     """A delivery that is not valid Event Grid or CloudEvents JSON; the message says why."""
 
 
+class PayloadTooLarge(PayloadError):
+    """A delivery over MAX_DELIVERY_BYTES (413)."""
+
+
 def parse_events(body: bytes, content_type: str) -> list[dict[str, Any]]:
-    """The events of one delivery, validated; raises PayloadError for a malformed payload."""
+    """The events of one delivery, validated; raises PayloadTooLarge over the size limit, PayloadError
+    for a malformed payload (not JSON, nested too deep, not events)."""
+    if len(body) > MAX_DELIVERY_BYTES:
+        raise PayloadTooLarge(f"the delivery is larger than {MAX_DELIVERY_BYTES} bytes")
     try:
         payload = json.loads(body)
+    except RecursionError:
+        raise PayloadError(f"body is nested deeper than {MAX_DEPTH} levels") from None
     except (UnicodeDecodeError, ValueError) as exc:
         raise PayloadError(f"body is not JSON: {exc}") from exc
+    if _depth(payload) > MAX_DEPTH:
+        raise PayloadError(f"body is nested deeper than {MAX_DEPTH} levels")
     batch = "cloudevents-batch+json" in content_type
     if isinstance(payload, dict) and not batch:
         events = [payload]
@@ -53,6 +69,18 @@ def parse_events(body: bytes, content_type: str) -> list[dict[str, Any]]:
     for index, event in enumerate(events):
         _check_event(event, index)
     return events
+
+
+def _depth(value: Any) -> int:
+    """How deep a parsed JSON value nests (iteratively: no recursion limit to hit)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        deepest = max(deepest, level)
+        if level <= MAX_DEPTH and isinstance(item, dict | list):
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, level + 1) for child in children)
+    return deepest
 
 
 def _check_event(event: Any, index: int) -> None:
@@ -119,12 +147,15 @@ class EventGridWebhook:
         kind = request.headers.get("aeg-event-type", "Notification")
         if kind == "Unsubscribe":
             return web.Response(status=202)
+        if (request.content_length or 0) > MAX_DELIVERY_BYTES:
+            return web.json_response({"error": f"larger than {MAX_DELIVERY_BYTES} bytes"}, status=413)
         try:
             events = parse_events(await request.read(), request.headers.get("Content-Type", ""))
             if kind == "SubscriptionValidation":
                 return web.json_response({"validationResponse": validation_code(events)})
         except PayloadError as exc:
-            return web.json_response({"error": str(exc)}, status=400)
+            status = 413 if isinstance(exc, PayloadTooLarge) else 400
+            return web.json_response({"error": str(exc)}, status=status)
         return await self._deliver(fn, events)
 
     async def _deliver(self, fn: FunctionInfo, events: list[dict[str, Any]]) -> web.StreamResponse:

@@ -208,6 +208,18 @@ class Invoker:
         return result
 
 
+_DURABLE_HTTP = "azure.durable_functions.models.utils.http_utils"
+
+
+async def close_client_sessions() -> None:
+    """Close the HTTP session the Durable SDK keeps for the client binding's calls, as a worker that
+    stops cleanly must: the SDK opens one per process and has no shutdown hook (it leaves it to process
+    exit, which asyncio reports as "Unclosed client session"). Nothing to do when the SDK is not loaded."""
+    close = getattr(sys.modules.get(_DURABLE_HTTP), "_close_session", None)
+    if close is not None:
+        await close()
+
+
 def _report(name: str, error: BaseException) -> None:
     lines = traceback.format_exception(error)
     print(f"[devhost] {name} error: {error}", file=sys.stderr, flush=True)

@@ -61,7 +61,8 @@ class HttpTriggers:
         self._prefix = prefix.strip("/")
 
     def aiohttp_path(self) -> str:
-        return f"/{self._prefix}/{{tail:.*}}" if self._prefix else "/{tail:.*}"
+        tail = "{tail:[\\s\\S]*}"  # any path, newlines included: the route templates decide
+        return f"/{self._prefix}/{tail}" if self._prefix else f"/{tail}"
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         found = self._find(request.match_info.get("tail", ""), request.method)

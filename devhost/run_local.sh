@@ -5,11 +5,12 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 PY=.venv/bin/python
-SANDBOX_DIR=.sandbox
-STATE_DIR=.devhost
+# where the sandbox, devhost's state and the generated settings live (tests run it elsewhere)
+SANDBOX_DIR=${RUN_SANDBOX_DIR:-.sandbox}
+STATE_DIR=${RUN_STATE_DIR:-.devhost}
 PORT=${DEVHOST_PORT:-7071}
 BASE_URL="http://127.0.0.1:${PORT}"
-SETTINGS=local.settings.json
+SETTINGS=${RUN_SETTINGS:-local.settings.json}
 SETTINGS_MARK="${STATE_DIR}/local.settings.sha256"  # checksum of the file as last generated here
 
 DEVHOST_PID=""
@@ -127,7 +128,7 @@ check_prerequisites
 start_sandbox
 write_settings
 say "starting devhost on $BASE_URL"
-"$PY" -m devhost --app function_app --port "$PORT" --state-dir "$STATE_DIR" &
+"$PY" -m devhost --app function_app --port "$PORT" --state-dir "$STATE_DIR" --local-settings "$SETTINGS" &
 DEVHOST_PID=$!
 if wait_for_devhost; then
   print_summary

@@ -4,7 +4,7 @@
 calls ``app.get_functions()`` once, binds 127.0.0.1:<port> (0 picks a free port), mounts the durable
 engine's routes (when ``devhost.durable`` is present), the admin API, the Event Grid webhook and the
 HTTP triggers, then starts the engine, the server and the timers, and prints where everything is.
-``stop()`` undoes it in reverse: timers, server, engine.
+``stop()`` undoes it in reverse: timers, server, engine, then the client sessions functions opened.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from aiohttp import web
 
 from devhost.admin import AdminApi
 from devhost.eventgrid import EventGridWebhook
-from devhost.functions import FunctionInfo, Invoker, catalog
+from devhost.functions import FunctionInfo, Invoker, catalog, close_client_sessions
 from devhost.http_triggers import HttpTriggers, http_routes
 from devhost.keys import HostKeys, load_keys
 from devhost.timers import STATUS_FILE, TimerService, TimerStatusStore, timer_specs
@@ -46,11 +46,12 @@ class HostOptions:
     app_dir: Path = Path(".")
     address: str = "127.0.0.1"
     local_settings: bool = True  # apply local.settings.json Values, as `func start` does
+    settings_file: Path | None = None  # default: local.settings.json in the app directory
 
 
-def apply_local_settings(app_dir: Path, env: MutableMapping[str, str]) -> list[str]:
-    """Put local.settings.json ``Values`` into ``env`` (what is already set wins); the names applied."""
-    path = app_dir / LOCAL_SETTINGS
+def apply_local_settings(path: Path, env: MutableMapping[str, str]) -> list[str]:
+    """Put the ``Values`` of a local.settings.json file into ``env`` (what is already set wins); the
+    names applied."""
     if not path.exists():
         return []
     try:
@@ -137,7 +138,7 @@ class DevHost:
         options = self.options
         options.state_dir.mkdir(parents=True, exist_ok=True)
         if options.local_settings:
-            apply_local_settings(options.app_dir, os.environ)
+            apply_local_settings(options.settings_file or options.app_dir / LOCAL_SETTINGS, os.environ)
         self._host_json = read_host_json(options.app_dir)
         raw_functions = list(import_app(options.app, options.app_dir).get_functions())  # once
         functions = catalog(raw_functions)
@@ -166,6 +167,7 @@ class DevHost:
             await self._engine.stop()
         if self._invoker is not None:
             self._invoker.close()
+        await close_client_sessions()  # after the last function that could use the durable client
 
     def busy(self) -> bool:
         return self._invoker is not None and self._invoker.busy()

@@ -92,6 +92,7 @@ def app_settings(
         "CONTINUITY_BACKUP_STORAGE_RESOURCE_GROUP": endpoints.get("backup_storage_resource_group", ""),
         "CONTINUITY_BACKUP_STORAGE_URL": endpoints.get("backup_storage_url", ""),
         "CONTINUITY_LTR_CONTAINER": endpoints.get("ltr_container", ""),
+        "CONTINUITY_WATCHDOG_SCHEDULE": "0 */5 * * * *",
     }
     if endpoints.get("eventgrid_topic_endpoint"):
         values["CONTINUITY_EVENTGRID_TOPIC_ENDPOINT"] = str(endpoints["eventgrid_topic_endpoint"])

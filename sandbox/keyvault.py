@@ -1,4 +1,9 @@
-"""Key Vault secrets data plane: get (latest or a version), set (new version), list, with the 401 challenge.
+"""Key Vault secrets data plane: get (latest or a version), set (new version), list, update (enable /
+disable a version), with the 401 challenge.
+
+As Key Vault does, a disabled version cannot be read: GET of it (or of the secret, when its latest version
+is disabled) answers 403 ``Forbidden`` "Operation get is not allowed on a disabled secret." with the inner
+error ``SecretDisabled``; listing versions shows each one's ``enabled``.
 
 Its own HTTPS listener on 127.0.0.1. Clients use the real `azure-keyvault-secrets` SecretClient with
 `verify_challenge_resource=False`: the challenge names the resource `https://vault.azure.net` and the
@@ -64,10 +69,10 @@ class SecretStore:
         return version
 
     def get(self, name: str, version: str | None = None) -> dict[str, Any] | None:
+        """The version named, or the latest one (enabled or not); None when there is none."""
         versions = self._secrets.get(name) or []
         if not version:
-            enabled = [v for v in versions if v["enabled"]]
-            return enabled[-1] if enabled else None
+            return versions[-1] if versions else None
         return next((v for v in versions if v["version"] == version), None)
 
     def versions(self, name: str) -> list[dict[str, Any]]:
@@ -106,8 +111,9 @@ class KeyVault:
         self.store.set(name, value)
 
     def get_secret(self, name: str) -> str | None:
+        """The latest value, as a reader with the vault's rules sees it: None when disabled or missing."""
         found = self.store.get(name)
-        return None if found is None else str(found["value"])
+        return None if found is None or not found["enabled"] else str(found["value"])
 
     # ---- REST shapes -------------------------------------------------------------------------------
     def _attributes(self, v: dict[str, Any]) -> dict[str, Any]:
@@ -172,6 +178,17 @@ class KeyVault:
         if v is None:
             what = f"({name}/{version})" if version else f"({name})"
             return _error(404, "SecretNotFound", f"A secret with {what} was not found in this key vault.")
+        if not v["enabled"]:
+            return web.json_response(
+                {
+                    "error": {
+                        "code": "Forbidden",
+                        "message": "Operation get is not allowed on a disabled secret.",
+                        "innererror": {"code": "SecretDisabled"},
+                    }
+                },
+                status=403,
+            )
         return web.json_response(self._item(name, v, with_value=True))
 
     async def _update(self, request: web.Request) -> web.Response:

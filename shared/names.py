@@ -237,3 +237,5 @@ LTR_VERIFY_BLOBS = "ltr_verify_blobs"
 STORAGE_GET_PROTECTION = "storage_get_protection"
 LTR_PROOF_ORCHESTRATOR = "ltr_proof_orchestrator"
 TIMER_LTR_PROOF = "timer_ltr_proof"
+# ---- the stuck-run watchdog (triggers/watchdog.py) ----------------------------------------------------
+TIMER_STUCK_RUNS = "timer_stuck_runs"

@@ -103,7 +103,7 @@ def signal_from_event(event: Mapping[str, Any]) -> HealthSignal:
     props = _require(info, "properties", "data.resourceInfo.properties", dict)
     target = _require(props, "targetResourceId", "data.resourceInfo.properties.targetResourceId", str)
     availability = props.get("availabilityState")
-    if availability not in _FIRED:
+    if not isinstance(availability, str) or availability not in _FIRED:
         raise Ignored(f"availability state {availability!r} says nothing either way")
     at = props.get("occurredTime") or event.get("time")
     return HealthSignal(

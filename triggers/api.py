@@ -22,7 +22,7 @@ import azure.functions as func
 from shared import policy
 from shared.config import SettingsError, current_settings
 from shared.version import VERSION
-from triggers.web import NO_QUERY, Body, Field, Query, json_response, principal_of
+from triggers.web import NO_QUERY, BadRequest, Body, Field, Query, json_response, principal_of
 
 ERROR = "#/components/schemas/Error"
 
@@ -42,6 +42,7 @@ class Endpoint:
     anonymous: bool = False
     tag: str = "operations"
     role: str | Callable[[func.HttpRequest], str] = ""  # with roles required; default: reader / operator
+    media: tuple[str, ...] = ("application/json",)  # what a success answers
 
     def role_for(self, req: func.HttpRequest) -> str:
         if callable(self.role):
@@ -67,21 +68,30 @@ def endpoint(
     client: bool = True,
     tag: str = "operations",
     role: str | Callable[[func.HttpRequest], str] = "",
+    media: tuple[str, ...] = ("application/json",),
 ) -> Callable[[Callable[..., Any]], Any]:
     """Register ``function`` as the HTTP function ``name`` (``method`` on ``/api/<route>``), declare it,
-    and guard it: with roles required (settings), the caller needs the endpoint's role (401 / 403)."""
+    and guard it: with roles required (settings), the caller needs the endpoint's role (401 / 403), and
+    every route's query string is checked against ``query`` before the handler runs (400); the handler
+    validates path and body. ``media``: what a success answers."""
     answers = dict(responses)
+    if body is not None:
+        answers.setdefault(413, "body too large")
+        answers.setdefault(415, "the body is not sent as application/json")
+    answers.setdefault(400, "invalid request: the field and the problem")
     if not anonymous:
-        answers.setdefault(401, "roles are required and the caller is not authenticated")
+        answers.setdefault(
+            401, "no valid function key, or roles are required and the caller is not authenticated"
+        )
         answers.setdefault(403, "the caller's app roles do not allow this")
     declared = Endpoint(
-        name, method, route, summary, answers, body, query, dict(path or {}), anonymous, tag, role
+        name, method, route, summary, answers, body, query, dict(path or {}), anonymous, tag, role, media
     )
 
     def register(function: Callable[..., Any]) -> Any:
         ENDPOINTS[name] = declared
         level = func.AuthLevel.ANONYMOUS if anonymous else func.AuthLevel.FUNCTION
-        guarded = function if anonymous else _guarded(function, declared)
+        guarded = _guarded(function, declared)
         wrapped = bp.durable_client_input(client_name="client")(guarded) if client else guarded
         return bp.function_name(name)(bp.route(route=route, methods=[method], auth_level=level)(wrapped))
 
@@ -106,19 +116,33 @@ def refusal(req: func.HttpRequest, declared: Endpoint) -> func.HttpResponse | No
     return json_response({"error": decision.action, "reason": decision.reason}, status)
 
 
+def checked(req: func.HttpRequest, declared: Endpoint) -> func.HttpResponse | None:
+    """What every route checks before its handler runs: the caller's roles (keyed routes), then the query
+    string against the declaration (every route, whatever its method: unknown or invalid parameters are a
+    400 naming them). None when the handler may run."""
+    refused = None if declared.anonymous else refusal(req, declared)
+    if refused is not None:
+        return refused
+    try:
+        declared.query.parse(req)
+    except BadRequest as bad:
+        return bad.response()
+    return None
+
+
 def _guarded(function: Callable[..., Any], declared: Endpoint) -> Callable[..., Any]:
     if inspect.iscoroutinefunction(function):
 
         @functools.wraps(function)
         async def guarded_async(req: func.HttpRequest, *args: Any, **kwargs: Any) -> Any:
-            refused = refusal(req, declared)
+            refused = checked(req, declared)
             return refused if refused is not None else await function(req, *args, **kwargs)
 
         return guarded_async
 
     @functools.wraps(function)
     def guarded(req: func.HttpRequest, *args: Any, **kwargs: Any) -> Any:
-        refused = refusal(req, declared)
+        refused = checked(req, declared)
         return refused if refused is not None else function(req, *args, **kwargs)
 
     return guarded
@@ -134,6 +158,10 @@ def _schema(f: Field) -> dict[str, Any]:
         "object": {"type": "object"},
     }
     schema = dict(kinds[f.kind])
+    if not f.required:  # an optional field may be given as null: the same as leaving it out
+        schema["type"] = [schema.get("type", "string"), "null"]
+        if "enum" in schema:
+            schema["enum"] = [*schema["enum"], None]
     if f.doc:
         schema["description"] = f.doc
     if f.default is not None:
@@ -174,11 +202,16 @@ def _operation(e: Endpoint) -> dict[str, Any]:
         op["requestBody"] = _body(e.body)
     answers: dict[str, Any] = {}
     for status, text in sorted(e.responses.items()):
-        schema = {"$ref": ERROR} if status >= 400 else {"type": "object"}
-        answers[str(status)] = {"description": text, "content": {"application/json": {"schema": schema}}}
+        answers[str(status)] = {"description": text, "content": _content(e, status)}
     op["responses"] = answers
     op["security"] = [] if e.anonymous else [{"functionKey": []}, {"functionKeyQuery": []}]
     return op
+
+
+def _content(e: Endpoint, status: int) -> dict[str, Any]:
+    if status >= 400:
+        return {"application/json": {"schema": {"$ref": ERROR}}}
+    return {m: {"schema": {"type": "object"} if m.endswith("json") else {"type": "string"}} for m in e.media}
 
 
 def openapi() -> dict[str, Any]:

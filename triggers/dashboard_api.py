@@ -56,6 +56,7 @@ def _serve(name: str, mimetype: str) -> func.HttpResponse:
     anonymous=True,
     client=False,
     tag="dashboard",
+    media=("text/html",),
     summary="The operators' dashboard (the page holds no data: it asks for the key, then reads the API)",
 )
 def http_dashboard(req: func.HttpRequest) -> func.HttpResponse:
@@ -77,6 +78,7 @@ def http_dashboard(req: func.HttpRequest) -> func.HttpResponse:
     anonymous=True,
     client=False,
     tag="dashboard",
+    media=tuple(sorted(set(ASSETS.values()))),
     summary="The dashboard's script and style sheet",
 )
 def http_dashboard_asset(req: func.HttpRequest) -> func.HttpResponse:

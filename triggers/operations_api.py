@@ -198,7 +198,8 @@ def restore_plan_view(
 )
 async def http_restore(req: func.HttpRequest, client: Any) -> func.HttpResponse:
     """POST /api/restore {restore_point, reason, switch, dry_run}: 202, 200 (dry run), 400 naming the
-    rule the point fails, 409, or 503 when the source's window cannot be read. The point is validated
+    rule the point fails, 409 (another run, or no primary can be told now), or 503 when the source's
+    window cannot be read. The point is validated
     against the primary found now before anything starts."""
     try:
         body = RESTORE.parse(req)
@@ -210,6 +211,8 @@ async def http_restore(req: func.HttpRequest, client: Any) -> func.HttpResponse:
     now, point = datetime.now(UTC), body["restore_point"]
     try:
         server = await asyncio.to_thread(read_window, settings)
+    except LookupError as exc:  # no primary can be told now (one is Updating, or none answers)
+        return json_response({"error": "conflict", "reason": f"no source server to restore now: {exc}"}, 409)
     except Exception as exc:
         problem = f"could not read the source server's restore window: {str(exc)[:200]}"
         return json_response({"error": "unavailable", "problem": problem}, 503)

@@ -131,6 +131,7 @@ async def http_run(req: func.HttpRequest, client: Any) -> func.HttpResponse:
     client=False,
     tag="runs",
     responses={**READS, 404: "no report for that run"},
+    media=("application/json", "text/markdown"),
     summary="A run's report (JSON, or Markdown)",
 )
 async def http_run_report(req: func.HttpRequest) -> func.HttpResponse:

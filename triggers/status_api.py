@@ -18,7 +18,7 @@ from activities.inprocess import read_now
 from shared import estate, names, releases
 from shared.config import Settings
 from shared.version import VERSION
-from triggers import runs
+from triggers import runs, watchdog
 from triggers.api import endpoint, openapi
 from triggers.web import NO_QUERY, BadRequest, json_response, settings_or_error
 
@@ -157,7 +157,8 @@ def observe_status(settings: Settings) -> dict[str, Any]:
     summary="The estate now: primary, live slot, lag, backups, running runs",
 )
 async def http_status(req: func.HttpRequest, client: Any) -> func.HttpResponse:
-    """GET /api/status: primary region, live slot, replica lag, backup age, running operations, objectives."""
+    """GET /api/status: primary region, live slot, replica lag, backup age, running operations, objectives,
+    and the runs the watchdog finds stuck (triggers/watchdog.py)."""
     try:
         NO_QUERY.parse(req)
     except BadRequest as bad:
@@ -165,12 +166,13 @@ async def http_status(req: func.HttpRequest, client: Any) -> func.HttpResponse:
     settings = settings_or_error()
     if isinstance(settings, func.HttpResponse):
         return settings
-    observed, running, reports = await asyncio.gather(
+    observed, running, reports, stuck = await asyncio.gather(
         asyncio.to_thread(observe_status, settings),
         runs.active_operations(client, settings.app_name),
         asyncio.to_thread(runs.report_summaries),
+        watchdog.stuck_runs(client, settings),
     )
-    return json_response(status_view(settings, observed, running, reports))
+    return json_response({**status_view(settings, observed, running, reports), "stuck_runs": stuck})
 
 
 @endpoint(

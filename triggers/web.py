@@ -2,9 +2,10 @@
 
 A route declares its body as a :class:`Body` of :class:`Field` s; ``Body.parse`` reads the request and
 returns the values (defaults filled in) or raises :class:`BadRequest` naming the field: a body larger than
-``MAX_BODY_BYTES`` (413), not JSON, nested deeper than ``MAX_DEPTH``, holding text that is not valid
-Unicode (a lone surrogate), an unknown field, or a field of the wrong kind (400). Nothing is started or
-written before a request parsed. The same declarations document the API.
+``MAX_BODY_BYTES`` (413), sent as another media type than JSON (415; a body without a Content-Type is read
+as JSON), not JSON, nested deeper than ``MAX_DEPTH``, holding text that is not valid Unicode (a lone
+surrogate), an unknown field, or a field of the wrong kind (400). Nothing is started or written before a
+request parsed. The same declarations document the API.
 """
 
 from __future__ import annotations
@@ -113,7 +114,8 @@ class Body:
         body = read_json(req, required=self.required)
         unknown = sorted(set(body) - set(self.fields))
         if unknown:
-            raise BadRequest(unknown[0], f"unknown field (allowed: {', '.join(sorted(self.fields))})")
+            allowed = ", ".join(sorted(self.fields))
+            raise BadRequest(*_unknown(unknown[0], f"unknown field (allowed: {allowed})", "body"))
         out: dict[str, Any] = {}
         for name, field in self.fields.items():
             if body.get(name) is None:
@@ -134,6 +136,9 @@ def read_json(req: func.HttpRequest, *, required: bool = True) -> dict[str, Any]
         if required:
             raise BadRequest("body", "a JSON object is required")
         return {}
+    media = (req.headers.get("content-type") or "").split(";", 1)[0].strip().lower()
+    if media and media != "application/json" and not media.endswith("+json"):
+        raise BadRequest("Content-Type", "must be application/json", 415)
     try:
         body = json.loads(raw)
     except RecursionError:
@@ -159,6 +164,13 @@ def check_json(value: Any, where: str, depth: int = 0) -> None:
     elif isinstance(value, list):
         for i, item in enumerate(value):
             check_json(item, f"{where}[{i}]", depth + 1)
+
+
+def _unknown(name: str, problem: str, where: str) -> tuple[str, str]:
+    """The field and problem naming an unknown name: itself when short and printable, else ``where``."""
+    if name and len(name) <= 100 and name.isprintable():
+        return name, problem
+    return where, f"{problem}; an unnamed, unprintable or over-long name was given"
 
 
 def _unicode(text: str, where: str) -> None:
@@ -189,7 +201,7 @@ class Query:
         unknown = sorted(set(params) - set(self.params))
         if unknown:
             allowed = ", ".join(sorted(self.params)) or "none"
-            raise BadRequest(unknown[0], f"unknown parameter (allowed: {allowed})")
+            raise BadRequest(*_unknown(unknown[0], f"unknown parameter (allowed: {allowed})", "query"))
         for key, value in params.items():
             _unicode(value, key)
             choices = self.params[key].choices

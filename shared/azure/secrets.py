@@ -2,6 +2,11 @@
 
 The URL has the form ``postgresql://user:password@host[:port]/database[?options]``. Only the host part is
 ever changed or returned; the password is read and written back, never returned or logged.
+
+Every secret Continuity writes keeps one readable version: after a write (and on a call that finds the
+value already there, so a retried call converges) every other enabled version is disabled, so an old
+URL with its password cannot be read from the vault any more (Key Vault refuses to read a disabled
+version: 403 SecretDisabled). Versions are disabled, never deleted (the history stays for audit).
 """
 
 from __future__ import annotations
@@ -85,11 +90,21 @@ class SecretsAdapter:
         base = {"secret": self._name, "host": fqdn}
         if wanted == current:
             message = f"secret {self._name} already points at {fqdn}"
-            return {**base, "changed": False, "version": secret.properties.version, "message": message}
+            retired = self.retire_old_versions(self._name, keep=secret.properties.version)
+            version = secret.properties.version
+            return {
+                **base,
+                "changed": False,
+                "version": version,
+                "retired_versions": retired,
+                "message": message,
+            }
         with translated("write secret", self._name):
             written = self._clients.secrets().set_secret(self._name, wanted, content_type="text/plain")
+        retired = self.retire_old_versions(self._name, keep=written.properties.version)
         message = f"secret {self._name} now points at {fqdn} (was {host_of(current)})"
-        return {**base, "changed": True, "version": written.properties.version, "message": message}
+        version = written.properties.version
+        return {**base, "changed": True, "version": version, "retired_versions": retired, "message": message}
 
     def _point_other(self, target: str, fqdn: str) -> dict[str, Any]:
         try:
@@ -102,11 +117,15 @@ class SecretsAdapter:
         with translated("read secret", target):
             current = self._value_of(target)
         if current == wanted:
-            return {**base, "changed": False, "message": f"secret {target} already points at {fqdn}"}
+            retired = self.retire_old_versions(target)
+            message = f"secret {target} already points at {fqdn}"
+            return {**base, "changed": False, "retired_versions": retired, "message": message}
         with translated("write secret", target):
             written = self._clients.secrets().set_secret(target, wanted, content_type="text/plain")
+        retired = self.retire_old_versions(target, keep=written.properties.version)
         message = f"secret {target} now points at {fqdn}"
-        return {**base, "changed": True, "version": written.properties.version, "message": message}
+        version = written.properties.version
+        return {**base, "changed": True, "version": version, "retired_versions": retired, "message": message}
 
     def clear(self, secret_name: str) -> dict[str, Any]:
         """Overwrite ``secret_name`` with an empty value (a drill secret at teardown); never production."""
@@ -116,7 +135,26 @@ class SecretsAdapter:
         with translated("read secret", secret_name):
             current = self._value_of(secret_name)
         if not current:
-            return {"secret": secret_name, "cleared": True, "changed": False}
+            retired = self.retire_old_versions(secret_name)
+            return {"secret": secret_name, "cleared": True, "changed": False, "retired_versions": retired}
         with translated("write secret", secret_name):
-            self._clients.secrets().set_secret(secret_name, "", content_type="text/plain")
-        return {"secret": secret_name, "cleared": True, "changed": True}
+            written = self._clients.secrets().set_secret(secret_name, "", content_type="text/plain")
+        retired = self.retire_old_versions(secret_name, keep=written.properties.version)
+        return {"secret": secret_name, "cleared": True, "changed": True, "retired_versions": retired}
+
+    def retire_old_versions(self, name: str, keep: str | None = None) -> int:
+        """Disable every enabled version of ``name`` but ``keep`` (default: the newest); idempotent (the
+        versions already disabled are left alone). The number disabled now."""
+        client = self._clients.secrets()
+        with translated("list secret versions", name):
+            versions = [v for v in client.list_properties_of_secret_versions(name) if v.version]
+        if keep is None:  # the latest version, the one a reader gets (version lists are not in time order)
+            with translated("read secret", name):
+                keep = str(client.get_secret(name).properties.version)
+        retired = 0
+        for old in versions:
+            if old.enabled and old.version != keep:
+                with translated("disable secret version", name):
+                    client.update_secret_properties(name, old.version, enabled=False)
+                retired += 1
+        return retired

@@ -218,6 +218,13 @@ def _smoke_suite(raw: str) -> tuple[dict[str, Any], ...]:
     return tuple(value)
 
 
+def _run_deadlines(raw: str) -> str:
+    from shared.policy.watchdog import run_deadlines
+
+    run_deadlines(raw)  # raises ValueError naming the bad entry
+    return raw
+
+
 def _existing_file(raw: str) -> str:
     if not Path(raw).is_file():
         raise ValueError("must be the path of an existing file")
@@ -404,6 +411,13 @@ FIELDS: dict[str, Field] = {
     "BACKUP_DELETE_RETENTION_DAYS": Field(
         _positive_int, "365", "Least blob soft-delete retention the backup account must have."
     ),
+    # the stuck-run watchdog
+    "RUN_DEADLINES_MINUTES": Field(
+        _run_deadlines,
+        "failover=60,failback=240,restore=240,restore-test=180,drill=240,deploy=180,rollback=60,*=120",
+        "A run active longer than its operation's deadline is stuck: paged once, shown in the status.",
+    ),
+    "WATCHDOG_SCHEDULE": Field(_cron, "0 */5 * * * *", "Stuck-run watchdog timer."),
 }
 
 # Secret settings: validated here, never stored in Settings, read only by the adapter that sends them.

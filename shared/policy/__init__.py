@@ -122,6 +122,7 @@ from shared.policy.verdicts import (
     objectives_verdict,
     restore_test_verdict,
 )
+from shared.policy.watchdog import ActiveRun, deadline_for, run_deadlines, run_overdue
 
 __all__ = [
     "APPROVER",
@@ -155,6 +156,7 @@ __all__ = [
     "SWITCH_KEEP",
     "SWITCH_REFUSE",
     "TRANSITIONAL_STATES",
+    "ActiveRun",
     "BackupGateState",
     "BackupObjectives",
     "BackupObservation",
@@ -186,6 +188,7 @@ __all__ = [
     "confirm_outage",
     "cpu_gate",
     "current_primary",
+    "deadline_for",
     "decide_backup_gate",
     "decide_restore_switch",
     "deploy_lag_gate",
@@ -222,6 +225,8 @@ __all__ = [
     "role_allows",
     "rollback_budget",
     "route_traffic",
+    "run_deadlines",
+    "run_overdue",
     "same_host",
     "schedule",
     "schema_rollback",

@@ -196,3 +196,16 @@ def test_admin_run_of_an_event_grid_function(served: tuple[DevhostProcess, Path]
     assert [e["id"] for e in recorded(served, marker)] == [f"{marker}-0"]
     bad = host.request("POST", "/admin/functions/on_event", json={"input": "{}"}, key="master")
     assert bad.status_code == 400
+
+
+def test_over_event_grids_1_mb_is_413_and_deep_json_400(served: tuple[DevhostProcess, Path]) -> None:
+    host, marker = served[0], uuid.uuid4().hex
+    large = [{**grid_event(marker), "data": {"marker": marker, "pad": "x" * (1024 * 1024)}}]
+    assert post(host, large).status_code == 413
+    deep = post(host, b"[" * 100_000 + b"]" * 100_000)
+    assert deep.status_code == 400 and "nested deeper" in deep.json()["error"]
+    nested = [{**grid_event(marker), "data": {"marker": marker, "deep": json.loads("[" * 70 + "]" * 70)}}]
+    assert post(host, nested).status_code == 400
+    deep_admin = host.request("POST", "/admin/functions/on_event", data=b"[" * 100_000, key="master")
+    assert deep_admin.status_code == 400
+    assert recorded(served, marker) == []

@@ -138,3 +138,20 @@ def test_the_durable_webhook_needs_the_system_or_master_key(host: DevhostProcess
     assert requests.get(started["statusQueryGetUri"], timeout=10).status_code in (200, 202)
     bare = started["statusQueryGetUri"].split("&code=")[0]
     assert requests.get(bare, timeout=10).status_code == 401
+
+
+@pytest.mark.parametrize("key", [b"\xff\xfe\xc3", "clé-é".encode(), b"\xed\xa0\x80"])
+def test_a_key_that_is_not_ascii_is_401_everywhere_never_500(host: DevhostProcess, key: bytes) -> None:
+    """Keys in headers and in the query (percent-encoded bytes that are not UTF-8) on every keyed path:
+    HTTP triggers, the Durable webhook, the Event Grid webhook, the admin API."""
+    paths = [
+        ("GET", "/api/keyed"),  # the test app's function-level route
+        ("GET", "/runtime/webhooks/durabletask/instances"),
+        ("POST", "/runtime/webhooks/eventgrid?functionName=on_event"),
+        ("GET", "/admin/host/status"),
+    ]
+    for method, path in paths:
+        as_header = host.request(method, path, headers={"x-functions-key": key}, data=b"[]")
+        sep = "&" if "?" in path else "?"
+        as_query = requests.request(method, host.url(path) + sep + "code=%FF%FE" + key.hex(), timeout=30)
+        assert (as_header.status_code, as_query.status_code) == (401, 401), (path, key)

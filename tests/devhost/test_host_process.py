@@ -86,3 +86,26 @@ def test_a_busy_port_is_a_clear_start_up_error(tmp_path: Path) -> None:
         result = run_devhost("--app", "function_app", "--port", port, cwd=ROOT, tmp_path=tmp_path)
     assert result.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+
+
+def test_a_stop_after_durable_client_calls_closes_every_session_and_leaves_no_process(
+    devhost_factory: DevhostFactory,
+) -> None:
+    """The durable client binding's calls open the SDK's HTTP session; a clean stop closes it (no
+    "Unclosed client session" / "Unclosed connector"), exits 0 and leaves nothing running."""
+    from tests.support.e2e import SCHEDULES
+    from tests.support.settings import FAILOVER_ENV
+
+    env = {**FAILOVER_ENV, **{f"CONTINUITY_{k}": v for k, v in SCHEDULES.items()}}
+    env["CONTINUITY_WATCHDOG_SCHEDULE"] = SCHEDULES["DRILL_SCHEDULE"]
+    host = devhost_factory(app="function_app", cwd=ROOT, env=env)
+    for _ in range(3):  # each reads the run through the durable client (the SDK's shared session)
+        answer = host.request("POST", "/api/runs/failover-qlp-x/approve", key="function", json={"note": "n"})
+        assert answer.status_code == 404, answer.text
+    assert host.proc is not None
+    host.proc.send_signal(signal.SIGINT)
+    assert host.proc.wait(timeout=30) == 0
+    assert "[devhost] stopped" in host.log
+    assert "Unclosed" not in host.log, host.log[-2000:]
+    left = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True).stdout
+    assert str(host.state_dir) not in left

@@ -35,6 +35,37 @@ def test_pointing_the_secret_where_it_points_writes_nothing(act: Activity, sandb
         act(names.SECRETS_POINT_DATABASE_URL, server="qlp-db-nowhere")
 
 
+def test_after_the_secret_is_pointed_elsewhere_its_old_versions_are_disabled(
+    act: Activity, sandbox: SandboxClient
+) -> None:
+    from azure.core.exceptions import HttpResponseError
+
+    from tests.support.vault import secret_client
+
+    ep = sandbox.endpoints
+    name, primary, replica = ep["database_secret_name"], ep["servers"]["primary"], ep["servers"]["replica"]
+    with secret_client(sandbox) as client:
+        try:
+            moved = act(names.SECRETS_POINT_DATABASE_URL, server=replica)
+            assert moved["changed"] is True and moved["retired_versions"] >= 1
+            versions = {v.version: v.enabled for v in client.list_properties_of_secret_versions(name)}
+            assert [v for v, on in versions.items() if on] == [moved["version"]]
+            old = next(v for v, on in versions.items() if not on)
+            with pytest.raises(HttpResponseError, match="disabled secret"):  # the old URL and password
+                client.get_secret(name, old)
+        finally:
+            back = act(names.SECRETS_POINT_DATABASE_URL, server=primary)
+        versions = {v.version: v.enabled for v in client.list_properties_of_secret_versions(name)}
+        assert [v for v, on in versions.items() if on] == [back["version"]]
+        assert act(names.SECRETS_POINT_DATABASE_URL, server=primary)["retired_versions"] == 0
+        drill = f"drill-{uuid.uuid4().hex[:6]}"
+        act(names.SECRETS_POINT_DATABASE_URL, server=replica, secret_name=drill)
+        cleared = act(names.SECRETS_CLEAR, secret_name=drill)
+        assert cleared["retired_versions"] == 1  # the drill URL with its password is not readable
+        assert [v.enabled for v in client.list_properties_of_secret_versions(drill)].count(True) == 1
+        assert client.get_secret(drill).value == ""
+
+
 def test_reports_and_events_land_in_the_reports_container(act: Activity, sandbox: SandboxClient) -> None:
     run_id = f"failover-it-{uuid.uuid4().hex[:6]}"
     report = run_report(run_id)

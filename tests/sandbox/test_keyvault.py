@@ -17,18 +17,9 @@ from azure.mgmt.containerinstance import ContainerInstanceManagementClient
 from sandbox.client import SandboxClient, StaticTokenCredential
 from tests.polling import until
 from tests.support.aci import group_body
+from tests.support.vault import secret_client
 
 pytestmark = pytest.mark.sandbox
-
-
-def secrets(sb: SandboxClient) -> SecretClient:
-    # The vault lives on 127.0.0.1, not *.vault.azure.net: the client must skip its resource check.
-    return SecretClient(
-        sb.endpoints["key_vault_url"],
-        StaticTokenCredential(),
-        verify_challenge_resource=False,
-        connection_verify=sb.ca_bundle,
-    )
 
 
 def containers(sb: SandboxClient) -> ContainerInstanceManagementClient:
@@ -54,7 +45,7 @@ def test_unauthenticated_requests_get_the_key_vault_challenge(sandbox: SandboxCl
 
 
 def test_set_makes_a_new_version_and_get_reads_latest_or_a_version(sandbox: SandboxClient) -> None:
-    with secrets(sandbox) as client:
+    with secret_client(sandbox) as client:
         _versions(client)
 
 
@@ -74,13 +65,35 @@ def _versions(client: SecretClient) -> None:
     assert client.get_secret(name).properties.tags == {"purpose": "updated"}
 
 
+def test_a_disabled_version_cannot_be_read_as_key_vault_refuses_it(sandbox: SandboxClient) -> None:
+    from azure.core.exceptions import HttpResponseError
+
+    with secret_client(sandbox) as client:
+        name = f"test-{uuid.uuid4().hex[:8]}"
+        old = client.set_secret(name, "old").properties.version
+        new = client.set_secret(name, "new").properties.version
+        client.update_secret_properties(name, old, enabled=False)
+        with pytest.raises(HttpResponseError) as refused:
+            client.get_secret(name, old)
+        assert refused.value.status_code == 403 and refused.value.error is not None
+        assert refused.value.error.code == "Forbidden"
+        assert "Operation get is not allowed on a disabled secret." in refused.value.message
+        assert "SecretDisabled" in str(refused.value)
+        assert client.get_secret(name).value == "new"
+        enabled = {v.version: v.enabled for v in client.list_properties_of_secret_versions(name)}
+        assert enabled == {old: False, new: True}
+        client.update_secret_properties(name, new, enabled=False)  # the latest disabled: no fallback
+        with pytest.raises(HttpResponseError, match="disabled secret"):
+            client.get_secret(name)
+
+
 def test_a_missing_secret_is_not_found(sandbox: SandboxClient) -> None:
-    with secrets(sandbox) as client, pytest.raises(ResourceNotFoundError):
+    with secret_client(sandbox) as client, pytest.raises(ResourceNotFoundError):
         client.get_secret("no-such-secret")
 
 
 def test_the_database_secret_holds_the_primary_servers_url(sandbox: SandboxClient) -> None:
-    with secrets(sandbox) as client:
+    with secret_client(sandbox) as client:
         value = client.get_secret(sandbox.endpoints["database_secret_name"]).value
     assert value == sandbox.endpoints["database_url"]
 
@@ -106,7 +119,7 @@ def _wait_health(port: int, status: int) -> None:
 
 
 def test_the_workload_reads_the_secret_set_through_secretclient_at_restart(sandbox: SandboxClient) -> None:
-    with secrets(sandbox) as kv, containers(sandbox) as ci:
+    with secret_client(sandbox) as kv, containers(sandbox) as ci:
         _restart_reads_secret(sandbox, kv, ci)
 
 

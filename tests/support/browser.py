@@ -26,6 +26,7 @@ SETTINGS = {
     "DRILL_SCHEDULE": NEVER,
     "LTR_BACKUP_SCHEDULE": NEVER,
     "LTR_PROOF_SCHEDULE": NEVER,
+    "WATCHDOG_SCHEDULE": NEVER,
 }
 # Chromium as root on a machine with no outside network: no sandbox, no background connections.
 FLAGS = [

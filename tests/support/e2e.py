@@ -34,6 +34,7 @@ SCHEDULES = {
     "DRILL_SCHEDULE": NEVER,
     "LTR_BACKUP_SCHEDULE": NEVER,
     "LTR_PROOF_SCHEDULE": NEVER,
+    "WATCHDOG_SCHEDULE": NEVER,
 }
 # Long-term backups are off unless a scenario turns them on (backup_storage_account=...): the backup
 # watch of the other scenarios then judges only what they are about.

@@ -106,3 +106,19 @@ def test_policy_decides_roles_with_reasons() -> None:
     )
     assert policy.may_answer("cancel", actor="a", started_by="a", separate=True).is_("allow")
     assert policy.may_answer("approve", actor="a", started_by="a", separate=False).is_("allow")
+
+
+def test_every_http_function_of_the_app_is_declared_so_it_is_keyed_and_guarded() -> None:
+    """Enumerated from app.get_functions(): an HTTP route registered without ``endpoint`` would escape
+    the role check and the OpenAPI document."""
+    from tests.support.durable import functions
+
+    for name, fn in functions().items():
+        trigger = next((b for b in fn.get_bindings() if b.type == "httpTrigger"), None)
+        if trigger is None:
+            continue
+        declared = api.ENDPOINTS.get(name)
+        assert declared is not None and f"api/{declared.route}" == f"api/{trigger.route}", name
+        anonymous = str(trigger.auth_level).lower().endswith("anonymous")
+        assert anonymous == declared.anonymous, name
+        assert anonymous == (name in (names.HTTP_HEALTH, names.HTTP_DASHBOARD, names.HTTP_DASHBOARD_ASSET))

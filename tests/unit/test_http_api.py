@@ -177,6 +177,27 @@ def test_a_body_over_the_limit_is_413_and_starts_nothing() -> None:
     assert not client.started
 
 
+def test_an_unknown_query_parameter_on_a_start_is_400_and_starts_nothing() -> None:
+    client = FakeClient()
+    for params, field in (({"x": "1"}, "x"), ({"": "false"}, "query"), ({"\ud800": "1"}, "query")):
+        req = http("POST", "/api/failover", {"reason": "x"}, params=params)
+        status, answer = call(names.HTTP_FAILOVER, req, client)
+        assert (status, answer["field"]) == (400, field), params
+    assert not client.started
+    req = http("POST", "/api/failover", {"reason": "x"}, params={"code": "the key"})
+    assert call(names.HTTP_FAILOVER, req, client)[0] == 202  # the function key's parameter is the host's
+
+
+def test_a_body_sent_as_another_media_type_is_415_and_starts_nothing() -> None:
+    client = FakeClient()
+    for media in ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"):
+        status, answer = failover({"reason": "x"}, client, headers={"content-type": media})
+        assert (status, answer["field"]) == (415, "Content-Type"), media
+    assert not client.started
+    for media in ("application/json; charset=utf-8", "application/merge-patch+json"):
+        assert failover({"reason": "x"}, FakeClient(), headers={"content-type": media})[0] == 202
+
+
 def test_dry_run_runs_under_its_own_id_without_the_lock_and_returns_the_plan() -> None:
     client = FakeClient()
     client.dry_output = {"dry_run": True, "plan": ["promote replica (forced) || start standby"]}

@@ -58,11 +58,12 @@ def test_a_body_is_documented_as_it_is_validated() -> None:
     ]
     assert schema["additionalProperties"] is False
     assert schema["required"] == ["reason"] and set(schema["properties"]) == set(FAILOVER.fields)
-    assert schema["properties"]["mode"] == {
-        "type": "string",
-        "enum": ["auto", "planned", "forced"],
+    assert schema["properties"]["mode"] == {  # optional: null is the same as leaving it out
+        "type": ["string", "null"],
+        "enum": ["auto", "planned", "forced", None],
         "default": "auto",
     }
+    assert schema["properties"]["reason"]["type"] == "string"  # required: never null
     assert schema["properties"]["reason"]["maxLength"] == 500
     action = document()["paths"]["/api/runs/{id}/{action}"]["post"]["parameters"]
     assert {
@@ -80,8 +81,10 @@ def test_every_declared_error_answer_uses_the_error_schema(endpoint: str) -> Non
     e = api.ENDPOINTS[endpoint]
     op = document()["paths"][f"/api/{e.route}"][e.method.lower()]
     for status, answer in op["responses"].items():
-        ref = answer["content"]["application/json"]["schema"].get("$ref")
-        assert (ref == api.ERROR) == (int(status) >= 400)
+        if int(status) >= 400:
+            assert answer["content"]["application/json"]["schema"].get("$ref") == api.ERROR
+        else:  # what a success answers: its declared media types (the dashboard's are not JSON)
+            assert set(answer["content"]) == set(e.media) and "$ref" not in json.dumps(answer)
 
 
 def test_the_document_refuses_unknown_parameters() -> None:
