@@ -29,5 +29,8 @@ async def shared(key: Hashable, make: Callable[[], Awaitable[T]]) -> T:
 
 
 def _forget(key: Hashable, done: asyncio.Future[Any]) -> None:
+    """The call ended: later callers start a new one (its error, if any, is its callers')."""
     if _inflight.get(key) is done:
         del _inflight[key]
+    if not done.cancelled():
+        done.exception()  # retrieved: callers that gave up waiting leave no "never retrieved" noise
