@@ -222,7 +222,17 @@ async def handle_signal(client: Any, settings: Settings, signal: HealthSignal) -
     if not target:
         ids = ", ".join(signal.resource_ids) or "nothing"
         return {"status": "ignored", "reason": f"the alert targets {ids}, not a protected resource"}
-    await deploy_signals.remember(settings, signal, target)
+    remembered = asyncio.ensure_future(deploy_signals.remember(settings, signal, target))
+    try:  # the alerts log is written while the signal is acted on, and before it is answered
+        return await _act(client, settings, signal, target, holder)
+    finally:
+        await remembered
+
+
+async def _act(
+    client: Any, settings: Settings, signal: HealthSignal, target: str, holder: runs.Holder | None
+) -> dict[str, Any]:
+    app = settings.app_name
     group = deploy_signals.container_group(target, settings)
     if not group and holder is not None and holder.operation == "failover":
         joined = await _join(client, holder.run_id, signal)
@@ -249,11 +259,8 @@ async def handle_signal(client: Any, settings: Settings, signal: HealthSignal) -
         recent = await runs.recent_runs(client, "failover", app, window)
         done = handled_by(recent, signal.alert_id)
         if done:
-            return {
-                "status": "acknowledged",
-                "reason": f"{done} already handled alert {signal.alert_id}",
-                "run": done,
-            }
+            why = f"{done} already handled alert {signal.alert_id}"
+            return {"status": "acknowledged", "reason": why, "run": done}
         payload = _failover_input(settings, signal, automatic_successes(recent))
         if holder is not None and holder.operation in deploy_signals.PREEMPTIBLE:
             return await deploy_signals.preempt_with_failover(client, settings, signal, holder, payload)
@@ -273,8 +280,7 @@ async def handle_signal(client: Any, settings: Settings, signal: HealthSignal) -
 
 
 async def _protected(signal: HealthSignal, settings: Settings, generation: str) -> str:
-    """protected_target; when it needs the estate and the cache is cold, one read in a worker thread
-    serves every signal waiting for it."""
+    """protected_target; a cold cache is filled by one read in a thread for every signal waiting."""
     cached = _primary_cache.get(settings.app_name)
     fresh = cached and cached[2] == generation and time.monotonic() - cached[0] < PRIMARY_CACHE_SECONDS
     if not fresh and not known_target(signal, settings) and server_targets(signal, settings):
