@@ -263,6 +263,8 @@ class Failover:
         return lag.reason
 
     def grace(self) -> Gen:
+        """Wait the grace period out (alerts flapping inside it are absorbed; an operator's answer ends
+        it), then decide on what holds at its end: every alert resolved, or the primary answering."""
         run, seconds = self.run, self.s.grace_period_seconds
         wait = run.decide(
             "grace",
@@ -276,7 +278,7 @@ class Failover:
             return wait.reason
         self.waited = True
         run.set_awaiting("grace", seconds)
-        answer = yield from run.wait_for_events(seconds)
+        answer = yield from run.wait_for_events(seconds, whole=True)  # a flap inside it is absorbed
         run.set_awaiting("")
         approved = answer is not None and answer.is_("proceed")
         self.approved = approved

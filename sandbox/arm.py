@@ -401,6 +401,7 @@ class ArmApi:
             "arm_fault_rate": self.fault_rate,
             "requests_served": self.requests_served,
             "faults_injected": self.faults_injected,
+            "actions": self.ctx.actions.view(),
             "resources": {
                 name: summary()
                 for name, component in self.ctx.components.items()

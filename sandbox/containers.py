@@ -433,9 +433,8 @@ class ContainerGroupsApi:
         add = self.arm.add_route
         one = BASE + "/{name}"
         add("GET", BASE, self.list_by_rg)
-        add(
-            "GET", "/subscriptions/{sub}/providers/Microsoft.ContainerInstance/containerGroups", self.list_all
-        )
+        every = "/subscriptions/{sub}/providers/Microsoft.ContainerInstance/containerGroups"
+        add("GET", every, self.list_all)
         add("GET", one, self.get)
         add("PUT", one, self.put)
         add("PATCH", one, self.patch_tags)
@@ -460,11 +459,12 @@ class ContainerGroupsApi:
         body = await self.arm.read_json(request)
         region = self.groups.ctx.estate.region_of_group(p["rg"])
         if region in self.groups.down_regions:
-            raise ArmError(
-                503, "ServiceUnavailable", f"Region '{region}' is unavailable (sandbox region outage)."
-            )
+            outage = f"Region '{region}' is unavailable (sandbox region outage)."
+            raise ArmError(503, "ServiceUnavailable", outage)
         api_version = request.query.get("api-version", "")
         g, created, redeploy = self.groups.upsert(p["rg"], p["name"], body, api_version)
+        if created or redeploy:  # counted: what ACI is asked to create or to (re)deploy
+            self.groups.ctx.actions.record("group_creates" if created else "group_updates", g.name)
 
         async def work() -> dict[str, Any]:
             if redeploy:

@@ -45,6 +45,30 @@ class MetricQuery:
 
 MetricSource = Callable[[MetricQuery], Awaitable[list[dict[str, Any]]]]
 
+ACTION_KINDS = ("promotes", "route_switches", "secret_writes", "group_creates", "group_updates")
+
+
+class Actions:
+    """What the estate was asked to change, counted where the change is accepted: promotes, route
+    switches, secret writes, container groups created and changed (``/sandbox/status`` ``actions``).
+    Tests compare them with the runs' histories: a step whose completion was recorded is not redone."""
+
+    LIMIT = 10_000
+
+    def __init__(self) -> None:
+        self.counts: dict[str, dict[str, int]] = {kind: {} for kind in ACTION_KINDS}
+        self.log: list[dict[str, Any]] = []
+
+    def record(self, kind: str, name: str) -> None:
+        if kind not in self.counts:
+            raise ValueError(f"unknown action kind {kind!r}; known: {', '.join(ACTION_KINDS)}")
+        self.counts[kind][name] = self.counts[kind].get(name, 0) + 1
+        self.log.append({"kind": kind, "name": name, "at": time.time()})
+        del self.log[: max(0, len(self.log) - self.LIMIT)]
+
+    def view(self) -> dict[str, Any]:
+        return {"counts": {k: dict(v) for k, v in self.counts.items()}, "log": list(self.log)}
+
 
 @dataclass
 class Settings:
@@ -83,6 +107,7 @@ class SandboxContext:
         self.components: dict[str, object] = {}
         self.metric_sources: dict[str, MetricSource] = {}
         self.active_faults: dict[str, Any] = {}
+        self.actions = Actions()
         self._fault_callbacks: dict[str, list[FaultCallback]] = {k: [] for k in FAULT_KINDS}
         self._processes: list[tuple[str, subprocess.Popen[bytes]]] = []
         self._ports: set[int] = set()

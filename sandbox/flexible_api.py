@@ -125,6 +125,7 @@ class FlexibleServersApi:
             )
         if promote_mode:
             self.ops.check_promotable(server, promote_mode, option)
+            self.arm.ctx.actions.record("promotes", server.name)
         tags = body.get("tags")
         retention = (props.get("backup") or {}).get("backupRetentionDays")
 

@@ -258,6 +258,9 @@ class FrontDoorModel:
         clash = sorted(taken & set(patterns))
         if clash:
             raise ArmError(409, "Conflict", f"Another route on this endpoint already matches {clash}.")
+        before = (self.routes.get(name) or {}).get("originGroup", {}).get("id")
+        if before is not None and before.lower() != str(new["originGroup"]["id"]).lower():
+            self.ctx.actions.record("route_switches", name)
         self.routes[name] = new
         self.names[name.lower()] = name
         self.changed([f"route/{name}"])

@@ -23,7 +23,7 @@ from typing import Any
 from aiohttp import web
 
 from sandbox.arm import ArmApi
-from sandbox.context import SandboxContext
+from sandbox.context import Actions, SandboxContext
 from sandbox.router import Listener
 
 API_VERSION_REQUIRED = "api-version is required"
@@ -100,9 +100,10 @@ class SecretStore:
 class KeyVault:
     """The vault: a SecretStore served over HTTPS with Key Vault's REST shapes and auth challenge."""
 
-    def __init__(self, store: SecretStore, *, tenant_id: str) -> None:
+    def __init__(self, store: SecretStore, *, tenant_id: str, actions: Actions | None = None) -> None:
         self.store = store
         self.tenant_id = tenant_id
+        self.actions = actions or Actions()  # secret writes through the REST API
         self.url = ""  # set when the listener starts: https://127.0.0.1:<port>
         self._listener: Listener | None = None
 
@@ -170,6 +171,7 @@ class KeyVault:
             return _error(400, "BadParameter", "Property 'value' is required and must be a string.")
         tags = body.get("tags") if isinstance(body.get("tags"), dict) else None
         v = self.store.set(name, body["value"], content_type=body.get("contentType"), tags=tags)
+        self.actions.record("secret_writes", name)
         return web.json_response(self._item(name, v, with_value=True))
 
     async def _get(self, request: web.Request) -> web.Response:
@@ -248,7 +250,8 @@ async def setup(ctx: SandboxContext, arm: ArmApi) -> KeyVault:
     from sandbox import tls
 
     estate = ctx.estate
-    vault = KeyVault(SecretStore(ctx.state_dir / "keyvault" / "secrets.json"), tenant_id=estate.tenant_id)
+    store = SecretStore(ctx.state_dir / "keyvault" / "secrets.json")
+    vault = KeyVault(store, tenant_id=estate.tenant_id, actions=ctx.actions)
     cert, key = ctx.server_cert()
     await vault.start(0, tls.server_context(cert, key))
     seed = ctx.endpoints.get("database_url")

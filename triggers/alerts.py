@@ -27,8 +27,9 @@ import azure.functions as func
 from activities.inprocess import read_now
 from shared import estate, names, policy
 from shared.config import Settings, current_settings
+from shared.incident import alert_key
 from shared.models import HealthSignal, ProbeSnapshot, parse_time
-from triggers import deploy_signals, runs
+from triggers import coalesce, deploy_signals, runs
 from triggers.api import endpoint
 from triggers.web import BadRequest, Body, Field, check_json, json_response, settings_or_error
 
@@ -159,20 +160,31 @@ def current_servers(settings: Settings, generation: str = "") -> set[str]:
     return _primary_cache[settings.app_name][1]
 
 
-def protected_target(signal: HealthSignal, settings: Settings, generation: str = "") -> str:
-    """The first targeted resource id that is protected, or '' when none is (may read the estate;
-    ``generation``: the app's lock's last change, runs.lock_generation)."""
+def known_target(signal: HealthSignal, settings: Settings) -> str:
+    """The first targeted resource id protected by its name (or the backstop's), '' when none is."""
     sub = f"/subscriptions/{settings.subscription_id.lower()}/"
     known = protected_names(settings)
     for rid in signal.resource_ids:
         name = rid.rstrip("/").rsplit("/", 1)[-1]
         if rid == f"backstop:{settings.app_name}" or (rid.startswith(sub) and name in known):
             return rid
-    servers = [rid for rid in signal.resource_ids if rid.startswith(sub) and SERVER_TYPE in rid]
-    if servers:
-        current = current_servers(settings, generation)
-        return next((rid for rid in servers if rid.rstrip("/").rsplit("/", 1)[-1] in current), "")
     return ""
+
+
+def server_targets(signal: HealthSignal, settings: Settings) -> list[str]:
+    """The targeted flexible servers in the app's subscription (which are ours: current_servers)."""
+    sub = f"/subscriptions/{settings.subscription_id.lower()}/"
+    return [rid for rid in signal.resource_ids if rid.startswith(sub) and SERVER_TYPE in rid]
+
+
+def protected_target(signal: HealthSignal, settings: Settings, generation: str = "") -> str:
+    """The first targeted resource id that is protected, or '' when none is (may read the estate;
+    ``generation``: the app's lock's last change, runs.generation_of)."""
+    known, servers = known_target(signal, settings), server_targets(signal, settings)
+    if known or not servers:
+        return known
+    current = current_servers(settings, generation)
+    return next((rid for rid in servers if rid.rstrip("/").rsplit("/", 1)[-1] in current), "")
 
 
 # ---- acting on a signal ----------------------------------------------------------------------------------
@@ -199,32 +211,56 @@ def handled_by(recent: list[Any], alert_id: str) -> str:
 
 
 async def handle_signal(client: Any, settings: Settings, signal: HealthSignal) -> dict[str, Any]:
-    """Start, join or acknowledge: returns {status, reason, run} (always answered with 202)."""
-    generation = await runs.lock_generation(client, settings.app_name)
-    target = await asyncio.to_thread(protected_target, signal, settings, generation)
+    """Start, join or acknowledge: returns {status, reason, run} (always answered with 202).
+
+    One read of the app's lock tells whether a failover runs; joining it takes no lock of this worker
+    (only a start does: check then start, one at a time), so a storm of alerts on a running failover is
+    answered at the speed of that read."""
+    app = settings.app_name
+    holder, generation = await coalesce.shared(("lock", app), lambda: runs.lock_state(client, app))
+    target = await _protected(signal, settings, generation)
     if not target:
         ids = ", ".join(signal.resource_ids) or "nothing"
         return {"status": "ignored", "reason": f"the alert targets {ids}, not a protected resource"}
+    remembered = asyncio.ensure_future(deploy_signals.remember(settings, signal, target))
+    try:  # the alerts log is written while the signal is acted on, and before it is answered
+        return await _act(client, settings, signal, target, holder)
+    finally:
+        await remembered
+
+
+async def _act(
+    client: Any, settings: Settings, signal: HealthSignal, target: str, holder: runs.Holder | None
+) -> dict[str, Any]:
     app = settings.app_name
-    await deploy_signals.remember(settings, signal, target)
     group = deploy_signals.container_group(target, settings)
+    if not group and holder is not None and holder.operation == "failover":
+        joined = await _join(client, holder.run_id, signal)
+        if joined is not None:
+            return joined
+    waited_from = _started.get(app, (0, ""))[0]
     async with _start_lock:
+        count, latest = _started.get(app, (0, ""))
+        if count > waited_from and not group:  # this worker started a failover while it waited: join it
+            joined = await _join(client, latest, signal)
+            if joined is not None:
+                return joined
         holder = await runs.lock_holder(client, app)
         if group:  # a container fault is not a regional outage
             return await deploy_signals.on_container_signal(client, settings, signal, group, holder)
         if holder is not None and holder.operation == "failover":
-            return await _join(client, holder.run_id, signal)
+            joined = await _join(client, holder.run_id, signal)
+            if joined is not None:
+                return joined
+            holder = None  # it ended as the signal arrived: as when none runs
         if signal.state == "resolved":
             return {"status": "ignored", "reason": "the alert resolved and no failover is running"}
         window = timedelta(hours=settings.auto_failover_window_hours)
         recent = await runs.recent_runs(client, "failover", app, window)
         done = handled_by(recent, signal.alert_id)
         if done:
-            return {
-                "status": "acknowledged",
-                "reason": f"{done} already handled alert {signal.alert_id}",
-                "run": done,
-            }
+            why = f"{done} already handled alert {signal.alert_id}"
+            return {"status": "acknowledged", "reason": why, "run": done}
         payload = _failover_input(settings, signal, automatic_successes(recent))
         if holder is not None and holder.operation in deploy_signals.PREEMPTIBLE:
             return await deploy_signals.preempt_with_failover(client, settings, signal, holder, payload)
@@ -235,14 +271,46 @@ async def handle_signal(client: Any, settings: Settings, signal: HealthSignal) -
             orchestrator=names.FAILOVER_ORCHESTRATOR,
             payload=payload,
         )
+        if result.started:
+            _started[app] = (_started.get(app, (0, ""))[0] + 1, result.run_id)
     if not result.started:
         return {"status": "refused", "reason": result.decision.reason, "run": result.running}
+    _delivered[(result.run_id, alert_key(signal.to_dict()))] = signal.state  # its input carries it
     return {"status": "started", "reason": f"failover started for {target}", "run": result.run_id}
 
 
-async def _join(client: Any, run_id: str, signal: HealthSignal) -> dict[str, Any]:
+async def _protected(signal: HealthSignal, settings: Settings, generation: str) -> str:
+    """protected_target; a cold cache is filled by one read in a thread for every signal waiting."""
+    cached = _primary_cache.get(settings.app_name)
+    fresh = cached and cached[2] == generation and time.monotonic() - cached[0] < PRIMARY_CACHE_SECONDS
+    if not fresh and not known_target(signal, settings) and server_targets(signal, settings):
+        key = ("servers", settings.app_name, generation)
+        await coalesce.shared(key, lambda: asyncio.to_thread(current_servers, settings, generation))
+    return protected_target(signal, settings, generation)
+
+
+_started: dict[str, tuple[int, str]] = {}  # app -> (failovers this worker started, the last one)
+_delivered: dict[tuple[str, str], str] = {}  # (run, alert key) -> the state this worker delivered
+DELIVERED_KEPT = 10_000
+
+
+async def _join(client: Any, run_id: str, signal: HealthSignal) -> dict[str, Any] | None:
+    """Join the running failover: an alert it has not heard, or a state it has not heard of that alert
+    (shared.incident), is delivered to it as the ``signal`` event, once per worker; duplicates are
+    answered without a call. None when the run ended as the signal arrived."""
+    key = (run_id, alert_key(signal.to_dict()))
+    if _delivered.get(key) != signal.state:
+        _delivered[key] = signal.state  # before the call: concurrent duplicates do not deliver again
+        try:
+            await client.raise_event(run_id, "signal", signal.to_dict())
+        except Exception as exc:
+            _delivered.pop(key, None)
+            if "is gone" in str(exc) or "No instance" in str(exc):
+                return None
+            raise
+        while len(_delivered) > DELIVERED_KEPT:
+            _delivered.pop(next(iter(_delivered)))
     if signal.state == "resolved":
-        await client.raise_event(run_id, "signal", signal.to_dict())
         return {"status": "delivered", "reason": f"resolved signal delivered to {run_id}", "run": run_id}
     return {"status": "acknowledged", "reason": f"{run_id} is already handling this incident", "run": run_id}
 

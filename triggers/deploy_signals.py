@@ -22,7 +22,7 @@ from activities.inprocess import read_now
 from shared import estate, names, policy, releases
 from shared.config import Settings
 from shared.models import HealthSignal
-from triggers import runs
+from triggers import coalesce, runs
 
 PREEMPTIBLE = ("deploy", "rollback", "container-recovery")  # a failover preempts these (rule 12)
 RECOVERY = "container-recovery"
@@ -62,7 +62,7 @@ async def remember(settings: Settings, signal: HealthSignal, target: str) -> Non
         "summary": signal.summary,
         "source": signal.source,
     }
-    await asyncio.to_thread(append_alert, log, entry)
+    await coalesce.shared(("alert-log", *key), lambda: asyncio.to_thread(append_alert, log, entry))
     _remembered.add(key)
 
 

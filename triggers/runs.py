@@ -69,10 +69,10 @@ class Holder:
     next_run: str = ""
 
 
-async def lock_holder(client: Any, app: str) -> Holder | None:
-    """The run that holds the app's lock, or None when it is free. The lock says who holds it in its
-    custom status (it changes when a preempting run takes over); its input names the first holder."""
-    status = await client.get_status(lock_id(app))
+def holder_of(status: Any, app: str) -> Holder | None:
+    """The run that holds the app's lock (its Durable status), or None when it is free. The lock says
+    who holds it in its custom status (it changes when a preempting run takes over); its input names the
+    first holder."""
     if not is_active(status):
         return None
     custom = getattr(status, "custom_status", None)
@@ -85,13 +85,27 @@ async def lock_holder(client: Any, app: str) -> Holder | None:
     )
 
 
-async def lock_generation(client: Any, app: str) -> str:
-    """When the app's lock last changed (a DR operation started or ended): what an observation of the
-    estate taken since is valid for ('' when no operation ever ran)."""
-    status = await client.get_status(lock_id(app))
+def generation_of(status: Any, app: str) -> str:
+    """Which DR operation holds the app's lock (its Durable status), or when the lock last ended: what an
+    observation of the estate taken since is valid for (it changes when an operation starts or ends,
+    not while one runs; '' when no operation ever ran)."""
+    holder = holder_of(status, app)
+    if holder is not None:
+        return f"held by {holder.run_id}"
     if not runtime_status(status):
         return ""
     return f"{runtime_status(status)}@{_iso(getattr(status, 'last_updated_time', None))}"
+
+
+async def lock_holder(client: Any, app: str) -> Holder | None:
+    """The run that holds the app's lock now, or None when it is free (one read of the lock)."""
+    return holder_of(await client.get_status(lock_id(app)), app)
+
+
+async def lock_state(client: Any, app: str) -> tuple[Holder | None, str]:
+    """The lock's holder and generation from one read of the lock."""
+    status = await client.get_status(lock_id(app))
+    return holder_of(status, app), generation_of(status, app)
 
 
 async def active_operations(client: Any, app: str) -> list[str]:

@@ -19,6 +19,7 @@ from orchestrators.toolkit.calls import Calls, Gen, Json, Read, RetryPolicy, err
 from orchestrators.toolkit.record import RunRecord, iso
 from shared import estate, names, policy
 from shared.config import Settings
+from shared.incident import Incident
 from shared.models import Decision, Verdict
 from shared.reports import redact
 
@@ -79,7 +80,8 @@ class Run(Calls):
         self.trigger: Json = dict(self.input.get("trigger") or {"kind": "operator"})
         self.record = RunRecord(self.run_id, operation, self.trigger, context.current_utc_datetime)
         self.checkpoints: frozenset[str] = frozenset()  # steps after which the report is written
-        self.promoted = self.traffic_moved = self.resolved = False
+        self.promoted = self.traffic_moved = False
+        self.incident = Incident(self.trigger.get("signal"))  # the alerts heard: a run stands down on them
         self.watched: list[tuple[str, Read]] = []  # observed again when the run ends
         self._events: dict[str, Any] = {}
 
@@ -91,6 +93,11 @@ class Run(Calls):
     @property
     def trigger_kind(self) -> str:
         return str(self.trigger.get("kind") or "operator")
+
+    @property
+    def resolved(self) -> bool:
+        """Every alert of the incident heard so far has resolved (never for operator runs)."""
+        return self.incident.resolved
 
     # ---- steps -----------------------------------------------------------------------------------------
     def step(self, name: str, body: Gen) -> Gen:
@@ -236,9 +243,11 @@ class Run(Calls):
             self._events[name] = self.context.wait_for_external_event(name)
         return self._events[name]
 
-    def wait_for_events(self, seconds: float, *, approvals: bool = True) -> Gen:
+    def wait_for_events(self, seconds: float, *, approvals: bool = True, whole: bool = False) -> Gen:
         """Wait up to ``seconds``; return an operator's answer (a Decision), or None at the deadline or
-        when a resolved signal arrives (``self.resolved`` is then True)."""
+        once every alert heard has resolved (``self.resolved``). Signals update the incident; ``whole``
+        waits out the deadline whatever they say (alerts flapping inside a grace period are absorbed:
+        what holds at the deadline decides)."""
         deadline = self.now() + timedelta(seconds=seconds)
         while True:
             timer = self.context.create_timer(deadline)
@@ -248,9 +257,8 @@ class Run(Calls):
                 return None
             timer.cancel()
             if winner is self._events.get(SIGNAL, timer):
-                signal = self._events.pop(SIGNAL)
-                if str(dict(signal.result or {}).get("state")) == "resolved":
-                    self.resolved = True
+                self.incident.hear(dict(self._events.pop(SIGNAL).result or {}))
+                if self.resolved and not whole:
                     return None
                 continue
             del self._events[APPROVAL]

@@ -350,6 +350,9 @@ class FakeClient:
         return iid
 
     async def raise_event(self, iid: str, event: str, data: Any) -> None:
+        current = self.instances.get(iid)
+        if current is not None and str(current.runtime_status.value) in ("Completed", "Failed", "Terminated"):
+            raise Exception(f"Instance with ID {iid} is gone: either completed or failed")  # the SDK's 410
         self.events.append((iid, event, data))
 
     def get_client_response_links(self, request: Any, iid: str) -> dict[str, str]:

@@ -35,6 +35,7 @@ def app_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         monkeypatch.setenv(key, value)
     ALERT_LOG.clear()
     deploy_signals._remembered.clear()
+    alerts._delivered.clear()
     monkeypatch.setattr(deploy_signals, "append_alert", lambda log, entry: ALERT_LOG.append((log, entry)))
     config.current_settings.cache_clear()
     alerts._primary_cache.clear()
@@ -125,6 +126,33 @@ def test_resolved_alert_is_delivered_to_the_running_failover() -> None:
     iid, event, data = client.events[0]
     assert (iid, event, data["state"]) == (RUNNING, "signal", "resolved")
     assert not client.started
+
+
+def test_the_running_failover_hears_each_alert_and_state_once_per_worker() -> None:
+    client = FakeClient()
+    hold_lock(client)
+    other = "/subscriptions/sub/providers/Microsoft.AlertsManagement/alerts/2"  # another rule, one incident
+
+    async def storm() -> list[func.HttpResponse]:
+        bodies = [common_alert(alertId=other)] * 20 + [common_alert("Resolved", alertId=other)] * 20
+        sent = [call_http(names.HTTP_ALERTS, http("POST", "/api/alerts", b), client) for b in bodies]
+        return await asyncio.gather(*sent)
+
+    statuses = [answer(r)["status"] for r in asyncio.run(storm())]
+    assert statuses == ["acknowledged"] * 20 + ["delivered"] * 20
+    heard = [(iid, data["alert_id"], data["state"]) for iid, _, data in client.events]
+    assert heard == [(RUNNING, other, "fired"), (RUNNING, other, "resolved")]  # duplicates: no call
+    assert not client.started
+
+
+def test_a_run_that_ended_as_the_signal_arrived_is_not_an_error() -> None:
+    client = FakeClient()
+    hold_lock(client)
+    client.put(RUNNING, "Completed", name=names.FAILOVER_ORCHESTRATOR)  # the lock has not caught up yet
+    resp = post_alert(client, common_alert("Resolved"))
+    assert resp.status_code == 202
+    assert answer(resp) == {"status": "ignored", "reason": "the alert resolved and no failover is running"}
+    assert client.events == []
 
 
 def test_resolved_alert_without_a_run_is_ignored() -> None:

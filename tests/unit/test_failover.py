@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -100,14 +100,68 @@ def test_report_is_written_as_the_run_goes() -> None:
 # ---- confirmation and grace: no failover ---------------------------------------------------------------
 def test_resolved_alert_during_confirmation_stands_down() -> None:
     estate = Estate()
-    resolved = Event(
-        "signal", {"source": "monitor-webhook", "state": "resolved", "resource_ids": [], "observed_at": ""}
+    resolved = Event(  # the alert that started the run (no alert id: known by its resource) resolves
+        "signal",
+        {
+            "source": "monitor-webhook",
+            "state": "resolved",
+            "resource_ids": ["/x/pg-south"],
+            "observed_at": "",
+        },
     )
     out, ctx = run(estate, alert_input(), [resolved])
     assert out["status"] == "stood-down"
     assert out["summary"] == "the alert resolved during confirmation: recovered, no failover"
     assert not ctx.payloads(names.DATABASE_PROMOTE_REPLICA)
     assert not ctx.payloads(names.CONTAINERS_START_GROUP)
+
+
+def notice(state: str, alert_id: str, minutes: float) -> Event:
+    """A common-alert notification of the primary delivered to the run ``minutes`` after T0."""
+    data = {
+        "source": "monitor-webhook",
+        "state": state,
+        "alert_id": alert_id,
+        "resource_ids": ["/x/pg-south"],
+    }
+    return Event("signal", {**data, "observed_at": ""}, T0 + timedelta(minutes=minutes))
+
+
+def flapping(*events: Event) -> tuple[Any, FakeContext, Estate]:
+    estate, payload = Estate(), alert_input()
+    payload["trigger"]["signal"]["alert_id"] = "rule-1/flap-1"
+    out, ctx = run(estate, payload, list(events))
+    return out, ctx, estate
+
+
+def grace_minutes(estate: Estate) -> float:
+    (grace,) = [s for s in last_report(estate)["steps"] if s["name"] == "grace"]
+    began, ended = (datetime.fromisoformat(grace[k]) for k in ("started_at", "ended_at"))
+    return (ended - began).total_seconds() / 60
+
+
+def test_alerts_flapping_inside_the_grace_are_absorbed_and_it_stands_down_at_its_end() -> None:
+    out, ctx, estate = flapping(
+        notice("resolved", "rule-1/flap-1", 2),
+        notice("fired", "rule-1/flap-2", 3),  # the same rule fires again: a new alert instance
+        notice("fired", "rule-2/flap-1", 3.5),  # another alert rule of the same incident
+        notice("resolved", "rule-1/flap-2", 4),
+        notice("fired", "rule-1/flap-1", 5),  # a late duplicate: that instance has resolved
+        notice("resolved", "rule-2/flap-1", 6),
+    )
+    assert out["status"] == "stood-down", out
+    assert out["summary"] == "the alert resolved during the grace period: recovered, no failover"
+    assert grace_minutes(estate) == pytest.approx(10, abs=0.1)  # waited out, not ended by the first resolve
+    assert not ctx.payloads(names.DATABASE_PROMOTE_REPLICA)
+    assert not ctx.payloads(names.TRAFFIC_SWITCH_ROUTE)
+
+
+def test_a_flap_that_ends_fired_fails_over_at_the_end_of_the_grace() -> None:
+    out, ctx, estate = flapping(notice("resolved", "rule-1/flap-1", 2), notice("fired", "rule-1/flap-2", 3))
+    assert out["status"] == "succeeded", out
+    assert "the primary is still down after the grace period: failing over" in reasons(estate)
+    assert grace_minutes(estate) == pytest.approx(10, abs=0.1)
+    assert len(ctx.payloads(names.DATABASE_PROMOTE_REPLICA)) == 1
 
 
 def test_a_primary_that_answers_is_not_failed_over() -> None:
