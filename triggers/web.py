@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -226,11 +227,26 @@ class Principal:
         return bool(self.name or self.roles)
 
 
+# App Service sets this to "True" when its authentication (Easy Auth) is on: only then does the platform
+# set the principal headers and strip any a client sent (as Microsoft.Identity.Web's
+# AppServicesAuthenticationInformation reads it)
+EASY_AUTH_ENABLED = "WEBSITE_AUTH_ENABLED"
+
+
+def easy_auth_on() -> bool:
+    return os.environ.get(EASY_AUTH_ENABLED, "").strip().lower() == "true"
+
+
 def principal_of(req: func.HttpRequest) -> Principal:
-    """The caller from Easy Auth's headers (the platform sets them and strips any a client sent)."""
-    name = req.headers.get("x-ms-client-principal-name", "")
+    """The caller from Easy Auth's headers; none when Easy Auth is off (a client could then send any)."""
+    return parse_principal(req.headers) if easy_auth_on() else Principal("", ())
+
+
+def parse_principal(headers: Mapping[str, str]) -> Principal:
+    """The principal Easy Auth's headers name (pure): printable, bounded, or none."""
+    name = headers.get("x-ms-client-principal-name", "")
     roles: list[str] = []
-    encoded = req.headers.get("x-ms-client-principal", "")
+    encoded = headers.get("x-ms-client-principal", "")
     if encoded:
         try:
             principal = json.loads(base64.b64decode(encoded, validate=True))

@@ -20,7 +20,11 @@ RUN = "failover-qlp-20261129T110000-aaaa"
 
 @pytest.fixture(autouse=True)
 def roles_required(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for key, value in {**FAILOVER_ENV, "CONTINUITY_REQUIRE_ROLES": "true"}.items():
+    for key, value in {
+        **FAILOVER_ENV,
+        "CONTINUITY_REQUIRE_ROLES": "true",
+        "WEBSITE_AUTH_ENABLED": "True",
+    }.items():
         monkeypatch.setenv(key, value)
     config.current_settings.cache_clear()
     monkeypatch.setattr(runs, "report_summaries", lambda: [])

@@ -86,7 +86,12 @@ def test_two_failovers_get_two_run_ids() -> None:
     assert RUN_ID.match(first["id"]) and RUN_ID.match(second["id"]) and first["id"] != second["id"]
 
 
-def test_the_actor_comes_from_easy_auth_never_from_the_body() -> None:
+def test_the_actor_comes_from_easy_auth_never_from_the_body(monkeypatch: pytest.MonkeyPatch) -> None:
+    claimed = {"x-ms-client-principal-name": "ops@example"}
+    client = FakeClient()  # Easy Auth off: a principal header is anyone's claim, the actor is the key
+    failover({"reason": "x"}, client, headers=claimed)
+    assert client.runs()[0][2]["trigger"]["by"] == "function key"
+    monkeypatch.setenv("WEBSITE_AUTH_ENABLED", "True")
     client = FakeClient()
     failover({"reason": "x"}, client, headers={"x-ms-client-principal-name": "ops@example"})
     assert client.runs()[0][2]["trigger"]["by"] == "ops@example"
@@ -365,7 +370,10 @@ def act(
     return call(names.HTTP_RUN_ACTION, req, client)
 
 
-def test_approve_delivers_the_answer_with_the_principal_to_the_waiting_run() -> None:
+def test_approve_delivers_the_answer_with_the_principal_to_the_waiting_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("WEBSITE_AUTH_ENABLED", "True")
     client = waiting_client()
     status, body = act(
         client, "approve", {"note": "lag accepted"}, headers={"x-ms-client-principal-name": "ops"}
