@@ -14,11 +14,21 @@ from orchestrators import (
     failback,
     failover,
     lock,
+    readiness,
     restore,
     restore_test,
     rollback,
 )
-from triggers import alerts, dashboard_api, deploy_api, operations_api, runs_api, schedules, status_api
+from triggers import (
+    alerts,
+    dashboard_api,
+    deploy_api,
+    operations_api,
+    readiness_api,
+    runs_api,
+    schedules,
+    status_api,
+)
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
 
@@ -49,6 +59,8 @@ _BLUEPRINTS = (
     events,
     notify,
     probe,
+    readiness_api,
+    readiness,
 )
 for module in _BLUEPRINTS:
     app.register_functions(module.bp)

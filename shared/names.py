@@ -213,3 +213,13 @@ HTTP_STATUS = "http_status"
 HTTP_DEPLOYMENTS = "http_deployments"
 HTTP_ROLLBACK = "http_rollback"
 HTTP_RELEASES = "http_releases"
+
+# ---- readiness, recovery tiers (orchestrators/readiness.py, triggers/readiness_api.py) -------------------
+# {} -> {reports: [{run_id, operation, status, started_at, ended_at}]}   (every run report's summary)
+STORAGE_LIST_REPORTS = "storage_list_reports"
+# {} -> {region: str|None, reported}   (the Functions host's region, REGION_NAME as Azure Functions sets
+#   it, normalized to the short name; the task hub's storage account is deployed with it, docs/deploy.md)
+STORAGE_GET_TASK_HUB_REGION = "storage_get_task_hub_region"
+READINESS_ORCHESTRATOR = "readiness_orchestrator"
+TIMER_READINESS = "timer_readiness"
+HTTP_READINESS = "http_readiness"

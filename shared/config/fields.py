@@ -13,6 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from shared.config.tiers import DOCUMENT_TIER_COMPONENTS, parse_tier_components
+
 PREFIX = "CONTINUITY_"
 
 
@@ -387,6 +389,20 @@ FIELDS: dict[str, Field] = {
     "ARM_ENDPOINT": Field(_url, "https://management.azure.com", "Azure Resource Manager endpoint."),
     "CA_BUNDLE": Field(_existing_file, OPTIONAL, "CA bundle for TLS to Azure endpoints (the sandbox CA)."),
     "CREDENTIAL": Field(_choice("default", "sandbox"), "default", "default: DefaultAzureCredential."),
+    # readiness and recovery tiers
+    "READINESS_SCHEDULE": Field(_cron, "0 */15 * * * *", "Readiness score timer."),
+    "READINESS_RESTORE_TEST_MAX_AGE_HOURS": Field(
+        _float, "48", "Readiness: the last restore test must have passed within this."
+    ),
+    "READINESS_DRILL_MAX_AGE_DAYS": Field(
+        _float, "100", "Readiness: the last drill of each kind must have passed within this."
+    ),
+    "TIER_COMPONENTS": Field(
+        parse_tier_components,
+        DOCUMENT_TIER_COMPONENTS,
+        "JSON list of {name, path, tier 1-3}: each component's health path through the public endpoint.",
+    ),
+    "TIER_POLL_INTERVAL_SECONDS": Field(_float, "10", "Seconds between probes of the tiers' health paths."),
 }
 
 # Secret settings: validated here, never stored in Settings, read only by the adapter that sends them.

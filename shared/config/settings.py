@@ -125,6 +125,12 @@ class Settings:
     container_identity_id: str | None = None
     container_identity_client_id: str | None = None
     container_registry_server: str | None = None
+    # readiness and recovery tiers (optional for the same reason)
+    readiness_schedule: str = "0 */15 * * * *"
+    readiness_restore_test_max_age_hours: float = 48.0
+    readiness_drill_max_age_days: float = 100.0
+    tier_components: tuple[dict[str, Any], ...] = ()
+    tier_poll_interval_seconds: float = 10.0
 
     # ---- derived values ----------------------------------------------------------------------------
     @property

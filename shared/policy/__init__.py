@@ -100,6 +100,15 @@ from shared.policy.gate import (
     decide_backup_gate,
 )
 from shared.policy.primary import TRANSITIONAL_STATES, Primary, ServerView, current_primary, same_host
+from shared.policy.readiness import (
+    ReadinessObjectives,
+    ReadinessObservation,
+    RunSeen,
+    assess_readiness,
+    readiness_result,
+    readiness_score,
+    score_change,
+)
 from shared.policy.restore import (
     POINT_VALID,
     RULE_INSIDE_RETENTION,
@@ -163,8 +172,11 @@ __all__ = [
     "Decision",
     "DrillEvidence",
     "Primary",
+    "ReadinessObjectives",
+    "ReadinessObservation",
     "RestoreTestEvidence",
     "RestoreWindow",
+    "RunSeen",
     "ServerView",
     "Slots",
     "Triggers",
@@ -178,6 +190,7 @@ __all__ = [
     "approval_answer",
     "approval_timeout",
     "assess_backups",
+    "assess_readiness",
     "automatic_rollbacks",
     "caught_up",
     "change_id_gate",
@@ -215,6 +228,8 @@ __all__ = [
     "promote_mode",
     "propagated",
     "quarantine",
+    "readiness_result",
+    "readiness_score",
     "recovery_next",
     "recovery_scope",
     "restore_test_point",
@@ -225,6 +240,7 @@ __all__ = [
     "same_host",
     "schedule",
     "schema_rollback",
+    "score_change",
     "slots",
     "smoke_check",
     "smoke_requests",
