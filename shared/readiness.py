@@ -17,9 +17,7 @@ Json = dict[str, Any]
 Read = tuple[str, Json]
 
 
-def readiness_state(settings: Settings) -> str:
-    """The name under which the readiness timer keeps its last result (the score it notified)."""
-    return f"readiness-{settings.app_name}"
+readiness_state = estate.readiness_state
 
 
 def observe(settings: Settings) -> Generator[list[Read], list[Json], Json]:
@@ -128,6 +126,12 @@ def objectives(settings: Settings) -> policy.ReadinessObjectives:
         drill_max_age_days=settings.readiness_drill_max_age_days,
         dr_region=settings.secondary_region,
     )
+
+
+def last_tick(seen: Json) -> Json | None:
+    """The last readiness tick's score, when and why it changed (from the status observation)."""
+    tick = (seen.get("status") or {}).get("readiness")
+    return {k: tick.get(k) for k in ("observed_at", "score", "change")} if isinstance(tick, dict) else None
 
 
 def assess(settings: Settings, now: datetime, seen: Json) -> Json:

@@ -56,17 +56,7 @@ def utc_now() -> datetime:
 def readiness_now(settings: Settings) -> dict[str, Any]:
     """The readiness computed now, with the last tick's score and when it was taken."""
     seen = read_now(readiness.observe(settings))
-    result = readiness.assess(settings, utc_now(), seen)
-    stored = read_now(_last_tick(settings))
-    tick = stored.get("state") if stored.get("found") else None
-    keys = ("observed_at", "score", "change")
-    result["last_tick"] = {k: tick.get(k) for k in keys} if isinstance(tick, dict) else None
-    return result
-
-
-def _last_tick(settings: Settings) -> Any:
-    (stored,) = yield [(names.STORAGE_READ_STATE, {"name": readiness.readiness_state(settings)})]
-    return stored
+    return {**readiness.assess(settings, utc_now(), seen), "last_tick": readiness.last_tick(seen)}
 
 
 @endpoint(

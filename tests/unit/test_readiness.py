@@ -24,7 +24,7 @@ from tests.support.durable import (
 )
 from tests.support.estate import estate
 from tests.support.settings import backup_settings
-from triggers import readiness_api
+from triggers import readiness_api, status_api
 
 STATE = "readiness-qlp"
 
@@ -36,7 +36,8 @@ class Blob:
         self.state: dict[str, Any] | None = None
 
     def read(self, p: dict[str, Any]) -> dict[str, Any]:
-        assert p == {"name": STATE}
+        if p != {"name": STATE}:  # the backup watch's state, as the status observation reads it
+            return {"found": False, "state": None}
         return {"found": self.state is not None, "state": self.state}
 
     def write(self, p: dict[str, Any]) -> dict[str, Any]:
@@ -167,3 +168,12 @@ def test_the_timer_skips_a_tick_while_the_previous_one_runs() -> None:
         asyncio.run(readiness_api.start_readiness(client, settings))
         == "skipped: readiness-qlp is still running"
     )
+
+
+def test_the_status_shows_the_last_ticks_score_and_the_checks_not_passing() -> None:
+    blob = Blob()
+    tick(blob, lag=1800.0)
+    brief = status_api.readiness_brief(blob.state)
+    assert brief is not None and brief["score"] == 91
+    assert [c["name"] for c in brief["failing"]] == ["replica_lag"]
+    assert status_api.readiness_brief(None) is None
