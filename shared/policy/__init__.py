@@ -123,6 +123,7 @@ from shared.policy.restore import (
     restore_test_point,
     validate_restore_point,
 )
+from shared.policy.tiers import TierComponent, tier_rto, tier_verdicts, tiers_decision, tiers_pending
 from shared.policy.verdicts import (
     CheckOutcome,
     DrillEvidence,
@@ -179,6 +180,7 @@ __all__ = [
     "RunSeen",
     "ServerView",
     "Slots",
+    "TierComponent",
     "Triggers",
     "Verdict",
     "WatchTransition",
@@ -245,6 +247,10 @@ __all__ = [
     "smoke_check",
     "smoke_requests",
     "smoke_verdict",
+    "tier_rto",
+    "tier_verdicts",
+    "tiers_decision",
+    "tiers_pending",
     "validate_restore_point",
     "version_of",
     "zero_loss",
