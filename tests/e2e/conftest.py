@@ -2,8 +2,9 @@
 notification receiver and devhost serving function_app on them, for one scenario (tests/support/e2e.py).
 
 Keyword arguments override app settings (``GRACE_PERIOD_SECONDS="0"`` becomes
-``CONTINUITY_GRACE_PERIOD_SECONDS``); short confirmation and zero grace periods are the defaults here so
-scenarios run in seconds, and timers never fire by themselves.
+``CONTINUITY_GRACE_PERIOD_SECONDS``; ``sandbox_config`` adds sandbox component options); short
+confirmation and zero grace periods are the defaults here so scenarios run in seconds, and timers never
+fire by themselves.
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ def estate_factory(
 ) -> Iterator[EstateFactory]:
     receivers: list[Receiver] = []
 
-    def start(**settings: str) -> Estate:
-        sandbox = sandbox_factory(config=SANDBOX_CONFIG)
+    def start(sandbox_config: dict[str, object] | None = None, **settings: str) -> Estate:
+        sandbox = sandbox_factory(config={**SANDBOX_CONFIG, **(sandbox_config or {})})
         receiver = Receiver()
         receivers.append(receiver)
         env = app_env(sandbox, receiver, **{**FAST_FAILOVER, **settings})

@@ -24,6 +24,7 @@ SETTINGS = {
     "BACKUP_WATCH_SCHEDULE": NEVER,
     "RESTORE_TEST_SCHEDULE": NEVER,
     "DRILL_SCHEDULE": NEVER,
+    "READINESS_SCHEDULE": NEVER,
 }
 # Chromium as root on a machine with no outside network: no sandbox, no background connections.
 FLAGS = [

@@ -32,6 +32,7 @@ SCHEDULES = {
     "BACKUP_WATCH_SCHEDULE": NEVER,
     "RESTORE_TEST_SCHEDULE": NEVER,
     "DRILL_SCHEDULE": NEVER,
+    "READINESS_SCHEDULE": NEVER,
 }
 # Short confirmation and zero grace, so that failover scenarios run in seconds.
 FAST_FAILOVER = {

@@ -18,6 +18,7 @@ from tests.support.durable import (
     FakeContext,
     call_http,
     drive,
+    functions,
     http,
     orchestrator,
     reads_from,
@@ -177,3 +178,8 @@ def test_the_status_shows_the_last_ticks_score_and_the_checks_not_passing() -> N
     assert brief is not None and brief["score"] == 91
     assert [c["name"] for c in brief["failing"]] == ["replica_lag"]
     assert status_api.readiness_brief(None) is None
+
+
+def test_the_readiness_timer_reads_its_schedule_from_settings() -> None:
+    (trigger,) = [b for b in functions()[names.TIMER_READINESS].get_bindings() if b.type == "timerTrigger"]
+    assert trigger.schedule == "%CONTINUITY_READINESS_SCHEDULE%"
