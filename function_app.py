@@ -7,6 +7,7 @@ import azure.functions as func
 
 from activities import containers, database, events, metrics, notify, probe, secrets, storage, traffic
 from orchestrators import (
+    alert_verification,
     backup_watch,
     blue_green,
     container_recovery,
@@ -21,6 +22,7 @@ from orchestrators import (
 )
 from triggers import (
     alerts,
+    calendar_api,
     dashboard_api,
     deploy_api,
     operations_api,
@@ -61,6 +63,8 @@ _BLUEPRINTS = (
     probe,
     readiness_api,
     readiness,
+    calendar_api,
+    alert_verification,
 )
 for module in _BLUEPRINTS:
     app.register_functions(module.bp)

@@ -86,6 +86,7 @@ def app_settings(
         "CONTINUITY_RESTORE_TEST_SCHEDULE": "0 0 3 * * *",
         "CONTINUITY_DRILL_SCHEDULE": "0 0 4 1 1,4,7,10 *",
         "CONTINUITY_READINESS_SCHEDULE": "0 */15 * * * *",
+        "CONTINUITY_ALERT_VERIFICATION_SCHEDULE": "0 0 9 * * 1",
         # Azure Functions sets REGION_NAME to the app's region; the local host stands in for an app
         # deployed, as docs/deploy.md requires, in the DR region.
         "REGION_NAME": regions["secondary"],

@@ -223,3 +223,11 @@ STORAGE_GET_TASK_HUB_REGION = "storage_get_task_hub_region"
 READINESS_ORCHESTRATOR = "readiness_orchestrator"
 TIMER_READINESS = "timer_readiness"
 HTTP_READINESS = "http_readiness"
+
+# ---- the DR test calendar (orchestrators/alert_verification.py, triggers/calendar_api.py) --------------
+# {run_id, target (a resource id)} -> {url (no query), ok, status, values: {status, reason, would_act,
+#   notified_targets, notify_failures}, alert_id, error}   (a practice alert through the app's own intake)
+PROBE_SEND_SYNTHETIC_ALERT = "probe_send_synthetic_alert"
+ALERT_VERIFICATION_ORCHESTRATOR = "alert_verification_orchestrator"
+TIMER_ALERT_VERIFICATION = "timer_alert_verification"
+HTTP_CALENDAR = "http_calendar"

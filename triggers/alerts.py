@@ -28,7 +28,7 @@ from activities.inprocess import read_now
 from shared import estate, names, policy
 from shared.config import Settings, current_settings
 from shared.models import HealthSignal, ProbeSnapshot, parse_time
-from triggers import deploy_signals, runs
+from triggers import deploy_signals, practice, runs
 from triggers.api import endpoint
 from triggers.web import BadRequest, Body, Field, check_json, json_response, settings_or_error
 
@@ -85,6 +85,7 @@ def signal_from_common_alert(body: Mapping[str, Any], source: str = "monitor-web
         summary=str(essentials.get("alertRule") or essentials.get("description") or "")[:200],
         severity=str(essentials.get("severity") or ""),
         alert_id=str(essentials.get("alertId") or "")[:300],
+        practice=practice.is_practice(data),
     )
 
 
@@ -202,6 +203,8 @@ async def handle_signal(client: Any, settings: Settings, signal: HealthSignal) -
     """Start, join or acknowledge: returns {status, reason, run} (always answered with 202)."""
     generation = await runs.lock_generation(client, settings.app_name)
     target = await asyncio.to_thread(protected_target, signal, settings, generation)
+    if signal.practice:  # the calendar's synthetic alert: it reaches the targets and acts on nothing
+        return await asyncio.to_thread(practice.answer, settings, signal, target)
     if not target:
         ids = ", ".join(signal.resource_ids) or "nothing"
         return {"status": "ignored", "reason": f"the alert targets {ids}, not a protected resource"}

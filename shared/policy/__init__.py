@@ -49,6 +49,13 @@ from shared.policy.backups import (
     next_breach_state,
     probe_failed_check,
 )
+from shared.policy.calendar import (
+    CalendarItem,
+    alert_verification_verdict,
+    calendar_entry,
+    next_occurrence,
+    parse_schedule,
+)
 from shared.policy.deploy import (
     FORCED_FIELDS,
     Slots,
@@ -169,6 +176,7 @@ __all__ = [
     "BackupObjectives",
     "BackupObservation",
     "BreachEvent",
+    "CalendarItem",
     "CheckOutcome",
     "Decision",
     "DrillEvidence",
@@ -185,6 +193,7 @@ __all__ = [
     "Verdict",
     "WatchTransition",
     "after_grace",
+    "alert_verification_verdict",
     "alerts_gate",
     "analysis_decision",
     "analysis_verdict",
@@ -194,6 +203,7 @@ __all__ = [
     "assess_backups",
     "assess_readiness",
     "automatic_rollbacks",
+    "calendar_entry",
     "caught_up",
     "change_id_gate",
     "check",
@@ -222,8 +232,10 @@ __all__ = [
     "may_start",
     "measure_check",
     "next_breach_state",
+    "next_occurrence",
     "objectives_verdict",
     "on_step_failure",
+    "parse_schedule",
     "previous_release",
     "probe_failed_check",
     "production_health",

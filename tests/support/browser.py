@@ -25,6 +25,7 @@ SETTINGS = {
     "RESTORE_TEST_SCHEDULE": NEVER,
     "DRILL_SCHEDULE": NEVER,
     "READINESS_SCHEDULE": NEVER,
+    "ALERT_VERIFICATION_SCHEDULE": NEVER,
 }
 # Chromium as root on a machine with no outside network: no sandbox, no background connections.
 FLAGS = [

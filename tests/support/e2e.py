@@ -33,6 +33,7 @@ SCHEDULES = {
     "RESTORE_TEST_SCHEDULE": NEVER,
     "DRILL_SCHEDULE": NEVER,
     "READINESS_SCHEDULE": NEVER,
+    "ALERT_VERIFICATION_SCHEDULE": NEVER,
 }
 # Short confirmation and zero grace, so that failover scenarios run in seconds.
 FAST_FAILOVER = {
