@@ -1,11 +1,15 @@
 """Readiness and per-tier RTO end to end (devhost + sandbox, one estate): the readiness timer scores the
 estate, the score falls when the replica lags past the RPO and rises when it catches up (each change
 notifies the receiver; /api/readiness, /api/status agree); then a regional failover measures each tier's
-RTO through the public endpoint, with a tier-2 component that turns healthy later than tier 1."""
+RTO through the public endpoint, with a tier-2 component that turns healthy later than tier 1. Between
+the two, the weekly alert verification sends a practice alert through the real intake: it reaches the
+receiver and starts no failover."""
 
 from __future__ import annotations
 
 import json
+import secrets
+import socket
 from typing import Any
 
 import pytest
@@ -23,6 +27,12 @@ COMPONENTS = [
     {"name": "websocket", "path": "/api/v1/health/components/websocket", "tier": 2},
 ]
 RPO_SECONDS = 6.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def tick(estate: Estate) -> dict[str, Any]:
@@ -53,11 +63,15 @@ def changes(estate: Estate) -> list[dict[str, Any]]:
 def test_readiness_follows_the_replica_then_a_failover_measures_each_tier(
     estate_factory: EstateFactory,
 ) -> None:
+    port, key = free_port(), secrets.token_urlsafe(24)
     estate = estate_factory(
         sandbox_config={"workload_warmup": {"websocket": WARMUP}},
+        host_env={"DEVHOST_FUNCTION_KEY": key},
+        port=port,
         RPO_MINUTES=str(RPO_SECONDS / 60),
         TIER_COMPONENTS=json.dumps(COMPONENTS),
         TIER_POLL_INTERVAL_SECONDS="0.5",
+        ALERT_INTAKE_URL=f"http://127.0.0.1:{port}/api/alerts?code={key}",
     )
     first = tick(estate)
     checks = results(first)
@@ -78,12 +92,27 @@ def test_readiness_follows_the_replica_then_a_failover_measures_each_tier(
     assert results(now)["replica_lag"] == "fail" and now["last_tick"]["score"] == lagging["score"]
 
     estate.sandbox.fault("clear")
-    until(lambda: lag(estate) < RPO_SECONDS / 2, "the replica catches up", 30, 0.5)
+
+    def caught_up() -> bool:  # a fresh write: the lag is measured up to the last transaction replayed
+        assert estate.public("POST", "/api/v1/intents", json={"text": "after the resume"}).status_code == 201
+        return lag(estate) < RPO_SECONDS / 2
+
+    until(caught_up, "the replica catches up", 30, 0.5)
     fixed = tick(estate)
     assert results(fixed)["replica_lag"] == "pass" and fixed["score"] == first["score"]
     rose = until(lambda: changes(estate)[2:], "the rise notifies")[0]
     assert f"rose from {lagging['score']} to {fixed['score']}" in rose["text"]
     assert estate.api("GET", "/api/status").json()["readiness"]["score"] == fixed["score"]
+
+    # the weekly alert verification: a practice alert through the real intake reaches the receiver
+    run_timer(estate.host, "timer_alert_verification")
+    (verification,) = until(lambda: estate.runs(operation="alert-verification"), "the verification runs")
+    done = estate.wait_done(str(verification["id"]))
+    assert (done.get("output") or {}).get("status") == "succeeded", done
+    (practice,) = estate.receiver.messages(lambda m: m.get("event") == "practice-alert")
+    assert "would start a failover" in practice["text"]
+    assert estate.runs(operation="failover") == []  # it started nothing
+    assert key not in json.dumps(estate.report(str(verification["id"])))  # the intake's key stays secret
 
     estate.sandbox.fault("region-outage", region="uksouth")
     resp = estate.alert()
