@@ -8,6 +8,7 @@ import azure.functions as func
 from activities import containers, database, events, metrics, notify, probe, secrets, storage, traffic
 from activities import long_term as long_term_activities
 from orchestrators import (
+    alert_verification,
     backup_watch,
     blue_green,
     container_recovery,
@@ -17,16 +18,19 @@ from orchestrators import (
     lock,
     long_term_backup,
     long_term_proof,
+    readiness,
     restore,
     restore_test,
     rollback,
 )
 from triggers import (
     alerts,
+    calendar_api,
     dashboard_api,
     deploy_api,
     long_term,
     operations_api,
+    readiness_api,
     runs_api,
     schedules,
     status_api,
@@ -67,6 +71,10 @@ _BLUEPRINTS = (
     long_term_proof,
     long_term_activities,
     watchdog,
+    readiness_api,
+    readiness,
+    calendar_api,
+    alert_verification,
 )
 for module in _BLUEPRINTS:
     app.register_functions(module.bp)

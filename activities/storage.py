@@ -4,6 +4,7 @@ Contracts (input -> output keys) are in shared/names.py.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import azure.durable_functions as df
@@ -76,3 +77,20 @@ def storage_get_geo_sync(params: dict[str, Any]) -> dict[str, Any]:
     """Geo-replication last sync time; ``available: false`` with the reason where there is no secondary."""
     Params(names.STORAGE_GET_GEO_SYNC, params or {})
     return runtime.storage().geo_sync()
+
+
+@activity(bp, names.STORAGE_LIST_REPORTS)
+def storage_list_reports(params: dict[str, Any]) -> dict[str, Any]:
+    """Every run report's summary (run id, operation, status, start and end), from the blobs' metadata."""
+    Params(names.STORAGE_LIST_REPORTS, params or {})
+    return {"reports": runtime.storage().list_reports()}
+
+
+@activity(bp, names.STORAGE_GET_TASK_HUB_REGION)
+def storage_get_task_hub_region(params: dict[str, Any]) -> dict[str, Any]:
+    """The region the Functions host (and the task hub deployed with it) runs in: ``REGION_NAME``, which
+    Azure Functions sets (sometimes as the display name, 'UK West'; normalized to 'ukwest'); None when the
+    host does not set it."""
+    Params(names.STORAGE_GET_TASK_HUB_REGION, params or {})
+    raw = os.environ.get("REGION_NAME", "").strip()
+    return {"region": raw.replace(" ", "").lower() or None, "reported": bool(raw)}

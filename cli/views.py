@@ -113,11 +113,21 @@ def status_table(status: dict[str, Any]) -> RenderableType:
                 esc("healthy" if watch.get("healthy") else "; ".join(watch.get("failing") or [])),
             )
         )
+    rows.append(("readiness", _readiness(status.get("readiness"))))
     for name, error in (status.get("errors") or {}).items():
         rows.append((f"unreadable: {name}", Text(str(error), style="red")))
     for name, value in rows:
         table.add_row(name, value)
     return table
+
+
+def _readiness(found: Any) -> RenderableType:
+    """'83/100 at <UTC>' and one line per check that does not pass; 'not scored yet' before the timer ran."""
+    if not isinstance(found, dict):
+        return esc("not scored yet")
+    lines = [f"{found.get('score')}/100 at {utc(found.get('observed_at'))}"]
+    lines += [f"{c.get('name')} {c.get('result')}: {c.get('reason')}" for c in found.get("failing") or []]
+    return Text("\n".join(lines), style="green" if not found.get("failing") else "yellow")
 
 
 def _server(server: Any) -> str:

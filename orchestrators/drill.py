@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 import azure.durable_functions as df
 
+from orchestrators import tiers
 from orchestrators.restore_test import run_restore_test
 from orchestrators.steps import await_probe
 from orchestrators.toolkit import COMPLETED, FAILED, End, Gen, Json, Run, StepFailed
@@ -62,6 +63,7 @@ class Evidence:
     rpo: list[float | None] = field(default_factory=list)
     teardown: list[bool] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
+    started: str = ""  # when the region part began (the drill's "first signal", for per-tier RTO)
 
 
 def drill_plan(run: Run, scenario: str) -> Gen:
@@ -162,7 +164,7 @@ def bring_up_region(run: Run, primary: policy.Primary, site: DrillSite, evidence
     yield from run.step("create-drill-replica", run.act(names.DATABASE_CREATE_REPLICA, create))
     replica = {"server": site.replica, **where}
     lag = yield from run.step("drill-replica-lag", run.act(names.DATABASE_GET_REPLICATION_LAG, replica))
-    started = run.iso()
+    started = evidence.started = run.iso()
     promote = {**replica, "mode": "planned", "operation": "standalone"}
     yield from run.step("promote-drill-replica", run.act(names.DATABASE_PROMOTE_REPLICA, promote))
     point = {**replica, "secret_name": site.secret}
@@ -221,13 +223,13 @@ def frontdoor_drill_path(run: Run, evidence: Evidence, tag: str, base: str) -> G
         evidence.failed.append("frontdoor drill path: not checked, the drill group did not come up")
         return
     try:
-        yield from through_drill_path(run, tag, base)
+        yield from through_drill_path(run, tag, base, evidence)
     except StepFailed as failed:
         evidence.failed.append(f"frontdoor drill path: {failed.error[:300]}")
     evidence.teardown.append((yield from delete_drill_path(run, tag)))
 
 
-def through_drill_path(run: Run, tag: str, base: str) -> Gen:
+def through_drill_path(run: Run, tag: str, base: str, evidence: Evidence) -> Gen:
     s = run.settings
     url = s.public_url.rstrip("/") + DRILL_PATTERN[:-2] + s.health_path
     before = yield from run.step("frontdoor-drill-before", run.act(names.PROBE_HTTP, {"url": url}))
@@ -250,6 +252,11 @@ def through_drill_path(run: Run, tag: str, base: str) -> Gen:
         ),
     )
     run.measure(frontdoor_drill_path="served", frontdoor_drill_served_by=made.get("origin_group"))
+    drill_url = s.public_url.rstrip("/") + DRILL_PATTERN[:-2]
+    measured = tiers.measure_tiers(run, base_url=drill_url, since=evidence.started)
+    yield from run.step("tier_rto", measured)
+    tiers_seen = run.record.measurements.get("tier_rto") or []
+    evidence.failed += [f"per-tier RTO: {t['reason']}" for t in tiers_seen if t["result"] != "pass"]
 
 
 def delete_drill_path(run: Run, tag: str) -> Gen:

@@ -16,7 +16,7 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from orchestrators import switchover
+from orchestrators import switchover, tiers
 from orchestrators.steps import check_pool, rows_missing, verify_app
 from orchestrators.toolkit import COMPLETED, DRY_RUN, REFUSED, End, Gen, Run, StepFailed
 from shared import names, policy
@@ -84,6 +84,8 @@ class Failover:
             return self.dry_run_end(promote)
         yield from self.execute(promote)
         yield from run.step("fence", self.fence(promote))
+        since, public = self.first_signal_at, self.s.public_url  # after fencing: a tier may take hours
+        yield from run.step("tier_rto", tiers.measure_tiers(run, base_url=public, since=since))
         return self.complete()
 
     # ---- observe and confirm --------------------------------------------------------------------------
@@ -303,6 +305,7 @@ class Failover:
             "switch traffic",
             "verify public endpoint",
             "fence old primary",
+            "measure each tier's RTO through the public endpoint",
             "report",
         ]
         self.run.record.extra["plan"] = plan

@@ -93,6 +93,11 @@ def app_settings(
         "CONTINUITY_BACKUP_STORAGE_URL": endpoints.get("backup_storage_url", ""),
         "CONTINUITY_LTR_CONTAINER": endpoints.get("ltr_container", ""),
         "CONTINUITY_WATCHDOG_SCHEDULE": "0 */5 * * * *",
+        "CONTINUITY_READINESS_SCHEDULE": "0 */15 * * * *",
+        "CONTINUITY_ALERT_VERIFICATION_SCHEDULE": "0 0 9 * * 1",
+        # Azure Functions sets REGION_NAME to the app's region; the local host stands in for an app
+        # deployed, as docs/deploy.md requires, in the DR region.
+        "REGION_NAME": regions["secondary"],
     }
     if endpoints.get("eventgrid_topic_endpoint"):
         values["CONTINUITY_EVENTGRID_TOPIC_ENDPOINT"] = str(endpoints["eventgrid_topic_endpoint"])

@@ -155,15 +155,11 @@ class ContainerGroups:
         identity = identity_of(g.spec)
         if identity.any:  # the stand-in for the managed identity endpoint: only with an identity
             env["SANDBOX_TOKEN"] = f"sandbox-mi:{','.join(identity.user) or 'system'}"
+        warmup = ctx.settings.extra.get("workload_warmup") or {}  # option: components that warm up later
+        env["WORKLOAD_WARMUP"] = ",".join(f"{name}={seconds}" for name, seconds in warmup.items())
         env.update(env_of(g.first()))
-        env.update(
-            {
-                "PORT": str(g.port),
-                "IMAGE": str(g.first()["properties"]["image"]),
-                "CONTAINER_GROUP": g.name,
-                "REGION": g.region,
-            }
-        )
+        image = str(g.first()["properties"]["image"])
+        env.update({"PORT": str(g.port), "IMAGE": image, "CONTAINER_GROUP": g.name, "REGION": g.region})
         return env
 
     def log_path(self, g: Group) -> Path:

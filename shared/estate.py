@@ -97,17 +97,19 @@ def find_primary(settings: Settings) -> Generator[list[Read], list[Json], Primar
 
 
 def status(settings: Settings) -> Generator[list[Read], list[Json], Json]:
-    """What ``GET /api/status`` shows of the estate: the route, the latest backup-watch state, each slot's
-    container group (state and image), the primary found now with its replica, the replica's lag and the
-    primary's backups. Each read may fail alone."""
+    """What ``GET /api/status`` shows of the estate: the route, the latest backup-watch and readiness
+    states, each slot's container group (state and image), the primary found now with its replica, the
+    replica's lag and the primary's backups. Each read may fail alone."""
     groups = settings.container_groups
-    route, watch, *slots = yield [
+    route, watch, ready, *slots = yield [
         (names.TRAFFIC_GET_ROUTE, {}),
         (names.STORAGE_READ_STATE, {"name": backup_watch_state(settings)}),
+        (names.STORAGE_READ_STATE, {"name": readiness_state(settings)}),
         *[(names.CONTAINERS_GET_GROUP, {"group": group}) for group in groups.values()],
     ]
     found = yield from find_primary(settings)
     out: Json = {"route": route, "backup_watch": watch.get("state"), "primary": found.view()}
+    out["readiness"] = ready.get("state")
     out["slots"] = dict(zip(groups, slots, strict=True))
     primary = found.primary
     if primary is None:  # no guess: primary_server is null, the candidates as observed
@@ -131,3 +133,8 @@ def status(settings: Settings) -> Generator[list[Read], list[Json], Json]:
 def backup_watch_state(settings: Settings) -> str:
     """The name under which the backup watch keeps its state (open breaches, the last result)."""
     return f"backup-watch-{settings.app_name}"
+
+
+def readiness_state(settings: Settings) -> str:
+    """The name under which the readiness timer keeps its last result (the score it notified)."""
+    return f"readiness-{settings.app_name}"

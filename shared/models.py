@@ -59,6 +59,7 @@ class HealthSignal(_Json):
     summary: str = ""
     severity: str = ""
     alert_id: str = ""
+    practice: bool = False  # a synthetic alert (the calendar's alert verification): notify, never act
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Self:

@@ -239,3 +239,20 @@ LTR_PROOF_ORCHESTRATOR = "ltr_proof_orchestrator"
 TIMER_LTR_PROOF = "timer_ltr_proof"
 # ---- the stuck-run watchdog (triggers/watchdog.py) ----------------------------------------------------
 TIMER_STUCK_RUNS = "timer_stuck_runs"
+# ---- readiness, recovery tiers (orchestrators/readiness.py, triggers/readiness_api.py) -------------------
+# {} -> {reports: [{run_id, operation, status, started_at, ended_at}]}   (every run report's summary)
+STORAGE_LIST_REPORTS = "storage_list_reports"
+# {} -> {region: str|None, reported}   (the Functions host's region, REGION_NAME as Azure Functions sets
+#   it, normalized to the short name; the task hub's storage account is deployed with it, docs/deploy.md)
+STORAGE_GET_TASK_HUB_REGION = "storage_get_task_hub_region"
+READINESS_ORCHESTRATOR = "readiness_orchestrator"
+TIMER_READINESS = "timer_readiness"
+HTTP_READINESS = "http_readiness"
+
+# ---- the DR test calendar (orchestrators/alert_verification.py, triggers/calendar_api.py) --------------
+# {run_id, target (a resource id)} -> {url (no query), ok, status, values: {status, reason, would_act,
+#   notified_targets, notify_failures}, alert_id, error}   (a practice alert through the app's own intake)
+PROBE_SEND_SYNTHETIC_ALERT = "probe_send_synthetic_alert"
+ALERT_VERIFICATION_ORCHESTRATOR = "alert_verification_orchestrator"
+TIMER_ALERT_VERIFICATION = "timer_alert_verification"
+HTTP_CALENDAR = "http_calendar"

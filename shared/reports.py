@@ -195,7 +195,8 @@ def _check_rows(report: dict[str, Any]) -> list[tuple[str, ...]]:
         (str(c.get("name", "")), "pass" if c.get("passed") else "fail", plain(c.get("detail")))
         for c in report.get("checks") or []
     ]
-    return rows + _objective_rows(report.get("measurements") or {})
+    measured = report.get("measurements") or {}
+    return rows + _objective_rows(measured) + _tier_rows(measured)
 
 
 def _checks(report: dict[str, Any]) -> list[str]:
@@ -224,6 +225,14 @@ def _objective_rows(m: dict[str, Any]) -> list[tuple[str, ...]]:
         result = "pass" if value <= objective else "fail"
         rows.append((f"{name} within objective", result, f"{took(value)} against {took(objective)}"))
     return rows
+
+
+def _tier_rows(m: dict[str, Any]) -> list[tuple[str, ...]]:
+    """Each tier's RTO against its objective (orchestrators/tiers.py ``tier_rto``)."""
+    tiers = m.get("tier_rto")
+    if not isinstance(tiers, list):
+        return []
+    return [(f"tier {t.get('tier')} RTO", str(t.get("result")), plain(t.get("reason"))) for t in tiers]
 
 
 def _measurements(report: dict[str, Any]) -> list[str]:

@@ -29,7 +29,7 @@ from shared import estate, names, policy
 from shared.config import Settings, current_settings
 from shared.incident import alert_key
 from shared.models import HealthSignal, ProbeSnapshot, parse_time
-from triggers import coalesce, deploy_signals, runs
+from triggers import coalesce, deploy_signals, practice, runs
 from triggers.api import endpoint
 from triggers.web import BadRequest, Body, Field, check_json, json_response, settings_or_error
 
@@ -86,6 +86,7 @@ def signal_from_common_alert(body: Mapping[str, Any], source: str = "monitor-web
         summary=str(essentials.get("alertRule") or essentials.get("description") or "")[:200],
         severity=str(essentials.get("severity") or ""),
         alert_id=str(essentials.get("alertId") or "")[:300],
+        practice=practice.is_practice(data),
     )
 
 
@@ -219,6 +220,8 @@ async def handle_signal(client: Any, settings: Settings, signal: HealthSignal) -
     app = settings.app_name
     holder, generation = await coalesce.shared(("lock", app), lambda: runs.lock_state(client, app))
     target = await _protected(signal, settings, generation)
+    if signal.practice:  # the calendar's synthetic alert: it reaches the targets and acts on nothing
+        return await asyncio.to_thread(practice.answer, settings, signal, target)
     if not target:
         ids = ", ".join(signal.resource_ids) or "nothing"
         return {"status": "ignored", "reason": f"the alert targets {ids}, not a protected resource"}

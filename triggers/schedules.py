@@ -9,19 +9,22 @@ running is skipped; a watch tick is not a DR operation), the restore test and th
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 import azure.durable_functions as df
 import azure.functions as func
 
-from shared import names
+from shared import calendar, names
 from shared.config import Settings, current_settings
 from triggers import runs
 
 bp = df.Blueprint()
 log = logging.getLogger("continuity.schedules")
 
-QUARTERLY_DRILL_SCENARIO = "complete"
+CALENDAR_ITEMS = {
+    "restore-test": "restore-verification"
+}  # operation -> its calendar item (drills: by quarter)
 
 
 def watch_instance_id(app: str) -> str:
@@ -42,7 +45,11 @@ async def start_backup_watch(client: Any, settings: Settings) -> str:
 async def start_scheduled(
     client: Any, settings: Settings, operation: str, orchestrator: str, extra: dict[str, Any]
 ) -> str:
-    """Start a scheduled restore test or drill under rule 1; returns what happened."""
+    """Start a scheduled restore test or drill under rule 1 (unless its calendar item is switched off);
+    returns what happened."""
+    item = CALENDAR_ITEMS.get(operation)
+    if item and calendar.switched_off(settings, item):
+        return f"not started: {item} is switched off (CONTINUITY_CALENDAR_OFF)"
     payload = {
         "settings": settings.to_dict(),
         "trigger": {"kind": "timer", "reason": f"scheduled {operation}"},
@@ -77,9 +84,12 @@ async def timer_restore_test(timer: func.TimerRequest, client: df.DurableOrchest
 @bp.timer_trigger(arg_name="timer", schedule="%CONTINUITY_DRILL_SCHEDULE%")
 @bp.durable_client_input(client_name="client")
 async def timer_drill(timer: func.TimerRequest, client: df.DurableOrchestrationClient) -> None:
-    """Quarterly drill in practice mode (the complete scenario), with its evidence report."""
-    extra = {"scenario": QUARTERLY_DRILL_SCENARIO}
-    log.info(
-        "drill: %s",
-        await start_scheduled(client, current_settings(), "drill", names.DRILL_ORCHESTRATOR, extra),
-    )
+    """Quarterly drill in practice mode (the quarter's scenario of the DR test calendar: Q1 database, Q2
+    region, Q3 complete by default), with its evidence report."""
+    settings = current_settings()
+    scenario = calendar.quarter_scenario(settings, datetime.now(UTC).month)
+    if scenario is None:
+        log.info("drill: not started: this quarter's drill is switched off")
+        return
+    extra = {"scenario": scenario}
+    log.info("drill: %s", await start_scheduled(client, settings, "drill", names.DRILL_ORCHESTRATOR, extra))

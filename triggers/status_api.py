@@ -77,6 +77,7 @@ def status_view(
         "last_drill": last_run(reports or [], "drill"),
         "last_restore_test": last_run(reports or [], "restore-test"),
         "release": _release_brief(observed.get("release")),
+        "readiness": readiness_brief(observed.get("readiness")),
         "objectives": {
             "rto_tier1_minutes": settings.rto_tier1_minutes,
             "rpo_minutes": settings.rpo_minutes,
@@ -98,6 +99,18 @@ def _release_brief(release: Any) -> dict[str, Any] | None:
         "standby_image": (release.get("standby") or {}).get("image"),
         "standby_matches": release["standby_matches"],
         "mismatch": release.get("mismatch"),
+    }
+
+
+def readiness_brief(result: Any) -> dict[str, Any] | None:
+    """The last readiness tick (orchestrators/readiness.py): its score, when, and the checks not passing."""
+    if not isinstance(result, dict) or "score" not in result:
+        return None
+    failing = [c for c in result.get("checks", []) if c.get("result") != "pass"]
+    return {
+        "score": result["score"],
+        "observed_at": result.get("observed_at"),
+        "failing": [{k: c.get(k) for k in ("name", "result", "reason")} for c in failing],
     }
 
 

@@ -3,7 +3,7 @@
 Environment: PORT, IMAGE (its tag decides behaviour), CONTAINER_GROUP, REGION, MAINTENANCE_MODE,
 KEY_VAULT_URL + DATABASE_SECRET_NAME (default `database-url`) to read the database URL at start, with
 SANDBOX_TOKEN (set by the sandbox only for a group with a managed identity) and SANDBOX_CA_BUNDLE (or
-DATABASE_URL directly), WORKLOAD_SLOW_MS.
+DATABASE_URL directly), WORKLOAD_SLOW_MS, WORKLOAD_WARMUP (components that turn healthy later).
 A migration image runs its migration, prints the outcome and exits 0 (or 1 on failure).
 """
 
@@ -53,6 +53,12 @@ def run_migration(behaviour: Behaviour, url: str) -> int:
     return 0
 
 
+def warmup_of(raw: str) -> tuple[tuple[str, float], ...]:
+    """``websocket=20,analytics=40``: each component and the seconds it takes to turn healthy."""
+    pairs = [item.split("=", 1) for item in raw.split(",") if "=" in item]
+    return tuple((name.strip(), float(seconds)) for name, seconds in pairs)
+
+
 def main(env: Mapping[str, str]) -> int:
     try:
         url = database_url(env)
@@ -71,6 +77,7 @@ def main(env: Mapping[str, str]) -> int:
         container_group=env.get("CONTAINER_GROUP", ""),
         region=env.get("REGION", ""),
         maintenance_mode=env.get("MAINTENANCE_MODE", "").lower() == "true",
+        warmup=warmup_of(env.get("WORKLOAD_WARMUP", "")),
     )
     port = int(env["PORT"])
     print(f"workload serving on 127.0.0.1:{port}", flush=True)

@@ -37,6 +37,7 @@ class WorkloadConfig:
     container_group: str = ""
     region: str = ""
     maintenance_mode: bool = False
+    warmup: tuple[tuple[str, float], ...] = ()  # component -> seconds after start until it is healthy
 
 
 def _error(status: int, message: str) -> web.Response:
@@ -97,6 +98,19 @@ async def database_health(request: web.Request) -> web.Response:
     except Exception as exc:  # any database failure is an unhealthy answer, never a crash
         return web.json_response({"status": "unhealthy", "error": type(exc).__name__}, status=503)
     return web.json_response({"status": "healthy", **info})
+
+
+async def component_health(request: web.Request) -> web.Response:
+    """A component of the app (WORKLOAD_WARMUP names them) answers healthy once it has warmed up after the
+    process started: a component that recovers later than the rest (a websocket service)."""
+    name = request.match_info["name"]
+    warmup = dict(_cfg(request).warmup)
+    if name not in warmup:
+        return _error(404, f"no component {name}")
+    left = warmup[name] - (time.monotonic() - request.app[STARTED_KEY])
+    if left > 0:
+        return web.json_response({"status": "warming up", "component": name, "ready_in": left}, status=503)
+    return web.json_response({"status": "healthy", "component": name})
 
 
 async def _json_body(request: web.Request) -> dict[str, Any]:
@@ -178,6 +192,7 @@ def build_app(cfg: WorkloadConfig) -> web.Application:
     app.router.add_get("/health", health)
     app.router.add_get("/api/v1/status", status)
     app.router.add_get("/api/v1/health/database", database_health)
+    app.router.add_get("/api/v1/health/components/{name}", component_health)
     app.router.add_post("/api/v1/intents", create_intent)
     app.router.add_post("/api/v1/search", search)
     return app

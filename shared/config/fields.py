@@ -13,6 +13,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from shared.config.calendar import parse_items_off, parse_quarters
+from shared.config.tiers import DOCUMENT_TIER_COMPONENTS, parse_tier_components
+
 PREFIX = "CONTINUITY_"
 
 
@@ -418,6 +421,26 @@ FIELDS: dict[str, Field] = {
         "A run active longer than its operation's deadline is stuck: paged once, shown in the status.",
     ),
     "WATCHDOG_SCHEDULE": Field(_cron, "0 */5 * * * *", "Stuck-run watchdog timer."),
+    # readiness and recovery tiers
+    "READINESS_SCHEDULE": Field(_cron, "0 */15 * * * *", "Readiness score timer."),
+    "READINESS_RESTORE_TEST_MAX_AGE_HOURS": Field(
+        _float, "48", "Readiness: the last restore test must have passed within this."
+    ),
+    "READINESS_DRILL_MAX_AGE_DAYS": Field(
+        _float, "100", "Readiness: the last drill of each kind must have passed within this."
+    ),
+    "TIER_COMPONENTS": Field(
+        parse_tier_components,
+        DOCUMENT_TIER_COMPONENTS,
+        "JSON list of {name, path, tier 1-3}: each component's health path through the public endpoint.",
+    ),
+    "TIER_POLL_INTERVAL_SECONDS": Field(_float, "10", "Seconds between probes of the tiers' health paths."),
+    # the DR test calendar
+    "CALENDAR_QUARTERS": Field(
+        parse_quarters, "database,region,complete,off", "Drill scenario of Q1-Q4 on the drill timer (or off)."
+    ),
+    "CALENDAR_OFF": Field(parse_items_off, "none", "Comma-separated calendar items switched off (or none)."),
+    "ALERT_VERIFICATION_SCHEDULE": Field(_cron, "0 0 9 * * 1", "Weekly practice alert through the intake."),
 }
 
 # Secret settings: validated here, never stored in Settings, read only by the adapter that sends them.
@@ -428,6 +451,11 @@ SECRET_FIELDS: dict[str, Field] = {
     "PAGERDUTY_ROUTING_KEY": Field(_text, OPTIONAL, "PagerDuty Events API v2 routing key."),
     "EVENTGRID_TOPIC_KEY": Field(_text, OPTIONAL, "Event Grid topic key (else managed identity)."),
     "SANDBOX_TOKEN": Field(_text, OPTIONAL, "Bearer token for the sandbox (CREDENTIAL=sandbox only)."),
+    "ALERT_INTAKE_URL": Field(
+        _url,
+        OPTIONAL,
+        "The alert webhook as the action group calls it, with its key (weekly practice alert).",
+    ),
 }
 
 TARGET_KEYS = {

@@ -138,6 +138,15 @@ class Settings:
     # the stuck-run watchdog
     run_deadlines_minutes: str = "*=120"
     watchdog_schedule: str | None = None
+    # readiness and recovery tiers (optional for the same reason)
+    readiness_schedule: str = "0 */15 * * * *"
+    readiness_restore_test_max_age_hours: float = 48.0
+    readiness_drill_max_age_days: float = 100.0
+    tier_components: tuple[dict[str, Any], ...] = ()
+    tier_poll_interval_seconds: float = 10.0
+    calendar_quarters: tuple[str, ...] = ("database", "region", "complete", "off")
+    calendar_off: tuple[str, ...] = ()
+    alert_verification_schedule: str = "0 0 9 * * 1"
 
     # ---- derived values ----------------------------------------------------------------------------
     @property
@@ -215,6 +224,7 @@ class Secrets:
     eventgrid_topic_key: str | None = None
     sandbox_token: str | None = None
     storage_connection_string: str | None = None
+    alert_intake_url: str | None = None
 
     def __repr__(self) -> str:
         present = [f.name for f in dataclasses.fields(self) if getattr(self, f.name)]

@@ -359,3 +359,16 @@ def test_the_config_file_make_run_writes_is_found_upwards_and_the_environment_wi
     monkeypatch.setenv("DRCTL_KEY", "k2")
     assert settings.resolve(start=deeper).key == "k2"
     assert settings.resolve(url="http://h/api/", start=deeper).url == "http://h/api"
+
+
+def test_status_shows_the_readiness_score_and_each_check_not_passing(api: FakeApi) -> None:
+    reason = "replica lag 30 min is over the 15 min RPO"
+    failing = [{"name": "replica_lag", "result": "fail", "reason": reason}]
+    readiness = {"score": 91, "observed_at": T, "failing": failing}
+    api.on("GET", "/api/status", (200, {**STATUS, "readiness": readiness}))
+    shown = drctl(api, "status")
+    assert shown.exit_code == 0, shown.output
+    assert "91/100 at 2026-12-02 15:18:00 UTC" in shown.output
+    assert "replica_lag fail: replica lag 30 min is over the 15 min RPO" in shown.output
+    api.on("GET", "/api/status", (200, STATUS))
+    assert "not scored yet" in drctl(api, "status").output

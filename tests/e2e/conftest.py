@@ -2,8 +2,10 @@
 notification receiver and devhost serving function_app on them, for one scenario (tests/support/e2e.py).
 
 Keyword arguments override app settings (``GRACE_PERIOD_SECONDS="0"`` becomes
-``CONTINUITY_GRACE_PERIOD_SECONDS``); short confirmation and zero grace periods are the defaults here so
-scenarios run in seconds, and timers never fire by themselves.
+``CONTINUITY_GRACE_PERIOD_SECONDS``; ``sandbox_config`` adds sandbox component options, ``host_env`` and
+``port`` set the host's own environment and port); short
+confirmation and zero grace periods are the defaults here so scenarios run in seconds, and timers never
+fire by themselves.
 """
 
 from __future__ import annotations
@@ -24,12 +26,17 @@ def estate_factory(
 ) -> Iterator[EstateFactory]:
     receivers: list[Receiver] = []
 
-    def start(**settings: str) -> Estate:
-        sandbox = sandbox_factory(config=SANDBOX_CONFIG)
+    def start(
+        sandbox_config: dict[str, object] | None = None,
+        host_env: dict[str, str] | None = None,
+        port: int = 0,
+        **settings: str,
+    ) -> Estate:
+        sandbox = sandbox_factory(config={**SANDBOX_CONFIG, **(sandbox_config or {})})
         receiver = Receiver()
         receivers.append(receiver)
-        env = app_env(sandbox, receiver, **{**FAST_FAILOVER, **settings})
-        host = devhost_factory(app="function_app", cwd=ROOT, env=env)
+        env = {**app_env(sandbox, receiver, **{**FAST_FAILOVER, **settings}), **(host_env or {})}
+        host = devhost_factory(app="function_app", cwd=ROOT, env=env, port=port)
         return Estate(sandbox, host, receiver, env)
 
     yield start

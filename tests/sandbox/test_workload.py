@@ -148,3 +148,31 @@ def test_maintenance_mode_refuses_writes_and_keeps_reads(sandbox: SandboxClient)
             assert count_intents(sandbox.endpoints["database_url"]) == before
         finally:
             ci.container_groups.begin_delete(rg, name).result()
+
+
+def test_a_component_answers_healthy_only_once_it_has_warmed_up() -> None:
+    import asyncio
+
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from sandbox.workload.__main__ import warmup_of
+    from sandbox.workload.app import WorkloadConfig, build_app
+    from tests.polling import until_async
+
+    assert warmup_of("websocket=0.5, analytics=40") == (("websocket", 0.5), ("analytics", 40.0))
+    cfg = WorkloadConfig(
+        behaviour=behaviour_for("qlp-app:1.4.2"), database_url="", warmup=warmup_of("ws=0.5")
+    )
+
+    async def scenario() -> None:
+        async with TestClient(TestServer(build_app(cfg))) as client:
+            early = await client.get("/api/v1/health/components/ws")
+            assert early.status == 503 and (await early.json())["status"] == "warming up"
+            assert (await client.get("/api/v1/health/components/other")).status == 404
+
+            async def healthy() -> bool:
+                return (await client.get("/api/v1/health/components/ws")).status == 200
+
+            await until_async(healthy, "the component turns healthy after its warm-up", 10, 0.05)
+
+    asyncio.run(scenario())

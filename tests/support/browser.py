@@ -27,6 +27,8 @@ SETTINGS = {
     "LTR_BACKUP_SCHEDULE": NEVER,
     "LTR_PROOF_SCHEDULE": NEVER,
     "WATCHDOG_SCHEDULE": NEVER,
+    "READINESS_SCHEDULE": NEVER,
+    "ALERT_VERIFICATION_SCHEDULE": NEVER,
 }
 # Chromium as root on a machine with no outside network: no sandbox, no background connections.
 FLAGS = [

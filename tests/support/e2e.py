@@ -35,6 +35,8 @@ SCHEDULES = {
     "LTR_BACKUP_SCHEDULE": NEVER,
     "LTR_PROOF_SCHEDULE": NEVER,
     "WATCHDOG_SCHEDULE": NEVER,
+    "READINESS_SCHEDULE": NEVER,
+    "ALERT_VERIFICATION_SCHEDULE": NEVER,
 }
 # Long-term backups are off unless a scenario turns them on (backup_storage_account=...): the backup
 # watch of the other scenarios then judges only what they are about.

@@ -250,7 +250,11 @@ def test_complete_drill_reaches_the_drill_group_through_a_drill_route_and_remove
     assert path["url"] == "http://127.0.0.1:7000" and path["pattern"] == "/drill/*"
     assert ctx.payloads(names.TRAFFIC_DELETE_DRILL_PATH) == [{"tag": path["tag"]}]
     drill_probes = [p["url"] for p in ctx.payloads(names.PROBE_HTTP) if "/drill/" in p["url"]]
-    assert drill_probes == ["https://qlp.example/drill/health"] * 2  # 404 before, 200 through the route
+    assert drill_probes[:2] == ["https://qlp.example/drill/health"] * 2  # 404 before, 200 through the route
+    assert drill_probes[2:] == [  # then each tier's components through the drill route
+        "https://qlp.example/drill/api/v1/status",
+        "https://qlp.example/drill/api/v1/health/database",
+    ]
     m = report["measurements"]
     assert m["frontdoor_drill_path"] == "served"
     assert m["frontdoor_drill_served_by"] == f"og-drill-{path['tag']}"

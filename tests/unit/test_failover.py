@@ -43,6 +43,7 @@ def test_alert_outage_fails_over_after_confirmation_and_grace() -> None:
     assert steps == [
         "observe", "confirm", "prepare", "grace", "recheck_lag", "promote", "count_rows", "point_secret",
         "restart_standby", "verify_standby", "check_pool", "switch_traffic", "verify_public", "fence",
+        "tier_rto",
     ]  # fmt: skip
     assert all(s["outcome"] == "succeeded" for s in report["steps"])
     assert "the primary failed 3 consecutive probes: outage confirmed" in reasons(estate)

@@ -113,6 +113,12 @@ function server(s) {
   return s ? `${plain(s.name)} ${plain(s.state)} in ${plain(s.location)}` : "-";
 }
 
+function readinessLine(found) {
+  if (!found) return "not scored yet";
+  const failing = (found.failing || []).map((c) => el("li", { class: "bad" }, `${plain(c.name)} ${plain(c.result)}: ${plain(c.reason)}`));
+  return el("span", {}, el("strong", {}, `${plain(found.score)}/100`), ` at ${utc(found.observed_at)}`, el("ul", { class: "readiness" }, ...failing));
+}
+
 function renderEstate(status) {
   const o = status.objectives || {};
   const rpo = o.rpo_minutes != null ? o.rpo_minutes * 60 : null;
@@ -131,6 +137,7 @@ function renderEstate(status) {
     ["last drill", runLine(status.last_drill)],
     ["last restore test", runLine(status.last_restore_test)],
     ["running", (status.running_operations || []).join(", ") || "nothing"],
+    ["readiness", readinessLine(status.readiness)],
     ["RTO objective (tier 1)", o.rto_tier1_minutes != null ? `${o.rto_tier1_minutes} min` : "-"],
     ["RPO objective", o.rpo_minutes != null ? `${o.rpo_minutes} min` : "-"],
   ];
