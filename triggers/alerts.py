@@ -212,11 +212,9 @@ def handled_by(recent: list[Any], alert_id: str) -> str:
 
 
 async def handle_signal(client: Any, settings: Settings, signal: HealthSignal) -> dict[str, Any]:
-    """Start, join or acknowledge: returns {status, reason, run} (always answered with 202).
-
-    One read of the app's lock tells whether a failover runs; joining it takes no lock of this worker
-    (only a start does: check then start, one at a time), so a storm of alerts on a running failover is
-    answered at the speed of that read."""
+    """Start, join or acknowledge: returns {status, reason, run} (always answered with 202). One read of
+    the lock tells whether a failover runs; joining it takes no lock of this worker (only a start does),
+    so a storm of alerts on a running failover is answered at the speed of that read."""
     app = settings.app_name
     holder, generation = await coalesce.shared(("lock", app), lambda: runs.lock_state(client, app))
     target = await _protected(signal, settings, generation)

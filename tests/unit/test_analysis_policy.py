@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from shared import policy
-from shared.config.fields import DOCUMENT_SMOKE_SUITE
+from shared.config.smoke import DOCUMENT_SMOKE_SUITE
 
 TRIGGERS = policy.Triggers(
     health_failure_percent=50,
