@@ -6,6 +6,7 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from activities import containers, database, events, metrics, notify, probe, secrets, storage, traffic
+from activities import incidents as incident_activities
 from orchestrators import (
     backup_watch,
     blue_green,
@@ -18,7 +19,17 @@ from orchestrators import (
     restore_test,
     rollback,
 )
-from triggers import alerts, dashboard_api, deploy_api, operations_api, runs_api, schedules, status_api
+from orchestrators import incident as incident_plan
+from triggers import (
+    alerts,
+    dashboard_api,
+    deploy_api,
+    incidents_api,
+    operations_api,
+    runs_api,
+    schedules,
+    status_api,
+)
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
 
@@ -49,6 +60,9 @@ _BLUEPRINTS = (
     events,
     notify,
     probe,
+    incident_plan,
+    incident_activities,
+    incidents_api,
 )
 for module in _BLUEPRINTS:
     app.register_functions(module.bp)

@@ -213,3 +213,20 @@ HTTP_STATUS = "http_status"
 HTTP_DEPLOYMENTS = "http_deployments"
 HTTP_ROLLBACK = "http_rollback"
 HTTP_RELEASES = "http_releases"
+
+# ---- incidents (orchestrators/incident.py, activities/incidents.py, triggers/incidents_api.py) ----------
+INCIDENT_ORCHESTRATOR = "incident_orchestrator"
+# {run_id, operation, reason, [severity: P0-P3 to open one], [settings]} -> {incident_id, severity, opened,
+#   linked, message}   (joins the app's open incident, raising it to the run's severity; without one, opens
+#   one when a severity is given; incident_id '' otherwise)
+INCIDENTS_OPEN = "incidents_open"
+# {message: {as NOTIFY_SEND}, audience: default|status|level:<name>, [status_update: {..}]}
+#   -> {sent, failed, skipped}   (a level's targets from ESCALATION_TARGETS; status: the status page too)
+INCIDENTS_NOTIFY = "incidents_notify"
+# {incident: {..}} -> {blob, url, markdown}   (the post-mortem draft from the incident and its runs' reports)
+INCIDENTS_WRITE_POSTMORTEM = "incidents_write_postmortem"
+HTTP_INCIDENTS = "http_incidents"
+HTTP_INCIDENT = "http_incident"
+HTTP_INCIDENT_ACTION = "http_incident_action"
+HTTP_INCIDENT_POSTMORTEM = "http_incident_postmortem"
+HTTP_PAGERDUTY_WEBHOOK = "http_pagerduty_webhook"

@@ -20,6 +20,7 @@ from orchestrators.toolkit.record import RunRecord, iso
 from shared import estate, names, policy
 from shared.config import Settings
 from shared.models import Decision, Verdict
+from shared.policy import incidents as incident_rules
 from shared.reports import redact
 
 # Events that notify (DESIGN.md: notifications at every state change) and their severities.
@@ -82,6 +83,7 @@ class Run(Calls):
         self.promoted = self.traffic_moved = self.resolved = False
         self.watched: list[tuple[str, Read]] = []  # observed again when the run ends
         self._events: dict[str, Any] = {}
+        self.incident: Json = {}  # the incident this run opened or joined: {id, severity}
 
     # ---- views of the input ----------------------------------------------------------------------------
     @property
@@ -179,7 +181,7 @@ class Run(Calls):
             "event": event,
             "run_id": self.run_id,
             "dedup_key": self.run_id,
-            "fields": {"step": record.step or "-", "status": record.status},
+            "fields": {"step": record.step or "-", "status": record.status, **self.incident},
             "link": record.evidence.get("report", ""),
             "page": page,
         }
@@ -343,6 +345,7 @@ class Run(Calls):
     def execute(self, plan: Callable[[Run], Gen], *, announce_start: bool = True) -> Gen:
         """Run ``plan(self)`` to its ``End``; a Stop or a failed step ends it through one path each."""
         try:
+            yield from self.join_incident("started")
             if announce_start:
                 text = f"{self.operation} started by {self.trigger_kind}: {self.trigger.get('reason') or '-'}"
                 yield from self.announce(STARTED, text)
@@ -354,6 +357,25 @@ class Run(Calls):
         except Exception as exc:  # a fault outside any step still ends the run with its report
             end = self.failed(StepFailed(self.record.step or "plan", error_text(exc)[:300]))
         return (yield from self.finish(end))
+
+    def join_incident(self, phase: str, status: str = "") -> Gen:
+        """Open or join the app's incident when the incident rules say so (shared/policy/incidents.py);
+        its id and severity then travel in every notification of this run. Never fatal."""
+        facts = incident_rules.RunFacts(
+            self.operation, phase, status, self.trigger_kind, self.traffic_moved, tier=1
+        )
+        opening = incident_rules.incident_opening(facts)
+        if opening.is_(incident_rules.NONE) or self.input.get("dry_run"):
+            return
+        ask = {"run_id": self.run_id, "operation": self.operation, "reason": opening.reason}
+        try:
+            found = yield from self.act(names.INCIDENTS_OPEN, {**ask, "severity": opening.value or ""})
+        except Exception as exc:
+            self.record.extra["incident"] = {"error": error_text(exc)[:300]}
+            return
+        if found.get("incident_id"):
+            self.incident = {"incident": str(found["incident_id"]), "severity": str(found.get("severity"))}
+            self.record.extra["incident"] = dict(self.incident)
 
     def failed(self, failed: StepFailed) -> End:
         """A step failed: say what it means for traffic and page (the watched resources are observed as
@@ -374,6 +396,7 @@ class Run(Calls):
         self.record.finish(end.status, self.now(), end.summary)
         self.set_status()
         if end.event:
+            yield from self.join_incident("ended", end.status)
             yield from self.announce(end.event, end.summary, page=end.page, final=True)
         else:  # a dry run: its report is kept, nobody is notified
             yield from self.save()

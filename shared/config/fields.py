@@ -13,6 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from shared.policy.incidents import escalation_targets_setting, levels_setting, sla_setting
+
 PREFIX = "CONTINUITY_"
 
 
@@ -387,6 +389,17 @@ FIELDS: dict[str, Field] = {
     "ARM_ENDPOINT": Field(_url, "https://management.azure.com", "Azure Resource Manager endpoint."),
     "CA_BUNDLE": Field(_existing_file, OPTIONAL, "CA bundle for TLS to Azure endpoints (the sandbox CA)."),
     "CREDENTIAL": Field(_choice("default", "sandbox"), "default", "default: DefaultAzureCredential."),
+    # incidents (escalation matrix, response SLA, status updates, post-mortem)
+    "ESCALATION_LEVELS": Field(
+        levels_setting,
+        "on-call:0,senior:15,lead:30,manager:60",
+        "Escalation levels as name:minutes unacknowledged.",
+    ),
+    "RESPONSE_SLA": Field(
+        sla_setting, "P0:15,P1:30,P2:120,P3:next-business-day", "Acknowledgement due per severity (minutes)."
+    ),
+    "STATUS_UPDATE_MINUTES": Field(_float, "30", "Status updates while an incident is open, this often."),
+    "POSTMORTEM_DUE_HOURS": Field(_float, "48", "The post-mortem is due this long after resolution."),
 }
 
 # Secret settings: validated here, never stored in Settings, read only by the adapter that sends them.
@@ -397,6 +410,16 @@ SECRET_FIELDS: dict[str, Field] = {
     "PAGERDUTY_ROUTING_KEY": Field(_text, OPTIONAL, "PagerDuty Events API v2 routing key."),
     "EVENTGRID_TOPIC_KEY": Field(_text, OPTIONAL, "Event Grid topic key (else managed identity)."),
     "SANDBOX_TOKEN": Field(_text, OPTIONAL, "Bearer token for the sandbox (CREDENTIAL=sandbox only)."),
+    "ESCALATION_TARGETS": Field(
+        escalation_targets_setting,
+        OPTIONAL,
+        "JSON {level: {pagerduty: routing key, slack, teams, webhook: URL}}; a level not listed there "
+        "notifies the targets above.",
+    ),
+    "STATUS_PAGE_WEBHOOK_URL": Field(_url, OPTIONAL, "Status page webhook: incident status updates as JSON."),
+    "PAGERDUTY_WEBHOOK_SECRET": Field(
+        _text, OPTIONAL, "Signing secret of the PagerDuty v3 webhook subscription."
+    ),
 }
 
 TARGET_KEYS = {

@@ -125,6 +125,11 @@ class Settings:
     container_identity_id: str | None = None
     container_identity_client_id: str | None = None
     container_registry_server: str | None = None
+    # incidents (shared/policy/incidents.py parses the matrix and the SLA)
+    escalation_levels: str = "on-call:0,senior:15,lead:30,manager:60"
+    response_sla: str = "P0:15,P1:30,P2:120,P3:next-business-day"
+    status_update_minutes: float = 30.0
+    postmortem_due_hours: float = 48.0
 
     # ---- derived values ----------------------------------------------------------------------------
     @property
@@ -202,6 +207,9 @@ class Secrets:
     eventgrid_topic_key: str | None = None
     sandbox_token: str | None = None
     storage_connection_string: str | None = None
+    escalation_targets: str | None = None
+    status_page_webhook_url: str | None = None
+    pagerduty_webhook_secret: str | None = None
 
     def __repr__(self) -> str:
         present = [f.name for f in dataclasses.fields(self) if getattr(self, f.name)]
