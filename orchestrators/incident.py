@@ -148,6 +148,10 @@ class Incident:
         )
         text = f"acknowledged by {by} through {through}: the escalation stops. {verdict.reason}."
         yield from self.send(incidents.message(self.record, "acknowledged", text), "default")
+        if through != "pagerduty":  # PagerDuty is told too, for every routing key it was paged on
+            for level in self.paged:
+                told = incidents.message(self.record, "acknowledged", text, action="acknowledge")
+                yield from self.send(told, f"level:{level}", pagerduty_only=True)
 
     def link(self, event: Json) -> Gen:
         run_id = str(event.get("run_id") or "")

@@ -173,8 +173,8 @@ EVENTS_PUBLISH = "events_publish"
 
 # notify (Slack, Teams, PagerDuty Events v2, generic webhook; one message shape)
 # {title, text, [severity: info|warning|error|critical], [event], [run_id], [dedup_key],
-#   [action: trigger|resolve], [fields: {k: v}], [link], [page: bool]} -> {sent: [targets],
-#   failed: [{target, error}], skipped: [targets]}   (PagerDuty only when page or action=resolve)
+#   [action: trigger|acknowledge|resolve], [fields: {k: v}], [link], [page: bool]} -> {sent: [targets],
+#   failed: [{target, error}], skipped: [targets]}   (PagerDuty only when page, acknowledge or resolve)
 NOTIFY_SEND = "notify_send"
 
 # probe (HTTP)

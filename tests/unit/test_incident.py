@@ -122,7 +122,12 @@ def test_acknowledgement_stops_the_climb() -> None:
     assert incident["response"]["verdict"] is False  # P0: 15 min; acknowledged after 20
     assert incident["response"]["reason"] == "P0 response SLA missed: acknowledged after 20 min, 5 min late"
     acked = [p for p in sent(ctx) if p["message"]["event"] == "incident-acknowledged"]
-    assert len(acked) == 1 and "escalation stops" in acked[0]["message"]["text"]
+    told, *pagerduty = acked
+    assert told["audience"] == "default" and "escalation stops" in told["message"]["text"]
+    assert [(p["audience"], p["message"]["action"], p["pagerduty_only"]) for p in pagerduty] == [
+        ("level:on-call", "acknowledge", True),
+        ("level:senior", "acknowledge", True),
+    ]
 
 
 def test_pagerduty_acknowledgement_in_time_meets_the_sla() -> None:
@@ -139,6 +144,8 @@ def test_pagerduty_acknowledgement_in_time_meets_the_sla() -> None:
         "reason": "P0 response SLA met: acknowledged after 10 min",
     }
     assert [a for a, _ in escalations(ctx)] == ["level:on-call"]
+    acked = [p for p in sent(ctx) if p["message"]["event"] == "incident-acknowledged"]
+    assert [p["audience"] for p in acked] == ["default"]  # PagerDuty knows already: not told again
 
 
 def test_status_updates_at_the_cadence_one_at_resolution_none_after() -> None:

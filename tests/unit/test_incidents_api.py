@@ -220,3 +220,14 @@ def test_audiences_choose_their_targets() -> None:
     assert status.webhook_url is None and status.pagerduty_routing_key is None and status.slack_webhook_url
     only = audience_secrets(secrets, "level:senior", pagerduty_only=True)
     assert only == Secrets(pagerduty_routing_key="rk-senior")
+
+
+def test_pagerduty_is_told_of_an_acknowledgement_by_its_dedup_key() -> None:
+    from shared.notify import Message, render_pagerduty
+
+    message = Message.from_dict({"title": "t", "text": "x", "action": "acknowledge", "dedup_key": IID})
+    assert render_pagerduty(message, "rk", "qlp") == {
+        "routing_key": "rk",
+        "event_action": "acknowledge",
+        "dedup_key": IID,
+    }
