@@ -6,6 +6,7 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from activities import containers, database, events, metrics, notify, probe, secrets, storage, traffic
+from activities import incidents as incident_activities
 from activities import long_term as long_term_activities
 from orchestrators import (
     alert_verification,
@@ -23,11 +24,13 @@ from orchestrators import (
     restore_test,
     rollback,
 )
+from orchestrators import incident as incident_plan
 from triggers import (
     alerts,
     calendar_api,
     dashboard_api,
     deploy_api,
+    incidents_api,
     long_term,
     operations_api,
     readiness_api,
@@ -75,6 +78,9 @@ _BLUEPRINTS = (
     readiness,
     calendar_api,
     alert_verification,
+    incident_plan,
+    incident_activities,
+    incidents_api,
 )
 for module in _BLUEPRINTS:
     app.register_functions(module.bp)

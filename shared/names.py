@@ -173,8 +173,8 @@ EVENTS_PUBLISH = "events_publish"
 
 # notify (Slack, Teams, PagerDuty Events v2, generic webhook; one message shape)
 # {title, text, [severity: info|warning|error|critical], [event], [run_id], [dedup_key],
-#   [action: trigger|resolve], [fields: {k: v}], [link], [page: bool]} -> {sent: [targets],
-#   failed: [{target, error}], skipped: [targets]}   (PagerDuty only when page or action=resolve)
+#   [action: trigger|acknowledge|resolve], [fields: {k: v}], [link], [page: bool]} -> {sent: [targets],
+#   failed: [{target, error}], skipped: [targets]}   (PagerDuty only when page, acknowledge or resolve)
 NOTIFY_SEND = "notify_send"
 
 # probe (HTTP)
@@ -256,3 +256,19 @@ PROBE_SEND_SYNTHETIC_ALERT = "probe_send_synthetic_alert"
 ALERT_VERIFICATION_ORCHESTRATOR = "alert_verification_orchestrator"
 TIMER_ALERT_VERIFICATION = "timer_alert_verification"
 HTTP_CALENDAR = "http_calendar"
+# ---- incidents (orchestrators/incident.py, activities/incidents.py, triggers/incidents_api.py) ----------
+INCIDENT_ORCHESTRATOR = "incident_orchestrator"
+# {run_id, operation, reason, [severity: P0-P3 to open one], [settings]} -> {incident_id, severity, opened,
+#   linked, message}   (joins the app's open incident, raising it to the run's severity; without one, opens
+#   one when a severity is given; incident_id '' otherwise)
+INCIDENTS_OPEN = "incidents_open"
+# {message: {as NOTIFY_SEND}, audience: default|status|level:<name>, [status_update: {..}]}
+#   -> {sent, failed, skipped}   (a level's targets from ESCALATION_TARGETS; status: the status page too)
+INCIDENTS_NOTIFY = "incidents_notify"
+# {incident: {..}} -> {blob, url, markdown}   (the post-mortem draft from the incident and its runs' reports)
+INCIDENTS_WRITE_POSTMORTEM = "incidents_write_postmortem"
+HTTP_INCIDENTS = "http_incidents"
+HTTP_INCIDENT = "http_incident"
+HTTP_INCIDENT_ACTION = "http_incident_action"
+HTTP_INCIDENT_POSTMORTEM = "http_incident_postmortem"
+HTTP_PAGERDUTY_WEBHOOK = "http_pagerduty_webhook"

@@ -3,8 +3,9 @@
 ``Message`` is what orchestrations say; ``render_<target>`` turns it into each target's JSON;
 ``send`` posts it to every configured target and reports, per target, whether it arrived. Sending never
 raises: a notification that fails is reported, it does not fail the run. PagerDuty receives only pages
-(``page=True``) and resolves. Webhook URLs and the routing key are secrets: they are never put in results,
-errors or logs, and text that looks like a connection string is redacted before it leaves.
+(``page=True``), acknowledgements and resolves. Webhook URLs and the routing key are secrets: they are
+never put in results, errors or logs, and text that looks like a connection string is redacted before it
+leaves.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 from shared.config import Secrets, Settings
 
 SEVERITIES = ("info", "warning", "error", "critical")
-ACTIONS = ("trigger", "resolve")
+ACTIONS = ("trigger", "acknowledge", "resolve")  # PagerDuty Events API v2 event_action
 _COLOURS = {"info": "good", "warning": "warning", "error": "attention", "critical": "attention"}
 _EMOJI = {
     "info": ":information_source:",
@@ -69,7 +70,7 @@ class Message:
         if data.get("severity", "info") not in SEVERITIES:
             problems.append("severity: must be one of " + ", ".join(SEVERITIES))
         if data.get("action", "trigger") not in ACTIONS:
-            problems.append("action: must be trigger or resolve")
+            problems.append("action: must be trigger, acknowledge or resolve")
         if not isinstance(data.get("fields", {}), dict):
             problems.append("fields: must be an object")
         if problems:
@@ -141,7 +142,7 @@ def render_pagerduty(msg: Message, routing_key: str, app: str) -> dict[str, Any]
         "event_action": msg.action,
         "dedup_key": dedup_key_of(msg, app),
     }
-    if msg.action == "resolve":
+    if msg.action != "trigger":  # acknowledge / resolve: the dedup key says which alert
         return event
     details = {"text": msg.text, **msg.fields, **({"run_id": msg.run_id} if msg.run_id else {})}
     event["payload"] = {
@@ -201,7 +202,7 @@ def targets_for(msg: Message, settings: Settings, secrets: Secrets) -> dict[str,
         out["teams"] = (secrets.teams_webhook_url, render_teams(msg))
     if secrets.webhook_url:
         out["webhook"] = (secrets.webhook_url, render_webhook(msg, app))
-    if secrets.pagerduty_routing_key and (msg.page or msg.action == "resolve"):
+    if secrets.pagerduty_routing_key and (msg.page or msg.action != "trigger"):
         payload = render_pagerduty(msg, secrets.pagerduty_routing_key, app)
         out["pagerduty"] = (settings.pagerduty_events_url, payload)
     return out

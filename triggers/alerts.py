@@ -26,8 +26,8 @@ import azure.functions as func
 
 from activities.inprocess import read_now
 from shared import estate, names, policy
+from shared.alert_instances import alert_key
 from shared.config import Settings, current_settings
-from shared.incident import alert_key
 from shared.models import HealthSignal, ProbeSnapshot, parse_time
 from triggers import coalesce, deploy_signals, practice, runs
 from triggers.api import endpoint
@@ -297,7 +297,7 @@ DELIVERED_KEPT = 10_000
 
 async def _join(client: Any, run_id: str, signal: HealthSignal) -> dict[str, Any] | None:
     """Join the running failover: an alert it has not heard, or a state it has not heard of that alert
-    (shared.incident), is delivered to it as the ``signal`` event, once per worker; duplicates are
+    (shared.alert_instances), is delivered to it as the ``signal`` event, once per worker; duplicates are
     answered without a call. None when the run ended as the signal arrived."""
     key = (run_id, alert_key(signal.to_dict()))
     if _delivered.get(key) != signal.state:

@@ -23,8 +23,8 @@ from shared.models import Decision
 
 ACTIVE_STATES = frozenset({"Running", "Pending", "ContinuedAsNew", "Suspended"})
 NOT_RUNS = frozenset(
-    {names.LOCK_ORCHESTRATOR, names.BACKUP_WATCH_ORCHESTRATOR}
-)  # instances that are not runs
+    {names.LOCK_ORCHESTRATOR, names.BACKUP_WATCH_ORCHESTRATOR, names.INCIDENT_ORCHESTRATOR}
+)  # instances that are not runs (incidents: GET /api/incidents)
 
 
 def new_run_id(operation: str, app: str, *, now: datetime | None = None) -> str:
@@ -252,6 +252,8 @@ def merged(durable: list[Any], reports: list[dict[str, Any]]) -> list[dict[str, 
     """Every run once, newest first: from Durable where it still is, else from its report."""
     views = {v["id"]: v for v in (run_view(s) for s in durable if getattr(s, "name", "") not in NOT_RUNS)}
     for summary in reports:
+        if summary.get("operation") == "incident":  # an incident's report: listed by GET /api/incidents
+            continue
         if summary.get("run_id") and summary["run_id"] not in views:
             views[summary["run_id"]] = report_view(summary)
     return sorted(views.values(), key=lambda v: v.get("created") or "", reverse=True)

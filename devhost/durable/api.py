@@ -99,6 +99,7 @@ class DurableEngine:
         """``keys``: the system key first, then any other key the public webhook takes (the master key);
         none: the webhook is open (tests of the engine alone)."""
         self.runtime = Runtime(list(functions), Path(state_dir), workers, log or _print)
+        self.runtime.client_binding = self.client_binding
         self.base_url = base_url.rstrip("/")
         self.hub_name = hub_name
         self.replace_running = overridable_states != "NonRunningStates"

@@ -55,6 +55,8 @@ class Runtime:
     ) -> None:
         self.orchestrators: dict[str, Callable[[Any], Any]] = {}
         self.activities: dict[str, tuple[Callable[..., Any], str]] = {}
+        self.activity_clients: dict[str, str] = {}  # activity -> its durable client parameter
+        self.client_binding: Callable[[], str] | None = None  # set by the HTTP API that serves the client
         for fn in functions:
             trigger = fn.get_trigger()
             kind = getattr(trigger, "type", None)
@@ -62,6 +64,9 @@ class Runtime:
                 self.orchestrators[fn.get_function_name()] = fn.get_user_function()
             elif kind == "activityTrigger":
                 self.activities[fn.get_function_name()] = (fn.get_user_function(), trigger.name)
+                client = [b.name for b in fn.get_bindings() if getattr(b, "type", None) == "durableClient"]
+                if client:  # an activity may take the durable client binding, as on Azure
+                    self.activity_clients[fn.get_function_name()] = client[0]
         ep.memoize_timestamp_parser()
         self.db_path = state_dir / "durable.sqlite3"
         self.workers = workers
@@ -87,7 +92,9 @@ class Runtime:
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._store = Store(self.db_path)
-        self._worker = ActivityWorker(self.activities, self.workers)
+        self._worker = ActivityWorker(
+            self.activities, self.workers, clients=self.activity_clients, client_binding=self.client_binding
+        )
         self._closed = False
         for row in self.store.active_instances():
             self._load(row)

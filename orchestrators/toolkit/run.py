@@ -18,9 +18,10 @@ from typing import Any
 from orchestrators.toolkit.calls import Calls, Gen, Json, Read, RetryPolicy, error_text
 from orchestrators.toolkit.record import RunRecord, iso
 from shared import estate, names, policy
+from shared.alert_instances import AlertInstances
 from shared.config import Settings
-from shared.incident import Incident
 from shared.models import Decision, Verdict
+from shared.policy import incidents as incident_rules
 from shared.reports import redact
 
 # Events that notify (DESIGN.md: notifications at every state change) and their severities.
@@ -81,9 +82,10 @@ class Run(Calls):
         self.record = RunRecord(self.run_id, operation, self.trigger, context.current_utc_datetime)
         self.checkpoints: frozenset[str] = frozenset()  # steps after which the report is written
         self.promoted = self.traffic_moved = False
-        self.incident = Incident(self.trigger.get("signal"))  # the alerts heard: a run stands down on them
+        self.alerts = AlertInstances(self.trigger.get("signal"))  # the alerts heard: it stands down on them
         self.watched: list[tuple[str, Read]] = []  # observed again when the run ends
         self._events: dict[str, Any] = {}
+        self.incident: Json = {}  # the incident this run opened or joined: {id, severity}
 
     # ---- views of the input ----------------------------------------------------------------------------
     @property
@@ -97,7 +99,7 @@ class Run(Calls):
     @property
     def resolved(self) -> bool:
         """Every alert of the incident heard so far has resolved (never for operator runs)."""
-        return self.incident.resolved
+        return self.alerts.resolved
 
     # ---- steps -----------------------------------------------------------------------------------------
     def step(self, name: str, body: Gen) -> Gen:
@@ -186,7 +188,7 @@ class Run(Calls):
             "event": event,
             "run_id": self.run_id,
             "dedup_key": self.run_id,
-            "fields": {"step": record.step or "-", "status": record.status},
+            "fields": {"step": record.step or "-", "status": record.status, **self.incident},
             "link": record.evidence.get("report", ""),
             "page": page,
         }
@@ -245,7 +247,7 @@ class Run(Calls):
 
     def wait_for_events(self, seconds: float, *, approvals: bool = True, whole: bool = False) -> Gen:
         """Wait up to ``seconds``; return an operator's answer (a Decision), or None at the deadline or
-        once every alert heard has resolved (``self.resolved``). Signals update the incident; ``whole``
+        once every alert heard has resolved (``self.resolved``). Signals update the alerts heard; ``whole``
         waits out the deadline whatever they say (alerts flapping inside a grace period are absorbed:
         what holds at the deadline decides)."""
         deadline = self.now() + timedelta(seconds=seconds)
@@ -257,7 +259,7 @@ class Run(Calls):
                 return None
             timer.cancel()
             if winner is self._events.get(SIGNAL, timer):
-                self.incident.hear(dict(self._events.pop(SIGNAL).result or {}))
+                self.alerts.hear(dict(self._events.pop(SIGNAL).result or {}))
                 if self.resolved and not whole:
                     return None
                 continue
@@ -351,6 +353,7 @@ class Run(Calls):
     def execute(self, plan: Callable[[Run], Gen], *, announce_start: bool = True) -> Gen:
         """Run ``plan(self)`` to its ``End``; a Stop or a failed step ends it through one path each."""
         try:
+            yield from self.join_incident("started")
             if announce_start:
                 text = f"{self.operation} started by {self.trigger_kind}: {self.trigger.get('reason') or '-'}"
                 yield from self.announce(STARTED, text)
@@ -362,6 +365,25 @@ class Run(Calls):
         except Exception as exc:  # a fault outside any step still ends the run with its report
             end = self.failed(StepFailed(self.record.step or "plan", error_text(exc)[:300]))
         return (yield from self.finish(end))
+
+    def join_incident(self, phase: str, status: str = "") -> Gen:
+        """Open or join the app's incident when the incident rules say so (shared/policy/incidents.py);
+        its id and severity then travel in every notification of this run. Never fatal."""
+        facts = incident_rules.RunFacts(
+            self.operation, phase, status, self.trigger_kind, self.traffic_moved, tier=1
+        )
+        opening = incident_rules.incident_opening(facts)
+        if opening.is_(incident_rules.NONE) or self.input.get("dry_run"):
+            return
+        ask = {"run_id": self.run_id, "operation": self.operation, "reason": opening.reason}
+        try:
+            found = yield from self.act(names.INCIDENTS_OPEN, {**ask, "severity": opening.value or ""})
+        except Exception as exc:
+            self.record.extra["incident"] = {"error": error_text(exc)[:300]}
+            return
+        if found.get("incident_id"):
+            self.incident = {"incident": str(found["incident_id"]), "severity": str(found.get("severity"))}
+            self.record.extra["incident"] = dict(self.incident)
 
     def failed(self, failed: StepFailed) -> End:
         """A step failed: say what it means for traffic and page (the watched resources are observed as
@@ -382,6 +404,7 @@ class Run(Calls):
         self.record.finish(end.status, self.now(), end.summary)
         self.set_status()
         if end.event:
+            yield from self.join_incident("ended", end.status)
             yield from self.announce(end.event, end.summary, page=end.page, final=True)
         else:  # a dry run: its report is kept, nobody is notified
             yield from self.save()

@@ -192,6 +192,33 @@ class StorageAdapter:
             "reason": "",
         }
 
+    def write_document(self, run_id: str, name: str, text: str) -> dict[str, Any]:
+        """Write a Markdown document beside a run's report (``runs/<run_id>/<name>``: an incident's
+        post-mortem draft). Written once: when it exists, the one written first is kept (a retried
+        activity converges)."""
+        with SDK_IMPORT_LOCK:
+            from azure.storage.blob import ContentSettings
+
+        if not re.fullmatch(r"[a-z0-9-]+\.md", name):
+            raise PermanentError("write document", name, "name must be lower-case letters, digits, - and .md")
+        blob_name = f"{run_prefix(run_id)}/{name}"
+        blob = self._container().get_blob_client(blob_name)
+        settings = ContentSettings(content_type="text/markdown; charset=utf-8")
+        with translated("write document", blob_name):
+            try:
+                blob.upload_blob(text, overwrite=False, content_settings=settings)
+                written = True
+            except Exception as exc:  # already written (a retry): keep the first
+                if getattr(exc, "status_code", None) != 409:
+                    raise
+                written = False
+        return {"blob": blob_name, "url": blob.url, "written": written}
+
+    def read_document(self, run_id: str, name: str) -> str | None:
+        """A document beside a run's report, or None when there is none."""
+        raw = self._read_bytes(self._container(), f"{run_prefix(run_id)}/{name}")
+        return raw.decode() if raw is not None else None
+
 
 _SUMMARY_KEYS = ("run_id", "operation", "status", "started_at", "ended_at", "retain_until")
 

@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 from shared.config.calendar import parse_items_off, parse_quarters
 from shared.config.smoke import parse_smoke_suite
 from shared.config.tiers import DOCUMENT_TIER_COMPONENTS, parse_tier_components
+from shared.policy.incidents import escalation_targets_setting, levels_setting, sla_setting
 
 PREFIX = "CONTINUITY_"
 
@@ -375,6 +376,17 @@ FIELDS: dict[str, Field] = {
     ),
     "CALENDAR_OFF": Field(parse_items_off, "none", "Comma-separated calendar items switched off (or none)."),
     "ALERT_VERIFICATION_SCHEDULE": Field(_cron, "0 0 9 * * 1", "Weekly practice alert through the intake."),
+    # incidents (escalation matrix, response SLA, status updates, post-mortem)
+    "ESCALATION_LEVELS": Field(
+        levels_setting,
+        "on-call:0,senior:15,lead:30,manager:60",
+        "Escalation levels as name:minutes unacknowledged.",
+    ),
+    "RESPONSE_SLA": Field(
+        sla_setting, "P0:15,P1:30,P2:120,P3:next-business-day", "Acknowledgement due per severity (minutes)."
+    ),
+    "STATUS_UPDATE_MINUTES": Field(_float, "30", "Status updates while an incident is open, this often."),
+    "POSTMORTEM_DUE_HOURS": Field(_float, "48", "The post-mortem is due this long after resolution."),
 }
 
 # Secret settings: validated here, never stored in Settings, read only by the adapter that sends them.
@@ -389,6 +401,16 @@ SECRET_FIELDS: dict[str, Field] = {
         _url,
         OPTIONAL,
         "The alert webhook as the action group calls it, with its key (weekly practice alert).",
+    ),
+    "ESCALATION_TARGETS": Field(
+        escalation_targets_setting,
+        OPTIONAL,
+        "JSON {level: {pagerduty: routing key, slack, teams, webhook: URL}}; a level not listed there "
+        "notifies the targets above.",
+    ),
+    "STATUS_PAGE_WEBHOOK_URL": Field(_url, OPTIONAL, "Status page webhook: incident status updates as JSON."),
+    "PAGERDUTY_WEBHOOK_SECRET": Field(
+        _text, OPTIONAL, "Signing secret of the PagerDuty v3 webhook subscription."
     ),
 }
 

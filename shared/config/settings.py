@@ -147,6 +147,11 @@ class Settings:
     calendar_quarters: tuple[str, ...] = ("database", "region", "complete", "off")
     calendar_off: tuple[str, ...] = ()
     alert_verification_schedule: str = "0 0 9 * * 1"
+    # incidents (shared/policy/incidents.py parses the matrix and the SLA)
+    escalation_levels: str = "on-call:0,senior:15,lead:30,manager:60"
+    response_sla: str = "P0:15,P1:30,P2:120,P3:next-business-day"
+    status_update_minutes: float = 30.0
+    postmortem_due_hours: float = 48.0
 
     # ---- derived values ----------------------------------------------------------------------------
     @property
@@ -225,6 +230,9 @@ class Secrets:
     sandbox_token: str | None = None
     storage_connection_string: str | None = None
     alert_intake_url: str | None = None
+    escalation_targets: str | None = None
+    status_page_webhook_url: str | None = None
+    pagerduty_webhook_secret: str | None = None
 
     def __repr__(self) -> str:
         present = [f.name for f in dataclasses.fields(self) if getattr(self, f.name)]

@@ -136,6 +136,7 @@ class FakeContext:
             names.NOTIFY_SEND: lambda p: self.notifications.append(p) or {"sent": ["webhook"]},
             names.EVENTS_PUBLISH: lambda p: self.cloud_events.append(p) or {"published": True},
             names.STORAGE_WRITE_REPORT: self._write_report,
+            names.INCIDENTS_OPEN: lambda p: {"incident_id": "", "severity": ""},  # no open incident
             **(activities or {}),
         }
         raised = events.items() if isinstance(events, Mapping) else ()

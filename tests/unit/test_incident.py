@@ -1,48 +1,227 @@
-"""The alerts of one incident (shared/incident.py): keyed by alert instance or by resource, resolved
-when every alert heard has resolved; an alert instance never fires again after it resolved."""
+"""The incident plan driven by the fake Durable runtime: the escalation climbs a level at each threshold on
+durable timers and stops on an acknowledgement; status updates at the cadence, one at resolution, none
+after; linked runs raise the severity; resolution writes the post-mortem draft and judges the SLA."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
-from shared.incident import Incident, alert_key
+from shared import names
+from tests.support.durable import T0, Event, FakeContext, drive, orchestrator
+from tests.support.settings import failover_settings
+
+IID = "incident-qlp-20261129T120000-a1b2"
+RUN = "failover-qlp-20261129T115900-c3d4"
 
 
-def alert(
-    state: str, alert_id: str = "", source: str = "monitor-webhook", rid: str = "/x/PG"
-) -> dict[str, Any]:
-    return {"source": source, "state": state, "alert_id": alert_id, "resource_ids": [rid]}
+def minutes(n: float) -> Any:
+    return T0 + timedelta(minutes=n)
 
 
-def test_common_alerts_are_keyed_by_instance_resource_health_by_resource() -> None:
-    assert alert_key(alert("fired", "a-1")) == "alert:a-1"
-    assert alert_key(alert("fired", "event-9", source="resource-health")) == "resource:/x/pg"
-    assert alert_key(alert("fired")) == "resource:/x/pg"
-    assert alert_key({"state": "resolved"}) == "resource:"
+def ack(at: float, by: str = "ops@example.com", through: str = "api") -> Event:
+    return Event("incident", {"action": "acknowledge", "by": by, "through": through}, at=minutes(at))
 
 
-def test_resolved_only_when_every_alert_heard_has_resolved() -> None:
-    incident = Incident(alert("fired", "a-1"))
-    incident.hear(alert("fired", "b-1"))
-    incident.hear(alert("resolved", "a-1"))
-    assert not incident.resolved  # b-1 still fires
-    incident.hear(alert("resolved", "b-1"))
-    assert incident.resolved
-    incident.hear(alert("fired", "a-2"))  # the rule fires again: a new instance
-    assert not incident.resolved
+def resolve(at: float, note: str = "traffic healthy in ukwest") -> Event:
+    return Event("incident", {"action": "resolve", "by": "ops@example.com", "note": note}, at=minutes(at))
 
 
-def test_a_late_duplicate_does_not_reopen_an_instance_but_a_resource_can_fail_again() -> None:
-    incident = Incident(alert("fired", "a-1"))
-    incident.hear(alert("resolved", "a-1"))
-    incident.hear(alert("fired", "a-1"))
-    assert incident.resolved
-    health = Incident(alert("fired", "e-1", source="resource-health"))
-    health.hear(alert("resolved", "e-2", source="resource-health"))
-    assert health.resolved
-    health.hear(alert("fired", "e-3", source="resource-health"))
-    assert not health.resolved
+def report(status: str = "running", rto: float | None = None) -> dict[str, Any]:
+    steps = [
+        {
+            "name": "confirm-outage",
+            "started_at": T0.isoformat(),
+            "ended_at": minutes(1).isoformat(),
+            "outcome": "succeeded",
+        },
+        {"name": "promote", "started_at": minutes(1).isoformat(), "ended_at": "", "outcome": "running"},
+    ]
+    measurements = {"rto_seconds": rto, "rto_objective_seconds": 1800.0} if rto is not None else {}
+    return {
+        "run_id": RUN,
+        "operation": "failover",
+        "status": status,
+        "steps": steps,
+        "measurements": measurements,
+    }
 
 
-def test_nothing_heard_is_not_resolved() -> None:
-    assert not Incident().resolved
+def context(
+    events: list[Event], *, severity: str = "P0", run_report: dict[str, Any] | None = None, **settings: str
+) -> FakeContext:
+    payload = {
+        "run_id": IID,
+        "settings": failover_settings(**settings),
+        "incident": {
+            "severity": severity,
+            "reason": "failover started: a regional outage of tier 1 is P0",
+            "run": {"run_id": RUN, "operation": "failover", "reason": "alert"},
+        },
+    }
+    sent: list[dict[str, Any]] = []
+    activities = {
+        names.INCIDENTS_NOTIFY: lambda p: sent.append(p) or {"sent": ["webhook"], "failed": []},
+        names.STORAGE_READ_REPORT: lambda p: {
+            "run_id": p["run_id"],
+            "found": True,
+            "report": run_report or report(),
+        },
+        names.INCIDENTS_WRITE_POSTMORTEM: lambda p: {
+            "blob": f"runs/{IID}/postmortem.md",
+            "url": "memory://pm",
+        },
+    }
+    ctx = FakeContext(payload, activities, events=events, instance_id=IID)
+    ctx.sent = sent  # type: ignore[attr-defined]
+    return ctx
+
+
+def sent(ctx: FakeContext) -> list[dict[str, Any]]:
+    return ctx.sent  # type: ignore[attr-defined,no-any-return]
+
+
+def escalations(ctx: FakeContext) -> list[tuple[str, Any]]:
+    """(audience, when) of every escalation notification."""
+    return [(p["audience"], at) for p, at in zip(sent(ctx), _times(ctx), strict=True) if p["message"]["page"]]
+
+
+def _times(ctx: FakeContext) -> list[Any]:
+    return [c["at"] for c in ctx.last_report()["notifications"]]
+
+
+def run(ctx: FakeContext) -> dict[str, Any]:
+    return drive(orchestrator(names.INCIDENT_ORCHESTRATOR), ctx)  # type: ignore[no-any-return]
+
+
+def test_unacknowledged_incident_climbs_a_level_at_each_threshold() -> None:
+    ctx = context([resolve(75)], STATUS_UPDATE_MINUTES="600")
+    out = run(ctx)
+    levels = [(a, at[:16]) for a, at in escalations(ctx)]
+    assert levels == [
+        ("level:on-call", "2026-11-29T12:00"),
+        ("level:senior", "2026-11-29T12:15"),
+        ("level:lead", "2026-11-29T12:30"),
+        ("level:manager", "2026-11-29T13:00"),
+    ]
+    assert minutes(15) in ctx.timers and minutes(30) in ctx.timers and minutes(60) in ctx.timers
+    incident = ctx.last_report()["incident"]
+    assert incident["level"] == "manager" and len(incident["escalations"]) == 4
+    assert "unacknowledged for 15 min: escalate to senior" in incident["escalations"][1]["reason"]
+    assert out["status"] == "resolved"
+    assert incident["response"]["verdict"] is False and "not acknowledged" in incident["response"]["reason"]
+
+
+def test_acknowledgement_stops_the_climb() -> None:
+    ctx = context([ack(20), resolve(90)], STATUS_UPDATE_MINUTES="600")
+    run(ctx)
+    assert [a for a, _ in escalations(ctx)] == ["level:on-call", "level:senior"]
+    assert minutes(30) not in ctx.timers and minutes(60) not in ctx.timers  # no timer for lead or manager
+    incident = ctx.last_report()["incident"]
+    assert incident["acknowledged_by"] == "ops@example.com" and incident["level"] == "senior"
+    assert incident["response"]["verdict"] is False  # P0: 15 min; acknowledged after 20
+    assert incident["response"]["reason"] == "P0 response SLA missed: acknowledged after 20 min, 5 min late"
+    acked = [p for p in sent(ctx) if p["message"]["event"] == "incident-acknowledged"]
+    told, *pagerduty = acked
+    assert told["audience"] == "default" and "escalation stops" in told["message"]["text"]
+    assert [(p["audience"], p["message"]["action"], p["pagerduty_only"]) for p in pagerduty] == [
+        ("level:on-call", "acknowledge", True),
+        ("level:senior", "acknowledge", True),
+    ]
+
+
+def test_pagerduty_acknowledgement_in_time_meets_the_sla() -> None:
+    ctx = context(
+        [ack(10, by="On-call Engineer", through="pagerduty"), resolve(40)], STATUS_UPDATE_MINUTES="600"
+    )
+    run(ctx)
+    incident = ctx.last_report()["incident"]
+    assert incident["acknowledged_through"] == "pagerduty"
+    assert incident["response"] == {
+        "due_at": minutes(15).isoformat(),
+        "sla": "15",
+        "verdict": True,
+        "reason": "P0 response SLA met: acknowledged after 10 min",
+    }
+    assert [a for a, _ in escalations(ctx)] == ["level:on-call"]
+    acked = [p for p in sent(ctx) if p["message"]["event"] == "incident-acknowledged"]
+    assert [p["audience"] for p in acked] == ["default"]  # PagerDuty knows already: not told again
+
+
+def test_status_updates_at_the_cadence_one_at_resolution_none_after() -> None:
+    ctx = context([ack(5), resolve(100)])
+    run(ctx)
+    updates = [p for p in sent(ctx) if p["audience"] == "status"]
+    kinds = [p["message"]["event"] for p in updates]
+    assert kinds == ["incident-status-update"] * 3 + ["incident-resolved"]
+    times = [u["at"] for u in ctx.last_report()["incident"]["updates"]]
+    assert [t[:16] for t in times[:3]] == ["2026-11-29T12:30", "2026-11-29T13:00", "2026-11-29T13:30"]
+    assert times[3] >= minutes(100).isoformat()
+    body = updates[0]["status_update"]
+    assert body["schema"] == "continuity.incident-status/1" and body["incident_id"] == IID
+    assert body["severity"] == "P0" and body["status"] == "identified" and body["runs"] == [RUN]
+    assert "promote (running)" in body["step"] and "RTO 30 min: passed" in body["eta"]
+    assert updates[-1]["status_update"]["status"] == "resolved"
+    # nothing after resolution: the post-mortem and the report are the last things it does
+    assert ctx.names()[-2:] == [names.INCIDENTS_WRITE_POSTMORTEM, names.STORAGE_WRITE_REPORT]
+    after = sent(ctx)[sent(ctx).index(updates[-1]) + 1 :]
+    assert all(p["message"]["action"] == "resolve" and p["pagerduty_only"] for p in after)
+    assert max(ctx.timers) < minutes(100) + timedelta(minutes=30)
+
+
+def test_a_status_update_says_the_measured_rto_once_the_run_has_it() -> None:
+    ctx = context([ack(5), resolve(45)], run_report=report("succeeded", rto=420.0))
+    run(ctx)
+    body = next(p for p in sent(ctx) if p["audience"] == "status")["status_update"]
+    assert body["eta"] == "recovered: RTO 7 min (RTO 30 min: met)"
+
+
+def test_a_linked_run_joins_and_raises_the_severity() -> None:
+    link = {
+        "action": "link",
+        "run_id": "deploy-qlp-x",
+        "operation": "deploy",
+        "severity": "P1",
+        "reason": "deploy failed",
+    }
+    ctx = context([Event("incident", link, at=minutes(3)), ack(4), resolve(10)], severity="P2")
+    run(ctx)
+    incident = ctx.last_report()["incident"]
+    assert [r["run_id"] for r in incident["runs"]] == [RUN, "deploy-qlp-x"]
+    assert incident["severity"] == "P1" and incident["severity_reasons"][-1] == "deploy failed"
+    linked = [p["message"] for p in sent(ctx) if p["message"]["event"] == "incident-linked"]
+    assert linked and linked[0]["fields"]["severity"] == "P1" and "raised to P1" in linked[0]["text"]
+
+
+def test_every_notification_carries_the_incident_id_and_severity() -> None:
+    ctx = context([ack(2), resolve(3)])
+    run(ctx)
+    for payload in sent(ctx):
+        message = payload["message"]
+        assert message["fields"]["incident"] == IID and message["fields"]["severity"] == "P0"
+        assert message["dedup_key"] == IID and message["title"].startswith(f"[P0] incident {IID}")
+
+
+def test_resolution_writes_the_postmortem_and_resolves_every_paged_level() -> None:
+    ctx = context([resolve(20)], STATUS_UPDATE_MINUTES="600")
+    out = run(ctx)
+    resolves = [p for p in sent(ctx) if p["message"]["action"] == "resolve"]
+    assert [p["audience"] for p in resolves] == ["level:on-call", "level:senior"]
+    assert all(p["pagerduty_only"] for p in resolves)
+    written = ctx.payloads(names.INCIDENTS_WRITE_POSTMORTEM)[0]["incident"]
+    assert written["status"] == "resolved" and written["resolution"] == "traffic healthy in ukwest"
+    assert out["postmortem"]["due_at"] == (minutes(20) + timedelta(hours=48)).isoformat()
+    final = ctx.last_report()
+    assert final["status"] == "resolved" and final["evidence"]["postmortem"] == "memory://pm"
+
+
+def test_custom_status_is_the_incident_view() -> None:
+    ctx = context([ack(2), resolve(3)])
+    run(ctx)
+    first, last = ctx.statuses[0], ctx.statuses[-1]
+    assert first["id"] == IID and first["status"] == "open" and first["severity"] == "P0"
+    assert (
+        last["status"] == "resolved"
+        and last["acknowledged_by"] == "ops@example.com"
+        and last["runs"] == [RUN]
+    )

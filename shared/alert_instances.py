@@ -26,7 +26,7 @@ def alert_key(signal: Mapping[str, Any]) -> str:
     return f"resource:{str(targets[0]).lower() if targets else ''}"
 
 
-class Incident:
+class AlertInstances:
     """The alerts heard so far and their states (rebuilt on every replay from the trigger and events)."""
 
     def __init__(self, first: Mapping[str, Any] | None = None) -> None:
