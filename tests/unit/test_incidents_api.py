@@ -62,7 +62,8 @@ def answer(
     return resp.status_code, json.loads(resp.get_body())
 
 
-def test_ack_is_delivered_with_the_principal_as_actor() -> None:
+def test_ack_is_delivered_with_the_principal_as_actor(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WEBSITE_AUTH_ENABLED", "True")  # Easy Auth on: its principal headers are read
     client = with_incident()
     status, body = answer(client, "ack", {"note": "on it"}, **principal("ops@example.com"))
     assert status == 202 and body == {"id": IID, "delivered": "acknowledge", "by": "ops@example.com"}
