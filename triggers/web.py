@@ -161,10 +161,18 @@ def check_json(value: Any, where: str, depth: int = 0) -> None:
     elif isinstance(value, dict):
         for key, item in value.items():
             _unicode(key, where)
-            check_json(item, f"{where}.{key}" if where != "body" else key, depth + 1)
+            check_json(item, _child(where, key), depth + 1)
     elif isinstance(value, list):
         for i, item in enumerate(value):
             check_json(item, f"{where}[{i}]", depth + 1)
+
+
+def _child(where: str, key: str) -> str:
+    """The path of a member: ``a.b``; a name that is empty, unprintable or long is quoted (``a[""]``), so
+    a path never comes out empty."""
+    if key and len(key) <= 100 and key.isprintable():
+        return f"{where}.{key}" if where != "body" else key
+    return f"{where}[{json.dumps(key[:40])}]"
 
 
 def _unknown(name: str, problem: str, where: str) -> tuple[str, str]:

@@ -36,8 +36,15 @@ ANY_JSON = st.recursive(
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(TEXT, inner, max_size=4),
     max_leaves=24,
 )
-EXAMPLES = int(os.environ.get("PROPERTY_EXAMPLES", "300"))  # more to search harder, locally
-PROPERTIES = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# make test tries the same 300 examples every run (a fixed seed); PROPERTY_EXAMPLES=5000 searches harder
+# with new random examples each time (locally: whatever it finds becomes a plain test here)
+SEARCH = os.environ.get("PROPERTY_EXAMPLES")
+PROPERTIES = settings(
+    max_examples=int(SEARCH or "300"),
+    derandomize=not SEARCH,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 COMMON_ALERT: dict[str, Any] = {
     "schemaId": alerts.COMMON_SCHEMA,
@@ -262,3 +269,9 @@ def test_any_json_principal_gives_a_principal(value: Any) -> None:
     header = base64.b64encode(body_of(value)).decode()
     principal = parse_principal({"x-ms-client-principal": header})
     assert isinstance(principal.name, str) and all(isinstance(r, str) for r in principal.roles)
+
+
+def test_a_lone_surrogate_under_an_empty_name_is_named_by_its_quoted_path() -> None:
+    # found by the webhook property above: the field of a 400 is never empty
+    outcome = webhook_outcome(b'{"": {"\\ud800": null}}')
+    assert isinstance(outcome, BadRequest) and (outcome.status, outcome.field) == (400, 'body[""]')
