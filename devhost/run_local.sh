@@ -66,6 +66,21 @@ write_settings() {
   fi
   local tmp="${SETTINGS}.tmp"
   "$PY" -m sandbox.app_settings --endpoints "$SANDBOX_DIR/endpoints.json" >"$tmp" || { rm -f "$tmp"; fail "could not generate $SETTINGS"; }
+  # the weekly practice alert posts to this host's own alert webhook with its function key (the keys are
+  # made now if this is the first run, as devhost would make them); the file is readable by you only
+  "$PY" - "$tmp" "$STATE_DIR" "$BASE_URL" <<'PYEOF' || { rm -f "$tmp"; fail "could not generate $SETTINGS"; }
+import json, os, sys
+from pathlib import Path
+from devhost.keys import load_keys
+path, state, base = sys.argv[1:]
+doc = json.loads(Path(path).read_text())
+values = doc["Values"]
+if not values.get("CONTINUITY_ALERT_INTAKE_URL"):
+    key = load_keys(Path(state), os.environ).function_key
+    values["CONTINUITY_ALERT_INTAKE_URL"] = f"{base}/api/alerts?code={key}"
+Path(path).write_text(json.dumps(doc, indent=2) + "\n")
+PYEOF
+  chmod 600 "$tmp"
   mv "$tmp" "$SETTINGS"
   sha256sum "$SETTINGS" >"$SETTINGS_MARK"
   say "wrote $SETTINGS from the sandbox endpoints"

@@ -62,6 +62,8 @@ def test_make_run_serves_and_a_ctrl_c_stops_everything_cleanly() -> None:
 
         until(up, "make run reports the app up", timeout=180, interval=0.5)
         key = json.loads((tmp_path / "devhost" / "keys.json").read_text())["functionKey"]
+        values = json.loads((tmp_path / "local.settings.json").read_text())["Values"]  # the practice alert's
+        assert values["CONTINUITY_ALERT_INTAKE_URL"] == f"http://127.0.0.1:{port}/api/alerts?code={key}"
         for path in ("/api/status", "/api/runs"):  # the estate, and the durable client's session
             answer = requests.get(
                 f"http://127.0.0.1:{port}{path}", headers={"x-functions-key": key}, timeout=30
