@@ -5,7 +5,7 @@ from __future__ import annotations
 import azure.durable_functions as df
 import azure.functions as func
 
-from activities import containers, database, events, metrics, notify, probe, secrets, storage, traffic
+from activities import containers, database, events, metrics, notify, probe, schema, secrets, storage, traffic
 from orchestrators import (
     backup_watch,
     blue_green,
@@ -14,11 +14,22 @@ from orchestrators import (
     failback,
     failover,
     lock,
+    maintenance,
+    migration,
     restore,
     restore_test,
     rollback,
 )
-from triggers import alerts, dashboard_api, deploy_api, operations_api, runs_api, schedules, status_api
+from triggers import (
+    alerts,
+    dashboard_api,
+    deploy_api,
+    migration_api,
+    operations_api,
+    runs_api,
+    schedules,
+    status_api,
+)
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
 
@@ -49,6 +60,10 @@ _BLUEPRINTS = (
     events,
     notify,
     probe,
+    migration_api,
+    migration,
+    maintenance,
+    schema,
 )
 for module in _BLUEPRINTS:
     app.register_functions(module.bp)

@@ -76,3 +76,12 @@ def storage_get_geo_sync(params: dict[str, Any]) -> dict[str, Any]:
     """Geo-replication last sync time; ``available: false`` with the reason where there is no secondary."""
     Params(names.STORAGE_GET_GEO_SYNC, params or {})
     return runtime.storage().geo_sync()
+
+
+@activity(bp, names.STORAGE_LIST_REPORTS)
+def storage_list_reports(params: dict[str, Any]) -> dict[str, Any]:
+    """Every run report's summary (blob metadata), optionally of one ``operation``; read-only."""
+    p = Params(names.STORAGE_LIST_REPORTS, params or {})
+    operation = p.opt_text("operation")
+    found = runtime.storage().list_reports()
+    return {"reports": [r for r in found if not operation or r.get("operation") == operation]}

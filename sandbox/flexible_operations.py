@@ -70,6 +70,8 @@ class Operations:
         log.info("initdb %s done", name)
         await c.start()
         await c.query(f"CREATE ROLE {user} LOGIN PASSWORD {_literal(password)}")
+        admin = self.ctx.estate.database_admin  # Azure's administrator: its own role (no password used here)
+        await c.query(f"CREATE ROLE {admin} LOGIN CREATEROLE CREATEDB")
         await c.query(f"CREATE DATABASE {db} OWNER {user}")
         await c.query(f"SET ROLE {user}; " + SCHEMA.read_text(), dbname=db)
         self.ready(server)

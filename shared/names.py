@@ -213,3 +213,16 @@ HTTP_STATUS = "http_status"
 HTTP_DEPLOYMENTS = "http_deployments"
 HTTP_ROLLBACK = "http_rollback"
 HTTP_RELEASES = "http_releases"
+
+# ---- migrations and maintenance mode (orchestrators/migration.py, triggers/migration_api.py) ---------
+MAINTENANCE_ORCHESTRATOR = "maintenance_orchestrator"
+HTTP_MIGRATIONS = "http_migrations"
+HTTP_MAINTENANCE = "http_maintenance"
+# {server, [resource_group]} -> {server, schema_version: int|None}   (the configured statement, read-only)
+DATABASE_GET_SCHEMA_VERSION = "database_get_schema_version"
+# {server, [role], [resource_group], [terminate: bool]} -> {server, role, administrator_login, sessions,
+#   others, terminated, after}   (pg_stat_activity: only that role's client sessions, never this one;
+#   refuses (precondition:) the server's administrator and Azure's own roles)
+DATABASE_DRAIN_SESSIONS = "database_drain_sessions"
+# {[operation]} -> {reports: [{run_id, operation, status, started_at, ended_at}]}   (report summaries)
+STORAGE_LIST_REPORTS = "storage_list_reports"

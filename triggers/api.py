@@ -132,6 +132,7 @@ def _schema(f: Field) -> dict[str, Any]:
         "flag": {"type": "boolean"},
         "time": {"type": "string", "format": "date-time"},
         "object": {"type": "object"},
+        "integer": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1},
     }
     schema = dict(kinds[f.kind])
     if f.doc:

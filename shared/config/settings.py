@@ -125,6 +125,19 @@ class Settings:
     container_identity_id: str | None = None
     container_identity_client_id: str | None = None
     container_registry_server: str | None = None
+    # migrations and maintenance mode (shared/config/migration_fields.py)
+    migration_restore_test_days: float = 7.0
+    migration_version_sql: str = "select max(version) from schema_version"
+    migration_app_role: str | None = None
+    migration_drain_seconds: float = 30.0
+    migration_drain_interval_seconds: float = 2.0
+    migration_lock_timeout_ms: int = 5000
+    migration_job_deadline_seconds: float = 900.0
+    migration_contract_bake_hours: float = 24.0
+    maintenance_variable: str = "MAINTENANCE_MODE"
+    maintenance_write_path: str = "/api/v1/intents"
+    maintenance_verify_seconds: float = 120.0
+    slot_secure_environment: dict[str, str] = dataclasses.field(default_factory=dict)
 
     # ---- derived values ----------------------------------------------------------------------------
     @property
