@@ -266,21 +266,17 @@ class Migration:
         """Maintenance stays on when it went on; the run pages with the job's logs, the anchor and the
         restore body (in the report)."""
         run = self.run
-        end = run.failed(failed)
         yield from self.release("failed", None)
         restore = run.record.extra.get("restore")
         kept = (
-            "maintenance mode stays on (POST /api/maintenance {enabled: false} ends it); "
+            "maintenance mode stays on (POST /api/maintenance {enabled: false} ends it)"
             if self.maintenance_on
-            else ""
+            else "maintenance mode was not turned on"
         )
-        run.decide(
-            "failure",
-            Decision(
-                "page",
-                f"{kept}the anchor is backup {self.anchor.get('backup')} at {self.anchor.get('backup_at')}",
-                "",
-            ),
-        )
-        summary = f"{end.summary} {kept}to return to the anchor: POST /api/restore {json.dumps(restore)}"
+        anchor = f"the anchor is backup {self.anchor.get('backup')} at {self.anchor.get('backup_at')}"
+        reason = f"{failed.step} failed: {failed.error}; {kept}; {anchor}"
+        run.decide(failed.step, Decision("page", reason))
+        ran = ", ".join(run.record.ran()) or "none"
+        back = f"To return to the anchor: POST /api/restore {json.dumps(restore)}"
+        summary = f"{reason}. Steps that ran: {ran}. {back}"
         return End("failed", summary, STEP_FAILED, page=True)

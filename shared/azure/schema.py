@@ -39,7 +39,7 @@ def schema_version(conn: Any, statement: str) -> int | None:
 
 def app_sessions(conn: Any, role: str, *, terminate: bool) -> dict[str, Any]:
     """The role's sessions (and how many other roles have); with ``terminate``, end exactly those and
-    count again. Returns {role, sessions, others, terminated, after}."""
+    count which of them are still there. Returns {role, sessions, others, terminated, after}."""
     with conn.cursor() as cur:
         cur.execute(_SESSIONS_SQL, {"role": role})
         pids = [int(r[0]) for r in cur.fetchall()]
@@ -50,8 +50,9 @@ def app_sessions(conn: Any, role: str, *, terminate: bool) -> dict[str, Any]:
             cur.execute(_TERMINATE_SQL, {"pids": pids})
             terminated = int(cur.fetchone()[0])
         after = len(pids)
-        if terminate:
+        if terminate:  # of the sessions terminated, those still there (new ones are not these)
+            cur.execute("select pg_stat_clear_snapshot()")  # the view is a snapshot per transaction
             cur.execute(_SESSIONS_SQL, {"role": role})
-            after = len(cur.fetchall())
+            after = len(set(pids) & {int(r[0]) for r in cur.fetchall()})
     conn.commit()
     return {"role": role, "sessions": len(pids), "others": others, "terminated": terminated, "after": after}
