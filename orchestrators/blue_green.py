@@ -48,6 +48,7 @@ class Deploy:
         self.seen: Observed | None = None
         self.idle_url = ""
         self.refusals: list[str] = []  # what a dry run's gates would refuse
+        self.schema_version: int | None = None  # read in the pre-flight
         run.checkpoints = frozenset({"idle-slot", "smoke", "switch", "analysis"})
 
     @property
@@ -202,8 +203,9 @@ class Deploy:
             self.gate(Decision("refuse", found.decision.reason, "rule 12"))
             return
         where = {"server": primary.replica, "resource_group": primary.replica_resource_group}
-        lag, cpu = yield from run.gather(
+        schema, lag, cpu = yield from run.gather(
             [
+                (names.DATABASE_GET_SCHEMA_VERSION, primary.address()),
                 (names.DATABASE_GET_REPLICATION_LAG, where),
                 (
                     names.METRICS_GET_WINDOW,
@@ -224,7 +226,12 @@ class Deploy:
                 millicores, cores, warn=s.deploy_cpu_warn_percent, refuse=s.deploy_cpu_refuse_percent
             )
         )
-        run.measure(replica_lag_seconds=lag.get("lag_seconds"), live_cpu_percent=decision.value)
+        self.schema_version = schema.get("schema_version")  # what this release runs on (rule 9)
+        run.measure(
+            replica_lag_seconds=lag.get("lag_seconds"),
+            live_cpu_percent=decision.value,
+            schema_version=self.schema_version,
+        )
 
     def backup(self, *, act: bool) -> Gen:
         run = self.run
@@ -318,6 +325,7 @@ class Deploy:
             previous_image=live.get("image"),
             previous_slot=slots.live,
             reason=reason,
+            schema_version=self.schema_version,
             **extra,
         )
         yield from deploy_steps.record_release(self.run, event)

@@ -2,9 +2,9 @@
 and the durable history of release events (deploys, rollbacks, recoveries, later migrations).
 
 The history is the append-only log ``releases-<app>`` in the reports container (STORAGE_APPEND_LOG /
-STORAGE_READ_LOG); each event names the image, the slot, the schema version it ran on (None until
-migrations record it), the outcome, the run and the time. The alerts the intake saw are the log
-``alerts-<app>`` (rule 12: no deploy while one fires).
+STORAGE_READ_LOG); each event names the image, the slot, the schema version it ran on (None when it
+could not be read; a migration also its class), the outcome, the run and the time. The alerts the intake
+saw are the log ``alerts-<app>`` (rule 12: no deploy while one fires).
 """
 
 from __future__ import annotations
