@@ -21,7 +21,8 @@ import azure.durable_functions as df
 from orchestrators import deploy_analysis, deploy_steps
 from orchestrators.deploy_steps import Listener, Observed
 from orchestrators.gates import backup_gate
-from orchestrators.toolkit import COMPLETED, DRY_RUN, FAILED, REFUSED, End, Gen, Run, StepFailed
+from orchestrators.migration import Migration
+from orchestrators.toolkit import COMPLETED, DRY_RUN, FAILED, REFUSED, End, Gen, Run, StepFailed, Stop
 from shared import names, policy, releases
 from shared.models import Decision, parse_time, seconds_between
 
@@ -75,6 +76,7 @@ class Deploy:
         yield from self.scheduled()
         yield from run.step("pre-flight", self.gates(act=True))
         self.listener.checkpoint("pre-flight")
+        yield from self.expand_first()
         yield from self.prove_idle()
         baseline = yield from run.step("baseline", deploy_analysis.baseline(run, self.observed))
         self.listener.checkpoint("baseline")
@@ -111,6 +113,7 @@ class Deploy:
             "idle_update": {"action": update.action, "changes": update.value, "reason": update.reason},
             "gates": GATES,
             "steps": STEPS,
+            "migration": run.input.get("migration"),
         }
         run.record.extra["plan"] = plan
         run.resource(live_slot=slots.live, idle_slot=slots.idle, previous_image=live.get("image"))
@@ -251,6 +254,22 @@ class Deploy:
             decision = run.decide("backup-gate", policy.decide_backup_gate(state))
         if decision.is_(policy.GATE_REFUSE):
             self.gate(Decision("refuse", decision.reason))
+
+    # ---- a migration carried by the deploy --------------------------------------------------------------
+    def expand_first(self) -> Gen:
+        """An expand migration the deploy carries runs before the idle slot is created (old and new
+        releases both work on the expanded schema); its failure ends the deploy with the migration's page."""
+        spec = self.run.input.get("migration")
+        if not spec:
+            return
+        migration = Migration(self.run, dict(spec))
+        yield from migration.anchored(backup=True)
+        try:
+            yield from migration.change()
+        except StepFailed as failed:
+            raise Stop((yield from migration.failed(failed))) from failed
+        self.schema_version = migration.version_after
+        self.listener.checkpoint("migration")
 
     # ---- the idle slot, proven before any traffic -------------------------------------------------------
     def prove_idle(self) -> Gen:

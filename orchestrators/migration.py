@@ -45,21 +45,23 @@ def migration_plan(run: Run) -> Gen:
 class Migration:
     """One migration run's state, rebuilt on every replay."""
 
-    def __init__(self, run: Run) -> None:
+    def __init__(self, run: Run, spec: Json | None = None) -> None:
+        """``spec``: {image, target_version, class}, the run's input by default (a deploy passes its
+        ``migration``)."""
         self.run, self.s = run, run.settings
-        self.image = str(run.input["image"])
-        self.target = int(run.input["target_version"])
-        self.klass = str(run.input["class"])
+        spec = run.input if spec is None else spec
+        self.image = str(spec["image"])
+        self.target = int(spec["target_version"])
+        self.klass = str(spec["class"])
         self.maintenance_on = False
+        self.version_after: int | None = None
         self.anchor: Json = {}
         self.job = f"ci-{self.s.app_name}-migrate-{stamp(run.now())}"
-        run.checkpoints = frozenset({"anchor", "maintenance-on", "job"})
+        run.checkpoints = run.checkpoints | {"anchor", "maintenance-on", "job"}
 
     def plan(self) -> Gen:
         run = self.run
-        primary = yield from run.require_primary(page=False)
-        self.server, self.address = primary.server, primary.address()
-        yield from run.step("anchor", self.anchor_step(primary, backup=not run.input.get("dry_run")))
+        yield from self.anchored(backup=not run.input.get("dry_run"))
         if self.klass == "contract":
             yield from self.contract_gate()
         if run.input.get("dry_run"):
@@ -75,6 +77,12 @@ class Migration:
             return (yield from self.change())
         except StepFailed as failed:
             return (yield from self.failed(failed))
+
+    def anchored(self, *, backup: bool) -> Gen:
+        """The primary found now and the anchor (a Stop when it is refused)."""
+        primary = yield from self.run.require_primary(page=False)
+        self.server, self.address = primary.server, primary.address()
+        yield from self.run.step("anchor", self.anchor_step(primary, backup=backup))
 
     def describe(self) -> str:
         steps = (
@@ -157,6 +165,7 @@ class Migration:
             )
         yield from self.release("succeeded", after)
         yield from run.teardown("group", self.job, step="job")
+        self.version_after = after
         return End(
             "succeeded",
             f"{self.klass} migration {self.image}: schema {self.anchor['schema_version_before']} -> {after}",
