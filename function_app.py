@@ -5,7 +5,7 @@ from __future__ import annotations
 import azure.durable_functions as df
 import azure.functions as func
 
-from activities import containers, database, events, metrics, notify, probe, secrets, storage, traffic
+from activities import containers, database, events, metrics, notify, probe, schema, secrets, storage, traffic
 from activities import incidents as incident_activities
 from activities import long_term as long_term_activities
 from orchestrators import (
@@ -19,6 +19,8 @@ from orchestrators import (
     lock,
     long_term_backup,
     long_term_proof,
+    maintenance,
+    migration,
     readiness,
     restore,
     restore_test,
@@ -32,6 +34,7 @@ from triggers import (
     deploy_api,
     incidents_api,
     long_term,
+    migration_api,
     operations_api,
     readiness_api,
     runs_api,
@@ -81,6 +84,10 @@ _BLUEPRINTS = (
     incident_plan,
     incident_activities,
     incidents_api,
+    migration_api,
+    migration,
+    maintenance,
+    schema,
 )
 for module in _BLUEPRINTS:
     app.register_functions(module.bp)

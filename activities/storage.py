@@ -81,9 +81,11 @@ def storage_get_geo_sync(params: dict[str, Any]) -> dict[str, Any]:
 
 @activity(bp, names.STORAGE_LIST_REPORTS)
 def storage_list_reports(params: dict[str, Any]) -> dict[str, Any]:
-    """Every run report's summary (run id, operation, status, start and end), from the blobs' metadata."""
-    Params(names.STORAGE_LIST_REPORTS, params or {})
-    return {"reports": runtime.storage().list_reports()}
+    """Every run report's summary (blob metadata), optionally of one ``operation``; read-only."""
+    p = Params(names.STORAGE_LIST_REPORTS, params or {})
+    operation = p.opt_text("operation")
+    found = runtime.storage().list_reports()
+    return {"reports": [r for r in found if not operation or r.get("operation") == operation]}
 
 
 @activity(bp, names.STORAGE_GET_TASK_HUB_REGION)

@@ -3,7 +3,8 @@ one, ``--wait --timeout`` on every start; approve / reject / cancel with a note.
 
 The deploy, rollback, migrate and releases commands follow the deployments API: POST /api/deployments
 {image, reason, dry_run, not_before, change_id, force_window, retry_quarantined}, POST /api/rollback
-{reason, to_image, force}, POST /api/migrations {image, reason, target_version, class, dry_run}.
+{reason, to_image, force}, POST /api/migrations {image, reason, target_version, class, dry_run};
+maintenance follows POST /api/maintenance {enabled, reason}.
 """
 
 from __future__ import annotations
@@ -149,7 +150,7 @@ def rollback(
 def migrate(
     image: Annotated[str, typer.Argument(help="the migration job's image")],
     reason: Reason,
-    target_version: Annotated[str, typer.Option(help="the schema version the migration reaches")],
+    target_version: Annotated[int, typer.Option(min=0, help="the schema version the migration reaches")],
     migration_class: Annotated[
         MigrationClass, typer.Option("--class", help="expand (online), contract, breaking (maintenance mode)")
     ],
@@ -167,6 +168,23 @@ def migrate(
         "dry_run": dry_run,
     }
     launch("migrations", body, wait, timeout, as_json)
+
+
+class Switch(StrEnum):
+    on = "on"
+    off = "off"
+
+
+@app.command()
+def maintenance(
+    mode: Annotated[Switch, typer.Argument(help="on: writes answer 503; off: writes work again")],
+    reason: Reason,
+    wait: Wait = False,
+    timeout: Timeout = 0.0,
+    as_json: JsonFlag = False,
+) -> None:
+    """Turn maintenance mode on or off on the running slots (the way out after a failed migration)."""
+    launch("maintenance", {"enabled": mode is Switch.on, "reason": reason}, wait, timeout, as_json)
 
 
 # ---- answers ------------------------------------------------------------------------------------------

@@ -21,7 +21,8 @@ import azure.durable_functions as df
 from orchestrators import deploy_analysis, deploy_steps
 from orchestrators.deploy_steps import Listener, Observed
 from orchestrators.gates import backup_gate
-from orchestrators.toolkit import COMPLETED, DRY_RUN, FAILED, REFUSED, End, Gen, Run, StepFailed
+from orchestrators.migration import Migration
+from orchestrators.toolkit import COMPLETED, DRY_RUN, FAILED, REFUSED, End, Gen, Run, StepFailed, Stop
 from shared import names, policy, releases
 from shared.models import Decision, parse_time, seconds_between
 
@@ -48,6 +49,7 @@ class Deploy:
         self.seen: Observed | None = None
         self.idle_url = ""
         self.refusals: list[str] = []  # what a dry run's gates would refuse
+        self.schema_version: int | None = None  # read in the pre-flight
         run.checkpoints = frozenset({"idle-slot", "smoke", "switch", "analysis"})
 
     @property
@@ -74,6 +76,7 @@ class Deploy:
         yield from self.scheduled()
         yield from run.step("pre-flight", self.gates(act=True))
         self.listener.checkpoint("pre-flight")
+        yield from self.expand_first()
         yield from self.prove_idle()
         baseline = yield from run.step("baseline", deploy_analysis.baseline(run, self.observed))
         self.listener.checkpoint("baseline")
@@ -110,6 +113,7 @@ class Deploy:
             "idle_update": {"action": update.action, "changes": update.value, "reason": update.reason},
             "gates": GATES,
             "steps": STEPS,
+            "migration": run.input.get("migration"),
         }
         run.record.extra["plan"] = plan
         run.resource(live_slot=slots.live, idle_slot=slots.idle, previous_image=live.get("image"))
@@ -202,8 +206,9 @@ class Deploy:
             self.gate(Decision("refuse", found.decision.reason, "rule 12"))
             return
         where = {"server": primary.replica, "resource_group": primary.replica_resource_group}
-        lag, cpu = yield from run.gather(
+        schema, lag, cpu = yield from run.gather(
             [
+                (names.DATABASE_GET_SCHEMA_VERSION, primary.address()),
                 (names.DATABASE_GET_REPLICATION_LAG, where),
                 (
                     names.METRICS_GET_WINDOW,
@@ -224,7 +229,12 @@ class Deploy:
                 millicores, cores, warn=s.deploy_cpu_warn_percent, refuse=s.deploy_cpu_refuse_percent
             )
         )
-        run.measure(replica_lag_seconds=lag.get("lag_seconds"), live_cpu_percent=decision.value)
+        self.schema_version = schema.get("schema_version")  # what this release runs on (rule 9)
+        run.measure(
+            replica_lag_seconds=lag.get("lag_seconds"),
+            live_cpu_percent=decision.value,
+            schema_version=self.schema_version,
+        )
 
     def backup(self, *, act: bool) -> Gen:
         run = self.run
@@ -244,6 +254,22 @@ class Deploy:
             decision = run.decide("backup-gate", policy.decide_backup_gate(state))
         if decision.is_(policy.GATE_REFUSE):
             self.gate(Decision("refuse", decision.reason))
+
+    # ---- a migration carried by the deploy --------------------------------------------------------------
+    def expand_first(self) -> Gen:
+        """An expand migration the deploy carries runs before the idle slot is created (old and new
+        releases both work on the expanded schema); its failure ends the deploy with the migration's page."""
+        spec = self.run.input.get("migration")
+        if not spec:
+            return
+        migration = Migration(self.run, dict(spec))
+        yield from migration.anchored(backup=True)
+        try:
+            yield from migration.change()
+        except StepFailed as failed:
+            raise Stop((yield from migration.failed(failed))) from failed
+        self.schema_version = migration.version_after
+        self.listener.checkpoint("migration")
 
     # ---- the idle slot, proven before any traffic -------------------------------------------------------
     def prove_idle(self) -> Gen:
@@ -318,6 +344,7 @@ class Deploy:
             previous_image=live.get("image"),
             previous_slot=slots.live,
             reason=reason,
+            schema_version=self.schema_version,
             **extra,
         )
         yield from deploy_steps.record_release(self.run, event)

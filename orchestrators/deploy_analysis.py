@@ -25,6 +25,7 @@ class Deploy(Protocol):
     image: str
     idle_url: str
     listener: Listener
+    schema_version: int | None
 
     @property
     def observed(self) -> Observed: ...
@@ -173,6 +174,16 @@ def roll_back(run: Run, deploy: Deploy, trigger: Decision) -> Gen:
     automatic rollback: if this one fails, the run pages and stops."""
     s, slots = run.settings, deploy.observed.slots
     old_image = str(deploy.observed.live.get("image") or "")
+    schema = run.decide("rollback", policy.schema_rollback(deploy.observed.history, old_image, force=False))
+    if schema.is_("refuse"):  # rule 9: an automatic rollback is never forced
+        yield from deploy.release("rollback-refused", schema.reason)
+        return End(
+            "failed",
+            f"no automatic rollback of {deploy.image}: {schema.reason}; an operator decides "
+            "(POST /api/rollback with force and a reason, or a fix forward)",
+            FAILED,
+            page=True,
+        )
     run.decide(
         "rollback",
         Decision("rollback", f"the one automatic rollback of this deploy: {trigger.reason}", "rule 7"),
@@ -205,6 +216,7 @@ def roll_back(run: Run, deploy: Deploy, trigger: Decision) -> Gen:
         from_image=deploy.image,
         automatic=True,
         reason=trigger.reason,
+        schema_version=deploy.schema_version,
         previous_image=_previous_of(deploy.observed.history, old_image),
     )
     yield from deploy_steps.record_release(run, event)

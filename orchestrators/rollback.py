@@ -79,6 +79,9 @@ def rollback_plan(run: Run) -> Gen:
             run.stop("failed", f"{image} failed the smoke suite in {slots.idle}: {verdict.reason}", page=True)
     listener.checkpoint("healthy")
     yield from run.step("switch", deploy_steps.switch(run, slots.idle_origin_group, image))
+    schema = yield from run.observe(
+        names.DATABASE_GET_SCHEMA_VERSION, {"server": run.settings.primary_server}
+    )
     event = releases.release_event(
         kind="rollback",
         run_id=run.run_id,
@@ -89,6 +92,7 @@ def rollback_plan(run: Run) -> Gen:
         from_image=live_image,
         previous_image=_previous(seen.history, image),
         reason=reason,
+        schema_version=schema.get("schema_version"),
     )
     yield from deploy_steps.record_release(run, event)
     yield from deploy_steps.stop_group(run, slots.live_group, f"rolled away from {live_image}")

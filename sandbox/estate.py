@@ -25,6 +25,7 @@ class Estate:
     secondary_region: str = "ukwest"
     database_name: str = "qlp_db"
     database_user: str = "qlp_app"
+    database_admin: str = "qlpadmin"  # the server's administratorLogin: a role of its own, not the app's
     key_vault_name: str = "kv-qlp"
     database_secret_name: str = "database-url"
     storage_account: str = "stqlp"

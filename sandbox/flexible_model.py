@@ -61,7 +61,7 @@ class Server:
     backups: list[Backup] = field(default_factory=list)
     retention_days: int = 7
     geo_redundant: str = "Enabled"
-    login: str = "qlp_app"
+    login: str = "qlpadmin"
     delay_samples: list[tuple[float, float]] = field(default_factory=list)
     replica_since: float = field(default_factory=time.time)  # when it last became a replica
     updating: int = 0  # operations that keep it Updating (a replica create/delete, a promote)
@@ -126,7 +126,7 @@ class Fleet:
             region=region,
             resource_group=self.ctx.estate.resource_group(region),
             cluster=cluster,
-            login=self.ctx.estate.database_user,
+            login=self.ctx.estate.database_admin,
             **kw,
         )
         self.servers[name.lower()] = server

@@ -63,13 +63,16 @@ class Operations:
     def ready(server: Server) -> None:
         server.state, server.provisioning, server.busy = "Ready", "Succeeded", None
 
-    async def create_primary(self, name: str, region: str, password: str) -> Server:
+    async def create_primary(self, name: str, region: str, password: str, admin_password: str = "") -> Server:
         server = self.fleet.add(name, region, busy="creating")
         c, db, user = server.cluster, self.ctx.estate.database_name, self.ctx.estate.database_user
         await c.initdb()
         log.info("initdb %s done", name)
         await c.start()
         await c.query(f"CREATE ROLE {user} LOGIN PASSWORD {_literal(password)}")
+        admin = self.ctx.estate.database_admin  # Azure's administrator: a role of its own, not the app's
+        secret = f" PASSWORD {_literal(admin_password)}" if admin_password else ""
+        await c.query(f"CREATE ROLE {admin} LOGIN CREATEROLE CREATEDB{secret}")
         await c.query(f"CREATE DATABASE {db} OWNER {user}")
         await c.query(f"SET ROLE {user}; " + SCHEMA.read_text(), dbname=db)
         self.ready(server)

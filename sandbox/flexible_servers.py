@@ -51,10 +51,12 @@ async def setup(ctx: SandboxContext, arm: ArmApi) -> FlexibleServers:
     component = FlexibleServers(fleet, ops, faults)
     FlexibleServersApi(fleet, ops, arm).register()
     LongTermRetention(fleet, arm, SERVER).register()
-    password = secrets.token_urlsafe(18)
+    password, admin_password = secrets.token_urlsafe(18), secrets.token_urlsafe(18)
     started = time.monotonic()
     try:
-        primary = await ops.create_primary(estate.primary_server, estate.primary_region, password)
+        primary = await ops.create_primary(
+            estate.primary_server, estate.primary_region, password, admin_password
+        )
         log.info("primary %s ready in %.1fs", primary.name, time.monotonic() - started)
         await asyncio.gather(
             ops.create_replica(estate.replica_server, estate.secondary_region, primary, {}),
@@ -68,6 +70,9 @@ async def setup(ctx: SandboxContext, arm: ArmApi) -> FlexibleServers:
         f"postgresql://{estate.database_user}:{password}@127.0.0.1:{primary.cluster.port}/{estate.database_name}"
     )
     ctx.endpoints["database_user"] = estate.database_user
+    ctx.endpoints["database_admin_url"] = (
+        f"postgresql://{estate.database_admin}:{admin_password}@127.0.0.1:{primary.cluster.port}/{estate.database_name}"
+    )
     ctx.endpoints["server_ports"] = {s.name: s.cluster.port for s in fleet.servers.values()}
     ctx.register_metric_source(RESOURCE_TYPE, metrics.source)
     faults.register(ctx)

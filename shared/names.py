@@ -240,8 +240,6 @@ TIMER_LTR_PROOF = "timer_ltr_proof"
 # ---- the stuck-run watchdog (triggers/watchdog.py) ----------------------------------------------------
 TIMER_STUCK_RUNS = "timer_stuck_runs"
 # ---- readiness, recovery tiers (orchestrators/readiness.py, triggers/readiness_api.py) -------------------
-# {} -> {reports: [{run_id, operation, status, started_at, ended_at}]}   (every run report's summary)
-STORAGE_LIST_REPORTS = "storage_list_reports"
 # {} -> {region: str|None, reported}   (the Functions host's region, REGION_NAME as Azure Functions sets
 #   it, normalized to the short name; the task hub's storage account is deployed with it, docs/deploy.md)
 STORAGE_GET_TASK_HUB_REGION = "storage_get_task_hub_region"
@@ -272,3 +270,15 @@ HTTP_INCIDENT = "http_incident"
 HTTP_INCIDENT_ACTION = "http_incident_action"
 HTTP_INCIDENT_POSTMORTEM = "http_incident_postmortem"
 HTTP_PAGERDUTY_WEBHOOK = "http_pagerduty_webhook"
+# ---- migrations and maintenance mode (orchestrators/migration.py, triggers/migration_api.py) ---------
+MAINTENANCE_ORCHESTRATOR = "maintenance_orchestrator"
+HTTP_MIGRATIONS = "http_migrations"
+HTTP_MAINTENANCE = "http_maintenance"
+# {server, [resource_group]} -> {server, schema_version: int|None}   (the configured statement, read-only)
+DATABASE_GET_SCHEMA_VERSION = "database_get_schema_version"
+# {server, [role], [resource_group], [terminate: bool]} -> {server, role, administrator_login, sessions,
+#   others, terminated, after}   (pg_stat_activity: only that role's client sessions, never this one;
+#   refuses (precondition:) the server's administrator and Azure's own roles)
+DATABASE_DRAIN_SESSIONS = "database_drain_sessions"
+# {[operation]} -> {reports: [{run_id, operation, status, started_at, ended_at}]}   (report summaries)
+STORAGE_LIST_REPORTS = "storage_list_reports"

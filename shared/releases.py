@@ -2,9 +2,9 @@
 and the durable history of release events (deploys, rollbacks, recoveries, later migrations).
 
 The history is the append-only log ``releases-<app>`` in the reports container (STORAGE_APPEND_LOG /
-STORAGE_READ_LOG); each event names the image, the slot, the schema version it ran on (None until
-migrations record it), the outcome, the run and the time. The alerts the intake saw are the log
-``alerts-<app>`` (rule 12: no deploy while one fires).
+STORAGE_READ_LOG); each event names the image, the slot, the schema version it ran on (None when it
+could not be read; a migration also its class), the outcome, the run and the time. The alerts the intake
+saw are the log ``alerts-<app>`` (rule 12: no deploy while one fires).
 """
 
 from __future__ import annotations
@@ -43,11 +43,14 @@ def release_event(
     automatic: bool = False,
     reason: str = "",
     schema_version: int | None = None,
+    migration_class: str | None = None,
+    from_schema_version: int | None = None,
 ) -> Json:
-    """One release event (its id makes a retried append a no-op)."""
+    """One release event (its id makes a retried append a no-op); a migration's also names its class and
+    the schema version it started from."""
     if kind not in KINDS:
         raise ValueError(f"release kind {kind!r} is not one of {', '.join(KINDS)}")
-    return {
+    event: Json = {
         "id": f"{run_id}:{kind}:{outcome}",
         "kind": kind,
         "image": image,
@@ -63,6 +66,9 @@ def release_event(
         "run_id": run_id,
         "at": at,
     }
+    if kind == "migration":
+        event.update({"class": migration_class, "from_schema_version": from_schema_version})
+    return event
 
 
 def _brief(group: Json) -> Json:

@@ -156,6 +156,7 @@ def _schema(f: Field) -> dict[str, Any]:
         "flag": {"type": "boolean"},
         "time": {"type": "string", "format": "date-time"},
         "object": {"type": "object"},
+        "integer": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1},
     }
     schema = dict(kinds[f.kind])
     if not f.required:  # an optional field may be given as null: the same as leaving it out

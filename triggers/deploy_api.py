@@ -36,6 +36,12 @@ DEPLOYMENT = Body(
         "force_window", "flag", default=False, doc="deploy outside the deploy window (the reason says why)"
     ),
     Field("retry_quarantined", "flag", default=False, doc="deploy an image that was rolled back (rule 10)"),
+    Field(
+        "migration",
+        "object",
+        doc="{image, target_version, class}: an expand runs before the idle slot is created; contract is "
+        "refused inside a deploy (it runs later, on its own: POST /api/migrations)",
+    ),
 )
 ROLLBACK = Body(
     REASON,
@@ -50,6 +56,36 @@ def image_of(value: str, settings: Settings, field: str) -> str:
     if not found.is_("valid"):
         raise BadRequest(field, found.reason)
     return str(found.value)
+
+
+def migration_of(value: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    """A deploy's migration {image, target_version, class}; raises BadRequest naming ``migration.<key>``."""
+    unknown = sorted(set(value) - {"image", "target_version", "class"})
+    if unknown:
+        raise BadRequest(f"migration.{unknown[0]}", "unknown field")
+    for key in ("image", "target_version", "class"):
+        if key not in value:
+            raise BadRequest(f"migration.{key}", "required")
+    version = value["target_version"]
+    if isinstance(version, bool) or not isinstance(version, int) or not 0 <= version < 2**31:
+        raise BadRequest("migration.target_version", "must be a whole number from 0 to 2147483647")
+    klass = value["class"]
+    if klass == "contract":
+        raise BadRequest(
+            "migration.class",
+            "contract is refused inside a deploy: it runs later, on its own (POST /api/migrations)",
+        )
+    if klass == "breaking":
+        raise BadRequest(
+            "migration.class",
+            "a breaking migration inside a deploy is not supported yet: run it with POST /api/migrations",
+        )
+    if klass != "expand":
+        raise BadRequest("migration.class", "must be one of expand, breaking, contract")
+    image = image_of(
+        str(value["image"]) if isinstance(value["image"], str) else "", settings, "migration.image"
+    )
+    return {"image": image, "target_version": version, "class": klass}
 
 
 @endpoint(
@@ -76,8 +112,13 @@ async def http_deployments(req: func.HttpRequest, client: Any) -> func.HttpRespo
         image = image_of(body["image"], settings, "image")
     except BadRequest as bad:
         return bad.response()
+    try:
+        migration = migration_of(body["migration"], settings) if body["migration"] is not None else None
+    except BadRequest as bad:
+        return bad.response()
     payload = {
         "image": image,
+        "migration": migration,
         "dry_run": body["dry_run"],
         "not_before": body["not_before"].isoformat() if body["not_before"] else None,
         "change_id": body["change_id"],

@@ -56,8 +56,8 @@ class BadRequest(ValueError):
 # ---- declared bodies -----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Field:
-    """One body field. ``kind``: text, choice, flag, time (ISO 8601 with a zone), object (validated by the
-    route). ``default`` fills an absent optional field."""
+    """One body field. ``kind``: text, choice, flag, time (ISO 8601 with a zone), integer, object
+    (validated by the route). ``default`` fills an absent optional field."""
 
     name: str
     kind: str = "text"
@@ -96,6 +96,11 @@ class Field:
             return parse_time(value.strip())
         except ValueError:
             raise BadRequest(self.name, problem) from None
+
+    def _integer(self, value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**31:
+            raise BadRequest(self.name, "must be a whole number from 0 to 2147483647")
+        return value
 
     def _object(self, value: Any) -> dict[str, Any]:
         if not isinstance(value, dict):

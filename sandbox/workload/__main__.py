@@ -45,9 +45,9 @@ def run_migration(behaviour: Behaviour, url: str) -> int:
         print(f"migration {behaviour.tag}: failed (the image is marked to fail)", flush=True)
         return 1
     try:
-        before, after = asyncio.run(migrate(url, behaviour.migrate_to))
+        before, after = asyncio.run(migrate(url, behaviour.migrate_to, behaviour.migrate_hold_s))
     except Exception as exc:
-        print(f"migration {behaviour.tag}: failed: {type(exc).__name__}", flush=True)
+        print(f"migration {behaviour.tag}: failed: {type(exc).__name__}: {str(exc)[:200]}", flush=True)
         return 1
     print(f"migration {behaviour.tag}: schema_version {before} -> {after}", flush=True)
     return 0
@@ -71,6 +71,16 @@ def main(env: Mapping[str, str]) -> int:
     print(f"workload {env.get('CONTAINER_GROUP', '')} image {behaviour.image}: database URL read", flush=True)
     if behaviour.migrate:
         return run_migration(behaviour, url)
+    if behaviour.schema_max is not None:
+        from sandbox.workload.store import schema_version
+
+        found = asyncio.run(schema_version(url))
+        if found > behaviour.schema_max:
+            print(
+                f"workload: schema {found} is newer than {behaviour.schema_max}, the newest it knows",
+                flush=True,
+            )
+            return 1
     cfg = WorkloadConfig(
         behaviour=behaviour,
         database_url=url,

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 DEFAULT_SLOW_MS = 800
+SLOW_MIGRATION_S = 8.0
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,8 @@ class Behaviour:
     migrate: bool = False
     migrate_to: int | None = None
     migrate_fails: bool = False
+    migrate_hold_s: float = 0.0  # `migrate-<n>-slow`: holds its lock that long before committing
+    schema_max: int | None = None  # `-schema-max-<n>`: refuses to start on a newer schema
 
     def failing(self, uptime_s: float, request_number: int) -> str:
         """Why request number ``request_number`` (1-based), ``uptime_s`` after start, answers 500 ('' when
@@ -57,7 +60,9 @@ def behaviour_for(image: str, *, slow_ms: int = DEFAULT_SLOW_MS) -> Behaviour:
     `errors-after-<s>` serves for s seconds after start, then answers 500 everywhere; `crash-after-<s>`
     exits with code 1 s seconds after start. `migrate` runs the migration and exits (`migrate-7` sets
     schema_version to 7, plain `migrate` bumps it by one; `migrate` together with `fail` or `broken`
-    exits 1 without a change).
+    exits 1 without a change; `migrate-<n>-slow` holds its table lock 8 s, `-slow-<s>` s seconds, so a
+    lock timeout elsewhere matters). `-schema-max-<n>` (e.g. `1.4.0-schema-max-7`) refuses to start on a
+    schema newer than n, as a release that never ran on it would fail.
     """
     tag = image_tag(image)
     low = tag.lower()
@@ -69,6 +74,7 @@ def behaviour_for(image: str, *, slow_ms: int = DEFAULT_SLOW_MS) -> Behaviour:
             migrate=True,
             migrate_to=int(target.group(1)) if target else None,
             migrate_fails="fail" in low or "broken" in low,
+            migrate_hold_s=(_number(r"slow-(\d+)", low) or SLOW_MIGRATION_S) if "slow" in low else 0.0,
         )
     slow = _number(r"slow-(\d+)", low)
     flaky = _number(r"flaky-(\d+)", low)
@@ -80,4 +86,5 @@ def behaviour_for(image: str, *, slow_ms: int = DEFAULT_SLOW_MS) -> Behaviour:
         flaky_percent=min(100, int(flaky or 0)),
         errors_after_s=_number(r"errors-after-(\d+(?:\.\d+)?)", low),
         crash_after_s=_number(r"crash-after-(\d+(?:\.\d+)?)", low),
+        schema_max=int(found) if (found := _number(r"schema-max-(\d+)", low)) is not None else None,
     )

@@ -6,6 +6,7 @@ computed with `unnest` in SQL; the query shape (ORDER BY similarity LIMIT k) is 
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import math
 import re
@@ -77,10 +78,13 @@ async def database_health(url: str) -> dict[str, Any]:
     return {"read_only": bool(row[0]), "schema_version": row[1]}
 
 
-async def migrate(url: str, target: int | None) -> tuple[int, int]:
-    """Set schema_version to `target` (or bump it by one); return (before, after)."""
+async def migrate(url: str, target: int | None, hold_s: float = 0.0) -> tuple[int, int]:
+    """Set schema_version to `target` (or bump it by one), holding its lock `hold_s` seconds first; return
+    (before, after). The lock waits at most lock_timeout (libpq reads PGOPTIONS from the environment)."""
     async with await connect(url) as conn, conn.transaction():
-        await conn.execute("LOCK TABLE schema_version IN EXCLUSIVE MODE")
+        await conn.execute("LOCK TABLE schema_version IN ACCESS EXCLUSIVE MODE")
+        if hold_s:
+            await asyncio.sleep(hold_s)
         cur = await conn.execute("SELECT coalesce(max(version), 0) FROM schema_version")
         row = await cur.fetchone()
         before = int(row[0]) if row else 0
@@ -88,3 +92,10 @@ async def migrate(url: str, target: int | None) -> tuple[int, int]:
         await conn.execute("DELETE FROM schema_version")
         await conn.execute("INSERT INTO schema_version (version) VALUES (%s)", (after,))
     return before, after
+
+
+async def schema_version(url: str) -> int:
+    async with await connect(url) as conn:
+        cur = await conn.execute("SELECT coalesce(max(version), 0) FROM schema_version")
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0

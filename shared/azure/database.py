@@ -68,6 +68,7 @@ def snapshot_of(server: dict[str, Any], resource_group: str) -> dict[str, Any]:
         "backup_retention_days": backup.get("backupRetentionDays"),
         "geo_redundant_backup": backup.get("geoRedundantBackup"),
         "version": props.get("version"),
+        "administrator_login": props.get("administratorLogin"),
     }
 
 

@@ -14,7 +14,9 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from shared.config.fields import FIELDS, PREFIX, SECRET_FIELDS, TARGET_KEYS, Field
+from shared.config.fields import FIELDS as BASE_FIELDS
+from shared.config.fields import PREFIX, SECRET_FIELDS, TARGET_KEYS, Field
+from shared.config.migration_fields import MIGRATION_FIELDS
 from shared.config.settings import Secrets, Settings, SettingsError
 
 __all__ = [
@@ -33,6 +35,7 @@ __all__ = [
     "load_settings",
 ]
 
+FIELDS: dict[str, Field] = {**BASE_FIELDS, **MIGRATION_FIELDS}  # every declared key, in docs order
 TAG_CREATED_BY = "created-by"
 TAG_CREATED_BY_VALUE = "continuity"
 TAG_RUN = "continuity-run"

@@ -152,6 +152,19 @@ class Settings:
     response_sla: str = "P0:15,P1:30,P2:120,P3:next-business-day"
     status_update_minutes: float = 30.0
     postmortem_due_hours: float = 48.0
+    # migrations and maintenance mode (shared/config/migration_fields.py)
+    migration_restore_test_days: float = 7.0
+    migration_version_sql: str = "select max(version) from schema_version"
+    migration_app_role: str | None = None
+    migration_drain_seconds: float = 30.0
+    migration_drain_interval_seconds: float = 2.0
+    migration_lock_timeout_ms: int = 5000
+    migration_job_deadline_seconds: float = 900.0
+    migration_contract_bake_hours: float = 24.0
+    maintenance_variable: str = "MAINTENANCE_MODE"
+    maintenance_write_path: str = "/api/v1/intents"
+    maintenance_verify_seconds: float = 120.0
+    slot_secure_environment: dict[str, str] = dataclasses.field(default_factory=dict)
 
     # ---- derived values ----------------------------------------------------------------------------
     @property

@@ -282,9 +282,10 @@ def previous_release(history: Sequence[Event], live_image: str) -> Decision:
 def schema_rollback(
     history: Sequence[Event], target_image: str, *, force: bool, reason: str = ""
 ) -> Decision:
-    """Rule 9: no rollback onto a schema the target image never ran on after a breaking migration; an
-    operator may force it with a reason. Migrations are history events of kind ``migration`` with their
-    ``class`` and ``schema_version``."""
+    """Rule 9: a rollback to an image whose release ran on schema V is allowed when every migration since
+    V is an expand; after a breaking one it is refused (the sentence names the image, V, the migration and
+    the current version), unless an operator forces it with a reason. Migrations are history events of
+    kind ``migration`` with their ``class`` and ``schema_version``."""
     ran = [e for e in history if e.get("image") == target_image and e.get("outcome") == "succeeded"]
     since = history[history.index(ran[-1]) + 1 :] if ran else list(history)
     breaking = [e for e in since if e.get("kind") == "migration" and e.get("class") == "breaking"]
@@ -292,9 +293,13 @@ def schema_rollback(
         return Decision("allow", f"no breaking migration since {target_image} last ran", "rule 9")
     last = breaking[-1]
     version = ran[-1].get("schema_version") if ran else None
+    known = [
+        e.get("schema_version") for e in since if e.get("kind") == "migration" and e.get("schema_version")
+    ]
+    current = known[-1] if known else last.get("schema_version")
     why = (
         f"{target_image} ran on schema {version}; breaking migration {last.get('run_id')} moved it to "
-        f"{last.get('schema_version')}"
+        f"{last.get('schema_version')} ({last.get('image')}); the schema is now {current}"
     )
     if force and reason:
         return Decision("forced", f"{why}: forced by an operator: {reason}", "rule 9")

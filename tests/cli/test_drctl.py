@@ -187,7 +187,7 @@ def test_a_wait_that_outlasts_its_timeout_exits_4(api: FakeApi) -> None:
 
 
 def test_deploy_rollback_and_migrate_send_the_deployments_contract(api: FakeApi) -> None:
-    for path in ("/api/deployments", "/api/rollback", "/api/migrations"):
+    for path in ("/api/deployments", "/api/rollback", "/api/migrations", "/api/maintenance"):
         api.on("POST", path, (202, {"id": RUN, "status": "started"}))
     deploy = [
         "deploy", "qlp-app:1.5.0", "--reason", "r", "--not-before", "2026-12-03T09:00:00Z",
@@ -212,10 +212,12 @@ def test_deploy_rollback_and_migrate_send_the_deployments_contract(api: FakeApi)
     assert api.requests[-1].body == {
         "image": "qlp-migrate:7",
         "reason": "r",
-        "target_version": "7",
+        "target_version": 7,
         "class": "expand",
         "dry_run": True,
     }
+    assert drctl(api, "maintenance", "off", "--reason", "after the failed migration").exit_code == 0
+    assert api.requests[-1].body == {"enabled": False, "reason": "after the failed migration"}
 
 
 def test_a_dry_run_prints_its_plan_and_changes_nothing(api: FakeApi) -> None:

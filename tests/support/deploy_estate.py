@@ -65,6 +65,7 @@ class DeployEstate:
         self.switches: list[str] = []
         self.served: dict[str, int] = {}  # public requests each group answered
         self.backups_taken = 0
+        self.schema_version = 3  # what the primary's database reads as its schema version
         self.clock = lambda: T0  # the run's clock, once context() made the run's FakeContext
 
     # ---- what answers ---------------------------------------------------------------------------------
@@ -216,6 +217,10 @@ class DeployEstate:
             names.DATABASE_GET_REPLICATION_LAG: lambda p: {"server": p["server"], "lag_seconds": self.lag},
             names.DATABASE_LIST_BACKUPS: self.backups,
             names.DATABASE_CREATE_BACKUP: self.take_backup,
+            names.DATABASE_GET_SCHEMA_VERSION: lambda p: {
+                "server": p["server"],
+                "schema_version": self.schema_version,
+            },
         }
 
     def history(self, *events: dict[str, Any]) -> None:

@@ -71,7 +71,7 @@ def test_a_good_release_goes_to_the_idle_slot_takes_traffic_and_the_old_slot_sto
         image("1.0.0"),
         "blue",
     )
-    assert event["schema_version"] is None and event["run_id"] == deploy_input()["run_id"]
+    assert event["schema_version"] == 3 and event["run_id"] == deploy_input()["run_id"]
     m = out["measurements"]
     assert (
         m["propagation_seconds"] is not None
