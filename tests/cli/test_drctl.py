@@ -29,9 +29,6 @@ def drctl(fake: FakeApi | None, *args: str, key: str = "the-key", **env: str) ->
     core.STATE.clear()
     base = {"DRCTL_URL": fake.url if fake else "http://127.0.0.1:9/api", "DRCTL_KEY": key}
     base.update(DRCTL_POLL_SECONDS="0.01", DRCTL_CONFIG="/nonexistent", **env)
-    # Rich reads COLUMNS once, when cli.core is first imported (maybe by another test): set the width here
-    for console in (core.out, core.err):
-        console.width = 250
     return CliRunner().invoke(app, list(args), env=base)
 
 
