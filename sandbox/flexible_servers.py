@@ -51,7 +51,7 @@ async def setup(ctx: SandboxContext, arm: ArmApi) -> FlexibleServers:
     component = FlexibleServers(fleet, ops, faults)
     FlexibleServersApi(fleet, ops, arm).register()
     LongTermRetention(fleet, arm, SERVER).register()
-    password = secrets.token_urlsafe(18)
+    password = secrets.token_hex(12) + "Q-"  # three classes and more, as Azure requires of a password
     started = time.monotonic()
     try:
         primary = await ops.create_primary(estate.primary_server, estate.primary_region, password)

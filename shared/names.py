@@ -272,3 +272,12 @@ HTTP_INCIDENT = "http_incident"
 HTTP_INCIDENT_ACTION = "http_incident_action"
 HTTP_INCIDENT_POSTMORTEM = "http_incident_postmortem"
 HTTP_PAGERDUTY_WEBHOOK = "http_pagerduty_webhook"
+# ---- the long-term proof's restore (orchestrators/long_term_restore.py, activities/long_term_restore.py) --
+# {target, run_id, [resource_group], [location]} -> {server, created, state, fqdn, location, message}
+#   (createMode Default: a new, empty PostgreSQL 15 server; its administrator is the database secret's user,
+#   with its password read from Key Vault inside the activity)
+DATABASE_CREATE_EMPTY_SERVER = "database_create_empty_server"
+# {blob, server, group, run_id, [resource_group], [timeout_seconds]} -> {group, exit_code, succeeded, logs,
+#   state, message}   (a job container, restart policy Never, pg_restore of the long-term container's blob
+#   into ``server``; the blob's read-only SAS is made here and reaches the job only as a secure value)
+LTR_RESTORE_JOB = "ltr_restore_job"

@@ -22,6 +22,7 @@ class Behaviour:
     migrate: bool = False
     migrate_to: int | None = None
     migrate_fails: bool = False
+    pg_restore: bool = False  # a `pg-restore` image restores a pg_dump archive and exits
 
     def failing(self, uptime_s: float, request_number: int) -> str:
         """Why request number ``request_number`` (1-based), ``uptime_s`` after start, answers 500 ('' when
@@ -57,10 +58,12 @@ def behaviour_for(image: str, *, slow_ms: int = DEFAULT_SLOW_MS) -> Behaviour:
     `errors-after-<s>` serves for s seconds after start, then answers 500 everywhere; `crash-after-<s>`
     exits with code 1 s seconds after start. `migrate` runs the migration and exits (`migrate-7` sets
     schema_version to 7, plain `migrate` bumps it by one; `migrate` together with `fail` or `broken`
-    exits 1 without a change).
+    exits 1 without a change). An image named or tagged `pg-restore` runs pg_restore and exits.
     """
     tag = image_tag(image)
     low = tag.lower()
+    if "pg-restore" in image.lower():
+        return Behaviour(image=image, tag=tag, pg_restore=True)
     if "migrate" in low:
         target = re.search(r"migrate[-_.]?v?(\d+)", low)
         return Behaviour(
