@@ -81,6 +81,7 @@ def mark_source(run: Run, primary: policy.Primary, name: str) -> Gen:
     counted = yield from run.step(
         "source-counts", run.act(names.DATABASE_RUN_CHECKS, primary.address(checks=tables))
     )
+    run.measure(source_row_counts=dict(counted.get("counts") or {}))
     sentinel = f"{name}-sentinel"
     yield from run.step("sentinel", run.act(names.DATABASE_WRITE_SENTINEL, primary.address(name=sentinel)))
     return {"row_counts": dict(counted.get("counts") or {}), "sentinel": sentinel}
