@@ -3,8 +3,9 @@
 Azure requires ``administratorLogin`` and ``administratorLoginPassword`` for a server with password
 authentication: the login may not be a reserved name (azure_superuser, azure_pg_admin, admin,
 administrator, root, guest, public) nor start with ``pg_``; the password is 8 to 128 characters from at
-least three of: upper case, lower case, digits, symbols. The administrator can create databases and roles
-(it is a member of azure_pg_admin on Azure), which is what a pg_restore with ``--create`` needs.
+least three of: upper case, lower case, digits, symbols, and contains no three consecutive letters or
+digits of the login. The administrator can create databases and roles (it is a member of azure_pg_admin
+on Azure), which is what a pg_restore with ``--create`` needs.
 """
 
 from __future__ import annotations
@@ -32,6 +33,11 @@ def check_administrator(props: dict[str, Any]) -> tuple[str, str]:
     classes = sum(
         bool(re.search(pattern, password)) for pattern in (r"[A-Z]", r"[a-z]", r"[0-9]", r"[^A-Za-z0-9]")
     )
+    parts = {login.lower()[i : i + 3] for i in range(len(login) - 2)}
+    if any(part.isalnum() and part in password.lower() for part in parts):
+        raise ArmError(
+            400, "InvalidParameterValue", "administratorLoginPassword cannot contain part of the login name."
+        )
     if not 8 <= len(password) <= 128 or classes < 3:
         raise ArmError(
             400,
