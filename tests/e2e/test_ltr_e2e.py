@@ -11,6 +11,7 @@ import base64
 import hashlib
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from azure.storage.blob import BlobServiceClient
@@ -123,7 +124,13 @@ def test_long_term_backups_end_to_end(estate: Estate) -> None:
     assert m["restored_row_counts"]["intents"] >= report["measurements"]["source_row_counts"]["intents"]
     scratch = proof["resources"]["scratch_server"]
     assert scratch not in _server_names(sb) and sb.endpoints["servers"]["primary"] in _server_names(sb)
-    assert "sig=" not in str(proof)  # the archive's SAS never reaches the report
+    # neither the archive's SAS nor the scratch administrator's password is in the report or the history
+    path = f"/runtime/webhooks/durabletask/instances/{proof['run_id']}"
+    history = host.request("GET", path, key="master", params={"showHistory": "true"}).text
+    password = urlsplit(str(sb.endpoints["database_url"])).password or ""
+    assert len(history) > 1000 and "ltr_restore_job" in history
+    for text in (str(proof), history):
+        assert "sig=" not in text and password not in text
     healthy = watch_tick(sb, host)
     assert {c["name"]: c["ok"] for c in healthy["checks"]}["long-term-backup"] is True
 
