@@ -8,6 +8,7 @@ import azure.functions as func
 from activities import containers, database, events, metrics, notify, probe, schema, secrets, storage, traffic
 from activities import incidents as incident_activities
 from activities import long_term as long_term_activities
+from activities import long_term_restore as long_term_restore_activities
 from orchestrators import (
     alert_verification,
     backup_watch,
@@ -88,6 +89,7 @@ _BLUEPRINTS = (
     migration,
     maintenance,
     schema,
+    long_term_restore_activities,
 )
 for module in _BLUEPRINTS:
     app.register_functions(module.bp)

@@ -20,7 +20,7 @@ import math
 import azure.durable_functions as df
 
 from orchestrators.toolkit import COMPLETED, FAILED, REFUSED, End, Gen, Json, Run, iso
-from shared import names
+from shared import names, policy
 from shared.models import Verdict, parse_time, seconds_between
 from shared.policy import long_term as ltr_policy
 
@@ -54,9 +54,10 @@ def ltr_backup_plan(run: Run) -> Gen:
     target = primary.address(backup_name=name)
     pre = yield from run.step("pre-backup", run.act(names.LTR_PRE_BACKUP, target))
     count = int(pre.get("number_of_containers") or 1)
+    marks = yield from mark_source(run, primary, name)
     yield from run.step("start", run.act(names.LTR_START_BACKUP, {**target, "number_of_containers": count}))
     operation, outcome = yield from follow(run, target)
-    entry = log_entry(run, name, operation, outcome.action, outcome.reason)
+    entry = {**log_entry(run, name, operation, outcome.action, outcome.reason), **marks}
     if not outcome.is_("succeeded"):
         yield from record_backup(run, entry)
         return End("failed", outcome.reason, FAILED, page=True)
@@ -71,6 +72,19 @@ def ltr_backup_plan(run: Run) -> Gen:
     entry["verified"] = bool(blobs) and bool(verified.get("passed"))
     yield from record_backup(run, entry)
     return ending(run, name, entry, protection)
+
+
+def mark_source(run: Run, primary: policy.Primary, name: str) -> Gen:
+    """What the monthly proof checks a restore of this backup against: the critical tables' row counts
+    and a sentinel row, both on the source just before the backup starts."""
+    tables = {"critical_tables": list(run.settings.critical_tables), "sql": []}
+    counted = yield from run.step(
+        "source-counts", run.act(names.DATABASE_RUN_CHECKS, primary.address(checks=tables))
+    )
+    run.measure(source_row_counts=dict(counted.get("counts") or {}))
+    sentinel = f"{name}-sentinel"
+    yield from run.step("sentinel", run.act(names.DATABASE_WRITE_SENTINEL, primary.address(name=sentinel)))
+    return {"row_counts": dict(counted.get("counts") or {}), "sentinel": sentinel}
 
 
 def watch_checks(run: Run) -> Gen:

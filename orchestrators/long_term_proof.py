@@ -6,8 +6,10 @@ container, to be restored with PostgreSQL's own tools into a new server (docs/op
 "Long-term backups", with the sources). So the proof is: the latest successful backup in the log
 ``ltr-<app>`` is still reported Succeeded by Azure (``ltrBackupOperations``), each of its blobs is in the
 container with its recorded size and MD5 (read back in full), and its dump is a pg_dump archive whose
-table of contents names every critical table. A failure pages; the report is kept for the compliance
-retention. A restore of the dump into a scratch server is the runbook's manual step, not automated here.
+table of contents names every critical table. When those hold, the dump is restored into a new, empty
+scratch server with pg_restore from a job container, the restore test's data checks run on it, and both
+are torn down and verified gone (orchestrators/long_term_restore.py). A failure pages; the report is kept
+for the compliance retention.
 
 Input: {run_id, settings, trigger}.
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 import azure.durable_functions as df
 
 from orchestrators.long_term_backup import ltr_log, verify_input
+from orchestrators.long_term_restore import prove_by_restore
 from orchestrators.toolkit import COMPLETED, FAILED, REFUSED, End, Gen, Json, Run, Stop
 from shared import names
 
@@ -57,6 +60,10 @@ def ltr_proof_plan(run: Run) -> Gen:
     )
     run.record.checks = [*read.get("checks", []), azure_check(azure)]
     run.measure(ltr_backup_name=name, ltr_blob_bytes=sum(int(b.get("size") or 0) for b in entry["blobs"]))
+    if all(c.get("passed") for c in run.record.checks):
+        yield from run.save()
+        restored = yield from prove_by_restore(run, entry)
+        run.record.checks = [*run.record.checks, *restored]
     failed = [f"{c['name']}: {c['detail']}" for c in run.record.checks if not c.get("passed")]
     if failed:
         return End(
@@ -66,7 +73,10 @@ def ltr_proof_plan(run: Run) -> Gen:
             page=True,
         )
     return End(
-        "succeeded", f"long-term backup {name} proven readable: every blob and table as recorded", COMPLETED
+        "succeeded",
+        f"long-term backup {name} proven readable: every blob as recorded, restored into a new server "
+        "with its data checks passed, and torn down",
+        COMPLETED,
     )
 
 

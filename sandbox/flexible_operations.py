@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from sandbox.arm import ArmError, Result
+from sandbox.flexible_default import plan_default
 from sandbox.flexible_model import Backup, Fleet, Server
 from sandbox.postgres import PgError, restore_into, utc
 
@@ -167,6 +168,8 @@ class Operations:
     ) -> Callable[[], Awaitable[Server]]:
         """Validate a create request (400 on what Azure refuses); returns the work that creates it."""
         lowered = mode.lower()
+        if lowered in ("default", "create"):
+            return plan_default(self.fleet, self.ready, name, region, props, tags)
         if lowered in ("replica", "pointintimerestore", "georestore"):
             source_id = props.get("sourceServerResourceId")
             if not source_id:
@@ -201,7 +204,7 @@ class Operations:
             400,
             "UnsupportedCreateMode",
             f"createMode '{mode}' is not supported by the sandbox for new servers "
-            "(use Replica, PointInTimeRestore or GeoRestore).",
+            "(use Default, Replica, PointInTimeRestore or GeoRestore).",
         )
 
     # ---- backups --------------------------------------------------------------------------------

@@ -51,7 +51,8 @@ async def setup(ctx: SandboxContext, arm: ArmApi) -> FlexibleServers:
     component = FlexibleServers(fleet, ops, faults)
     FlexibleServersApi(fleet, ops, arm).register()
     LongTermRetention(fleet, arm, SERVER).register()
-    password, admin_password = secrets.token_urlsafe(18), secrets.token_urlsafe(18)
+    # three classes and more, as Azure requires of a password
+    password, admin_password = secrets.token_hex(12) + "Q-", secrets.token_hex(12) + "Q-"
     started = time.monotonic()
     try:
         primary = await ops.create_primary(

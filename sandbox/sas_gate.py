@@ -6,10 +6,11 @@ string-to-sign has two lines Azurite 3.35 (which knows versions up to 2025-11-05
 request headers and signed request query parameters), so Azurite refuses every such SAS, which Azure accepts.
 This gate, in front of Azurite on the account's HTTPS port, verifies such a SAS itself: the user delegation
 key (derived as Azurite derives the keys it issues), the signature over the current string-to-sign, the
-start and expiry of the key and of the SAS, and the container the SAS is for. It then forwards the request
-with an equivalent service SAS (same permissions, start and expiry) signed with the account key, so Azurite
-still enforces the permissions (a SAS without ``d`` cannot delete). Requests at versions Azurite knows,
-and every other request (Entra ID bearer tokens), pass through untouched.
+start and expiry of the key and of the SAS, and the container (or, for a blob SAS, the blob) the SAS is
+for. It then forwards the request with an equivalent service SAS (same permissions, start and expiry)
+signed with the account key, so Azurite still enforces the permissions (a SAS without ``d`` cannot
+delete). Requests at versions Azurite knows, and every other request (Entra ID bearer tokens), pass
+through untouched.
 """
 
 from __future__ import annotations
@@ -63,11 +64,13 @@ def _time(value: str) -> dt.datetime | None:
         return None
 
 
-def refusal(q: dict[str, str], account: str, container: str) -> str | None:
-    """Why Azure would refuse this user delegation SAS for ``container``, or None when it is valid."""
-    if q.get("sr") != "c" or not container:
-        return "the SAS is not a container SAS for this container"
-    canonical = f"/blob/{account}/{container}"
+def refusal(q: dict[str, str], account: str, container: str, blob: str = "") -> str | None:
+    """Why Azure would refuse this user delegation SAS for ``container`` (and ``blob``, the one the
+    request names), or None when it is valid. A blob SAS (``sr=b``) signs that blob's name and covers it
+    only."""
+    if q.get("sr") not in ("c", "b") or not container or (q.get("sr") == "b" and not blob):
+        return "the SAS is not a container or blob SAS for this resource"
+    canonical = f"/blob/{account}/{container}" + (f"/{blob}" if q.get("sr") == "b" else "")
     expected = base64.b64encode(
         hmac.new(_udk_value(q), string_to_sign(q, canonical).encode(), hashlib.sha256).digest()
     ).decode()
@@ -112,23 +115,21 @@ class SasGate:
             return pairs, None
         parts = request.path.strip("/").split("/")
         container = parts[1] if len(parts) > 1 else ""
-        why = refusal(q, self.account, container)
+        blob = "/".join(parts[2:])
+        why = refusal(q, self.account, container, blob)
         if why is not None:
             body = (
                 '<?xml version="1.0" encoding="utf-8"?><Error><Code>AuthenticationFailed</Code>'
                 f"<Message>Server failed to authenticate the request. {why}</Message></Error>"
             )
             return pairs, web.Response(status=403, text=body, content_type="application/xml")
-        from azure.storage.blob import generate_container_sas
+        from azure.storage.blob import generate_blob_sas, generate_container_sas
 
-        sas = generate_container_sas(
-            self.account,
-            container,
-            account_key=self.account_key,
-            permission=q.get("sp", ""),
-            expiry=q.get("se"),
-            start=q.get("st") or None,
-        )
+        window = {"permission": q.get("sp", ""), "expiry": q.get("se"), "start": q.get("st") or None}
+        if q.get("sr") == "b":
+            sas = generate_blob_sas(self.account, container, blob, account_key=self.account_key, **window)
+        else:
+            sas = generate_container_sas(self.account, container, account_key=self.account_key, **window)
         kept = [(k, v) for k, v in pairs if k not in SAS_KEYS]
         return kept + parse_qsl(sas, keep_blank_values=True), None
 

@@ -282,3 +282,12 @@ DATABASE_GET_SCHEMA_VERSION = "database_get_schema_version"
 DATABASE_DRAIN_SESSIONS = "database_drain_sessions"
 # {[operation]} -> {reports: [{run_id, operation, status, started_at, ended_at}]}   (report summaries)
 STORAGE_LIST_REPORTS = "storage_list_reports"
+# ---- the long-term proof's restore (orchestrators/long_term_restore.py, activities/long_term_restore.py) --
+# {target, run_id, [resource_group], [location]} -> {server, created, state, fqdn, location, message}
+#   (createMode Default: a new, empty PostgreSQL 15 server; its administrator is the database secret's user,
+#   with its password read from Key Vault inside the activity)
+DATABASE_CREATE_EMPTY_SERVER = "database_create_empty_server"
+# {blob, server, group, run_id, [resource_group], [timeout_seconds]} -> {group, exit_code, succeeded, logs,
+#   state, message}   (a job container, restart policy Never, pg_restore of the long-term container's blob
+#   into ``server``; the blob's read-only SAS is made here and reaches the job only as a secure value)
+LTR_RESTORE_JOB = "ltr_restore_job"

@@ -4,7 +4,8 @@ Environment: PORT, IMAGE (its tag decides behaviour), CONTAINER_GROUP, REGION, M
 KEY_VAULT_URL + DATABASE_SECRET_NAME (default `database-url`) to read the database URL at start, with
 SANDBOX_TOKEN (set by the sandbox only for a group with a managed identity) and SANDBOX_CA_BUNDLE (or
 DATABASE_URL directly), WORKLOAD_SLOW_MS, WORKLOAD_WARMUP (components that turn healthy later).
-A migration image runs its migration, prints the outcome and exits 0 (or 1 on failure).
+A migration image runs its migration, prints the outcome and exits 0 (or 1 on failure); a pg-restore
+image restores a pg_dump archive into a new server (sandbox/workload/pg_restore_job.py) and exits.
 """
 
 from __future__ import annotations
@@ -71,6 +72,10 @@ def main(env: Mapping[str, str]) -> int:
     print(f"workload {env.get('CONTAINER_GROUP', '')} image {behaviour.image}: database URL read", flush=True)
     if behaviour.migrate:
         return run_migration(behaviour, url)
+    if behaviour.pg_restore:
+        from sandbox.workload.pg_restore_job import run_restore
+
+        return run_restore(env, url)
     if behaviour.schema_max is not None:
         from sandbox.workload.store import schema_version
 

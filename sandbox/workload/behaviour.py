@@ -25,6 +25,7 @@ class Behaviour:
     migrate_fails: bool = False
     migrate_hold_s: float = 0.0  # `migrate-<n>-slow`: holds its lock that long before committing
     schema_max: int | None = None  # `-schema-max-<n>`: refuses to start on a newer schema
+    pg_restore: bool = False  # a `pg-restore` image restores a pg_dump archive and exits
 
     def failing(self, uptime_s: float, request_number: int) -> str:
         """Why request number ``request_number`` (1-based), ``uptime_s`` after start, answers 500 ('' when
@@ -62,10 +63,13 @@ def behaviour_for(image: str, *, slow_ms: int = DEFAULT_SLOW_MS) -> Behaviour:
     schema_version to 7, plain `migrate` bumps it by one; `migrate` together with `fail` or `broken`
     exits 1 without a change; `migrate-<n>-slow` holds its table lock 8 s, `-slow-<s>` s seconds, so a
     lock timeout elsewhere matters). `-schema-max-<n>` (e.g. `1.4.0-schema-max-7`) refuses to start on a
-    schema newer than n, as a release that never ran on it would fail.
+    schema newer than n, as a release that never ran on it would fail. An image named or tagged `pg-restore`
+    runs pg_restore and exits.
     """
     tag = image_tag(image)
     low = tag.lower()
+    if "pg-restore" in image.lower():
+        return Behaviour(image=image, tag=tag, pg_restore=True)
     if "migrate" in low:
         target = re.search(r"migrate[-_.]?v?(\d+)", low)
         return Behaviour(

@@ -1,7 +1,9 @@
 """The full definition of a container group Continuity creates or changes, and what a change needs.
 
 A spec (activity input) names the image, environment, command and, optionally, port, CPU, memory,
-restart policy and ``secure_environment`` (variable -> Key Vault secret name). Every group gets what
+restart policy and ``secure_environment`` (variable -> Key Vault secret name); an adapter may add
+``secure_values`` (variable -> a value made inside its activity, such as a SAS; never activity input).
+Every group gets what
 Azure needs for the app to start: the configured user-assigned identity (its client id as
 ``AZURE_CLIENT_ID``), a registry credential through it for images from the private registry, and
 ``KEY_VAULT_URL`` / ``DATABASE_SECRET_NAME`` (unless the spec sets them).
@@ -55,15 +57,17 @@ def _environment(
     m = _models()
     plain = {**platform_env(settings), **{k: str(v) for k, v in (spec.get("environment") or {}).items()}}
     secure = {str(k): str(v) for k, v in (spec.get("secure_environment") or {}).items()}
-    lost = sorted(existing_secure - set(secure) - set(plain))
+    lost = sorted(existing_secure - set(secure) - set(plain) - set(spec.get("secure_values") or {}))
     if lost:
         raise PreconditionFailed(
             "update container group",
             ", ".join(lost),
             "Azure never returns secure values: name the Key Vault secret of each in secure_environment",
         )
-    out = [m.EnvironmentVariable(name=k, value=v) for k, v in plain.items() if k not in secure]
+    direct = {str(k): str(v) for k, v in (spec.get("secure_values") or {}).items()}
+    out = [m.EnvironmentVariable(name=k, value=v) for k, v in plain.items() if k not in {*secure, *direct}]
     out += [m.EnvironmentVariable(name=k, secure_value=read_secret(v)) for k, v in secure.items()]
+    out += [m.EnvironmentVariable(name=k, secure_value=v) for k, v in direct.items() if k not in secure]
     return out
 
 

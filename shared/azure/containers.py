@@ -210,8 +210,10 @@ class ContainersAdapter:
         location: str,
         run_id: str,
         timeout: float,
+        secure_values: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         """Run a job container (restart policy Never) to completion; returns its exit code and logs.
+        ``secure_values`` (made by the caller's activity, e.g. a SAS) become secure environment values.
 
         A group already created for the same run is not started again: its outcome is returned.
         """
@@ -221,9 +223,8 @@ class ContainersAdapter:
                 "run job in container group", name, "a group of that name exists for another run"
             )
         if existing is None:
-            self.ensure(
-                name, resource_group, {**spec, "restart_policy": "Never"}, location=location, run_id=run_id
-            )
+            job = {**spec, "restart_policy": "Never", "secure_values": dict(secure_values or {})}
+            self.ensure(name, resource_group, job, location=location, run_id=run_id)
         view = self._wait_terminal(name, resource_group, timeout)
         first = view["containers"][0] if view["containers"] else {}
         logs = self.logs(name, resource_group, first.get("name"), None)["logs"]

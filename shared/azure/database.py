@@ -290,6 +290,29 @@ class DatabaseAdapter:
         )
         return {**result, "point_in_time": properties["pointInTimeUTC"]}
 
+    def create_empty(self, target: str, resource_group: str, *, location: str, run_id: str) -> dict[str, Any]:
+        """A new, empty server ``target`` (createMode Default, PostgreSQL 15) whose administrator is the
+        user of the database secret, with its password (read from Key Vault here, sent only to ARM): a
+        pg_restore into it logs in as the app's checks do. Idempotent as ``create_from``."""
+        from urllib.parse import unquote, urlsplit
+
+        login = urlsplit(self._clients.database_url_secret())
+        body = {
+            "location": location,
+            "sku": {"name": "Standard_B1ms", "tier": "Burstable"},
+            "properties": {
+                "createMode": "Default",
+                "version": "15",
+                "administratorLogin": unquote(login.username or ""),
+                "administratorLoginPassword": unquote(login.password or ""),
+                "storage": {"storageSizeGB": 32},
+                "backup": {"backupRetentionDays": 7, "geoRedundantBackup": "Disabled"},
+            },
+        }
+        return self.create_from(
+            target, resource_group, body, source="", run_id=run_id, action="create server"
+        )
+
     def start(self, name: str, resource_group: str) -> dict[str, Any]:
         return self._power(name, resource_group, "start", "Ready")
 

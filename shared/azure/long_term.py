@@ -14,6 +14,7 @@ import base64
 import datetime as dt
 import hashlib
 from typing import Any
+from urllib.parse import quote
 
 from shared.azure.clients import Clients
 from shared.azure.errors import is_not_found, translated
@@ -126,6 +127,31 @@ class LongTermAdapter:
             expiry=expiry,
         )
         return f"{service.url.rstrip('/')}/{self.container}?{token}"
+
+    def blob_read_sas(self, blob: str, *, valid_seconds: float) -> str:
+        """A read-only SAS URL of one blob in the long-term container, signed with a user delegation key
+        and valid ``valid_seconds``: for a job that restores it. A secret: the caller hands it on only as
+        a secure value."""
+        from shared.azure.imports import SDK_IMPORT_LOCK
+
+        with SDK_IMPORT_LOCK:
+            from azure.storage.blob import BlobSasPermissions, generate_blob_sas
+
+        service = self._clients.backup_blobs()
+        now = dt.datetime.now(dt.UTC)
+        start, expiry = now - dt.timedelta(minutes=5), now + dt.timedelta(seconds=valid_seconds)
+        with translated("get user delegation key of", service.account_name or ""):
+            key = service.get_user_delegation_key(start, expiry)
+        token = generate_blob_sas(
+            service.account_name,
+            self.container,
+            blob,
+            user_delegation_key=key,
+            permission=BlobSasPermissions(read=True),
+            start=start,
+            expiry=expiry,
+        )
+        return f"{service.url.rstrip('/')}/{self.container}/{quote(blob)}?{token}"
 
     def list_blobs(self, prefix: str = "") -> dict[str, Any]:
         """Every blob in the long-term container (under ``prefix``): name, size, stored MD5, created."""

@@ -349,6 +349,12 @@ FIELDS: dict[str, Field] = {
     "BACKUP_DELETE_RETENTION_DAYS": Field(
         _positive_int, "365", "Least blob soft-delete retention the backup account must have."
     ),
+    "LTR_RESTORE_IMAGE": Field(
+        _text,
+        "continuity-pg-restore:15",
+        "Job image of the monthly proof's pg_restore (PostgreSQL 15 tools).",
+    ),
+    "LTR_RESTORE_DEADLINE_MINUTES": Field(_float, "60", "The proof's pg_restore job must exit within this."),
     # the stuck-run watchdog
     "RUN_DEADLINES_MINUTES": Field(
         _run_deadlines,

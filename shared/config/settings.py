@@ -135,6 +135,8 @@ class Settings:
     ltr_max_age_days: float = 8.0
     backup_delete_retention_days: int = 365
     ltr_proof_schedule: str = "0 0 5 1 * *"
+    ltr_restore_image: str = "continuity-pg-restore:15"
+    ltr_restore_deadline_minutes: float = 60.0
     # the stuck-run watchdog
     run_deadlines_minutes: str = "*=120"
     watchdog_schedule: str | None = None

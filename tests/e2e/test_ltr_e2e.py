@@ -1,8 +1,9 @@
 """End to end on devhost + sandbox: the weekly long-term backup completes and its blobs match what it
 recorded (read back independently, with the identity's token); the monthly proof finds it readable
-(Azure's record, its blob, a pg_dump archive with the critical tables); a failed one fails its run and
-breaches the backup watch once; an account without versioning breaches the watch's storage protection
-check with the reason; what the first backup wrote is still in the container at the end."""
+(Azure's record, its blob, a pg_dump archive with the critical tables), restores it with pg_restore
+into a new, empty server, checks the data there and tears it down (gone from ARM); a failed one fails
+its run and breaches the backup watch once; an account without versioning breaches the watch's storage
+protection check with the reason; what the first backup wrote is still in the container at the end."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import base64
 import hashlib
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from azure.storage.blob import BlobServiceClient
@@ -70,6 +72,22 @@ def _container(sb: SandboxClient) -> Any:
     return service.get_container_client(sb.endpoints["ltr_container"])
 
 
+def _write_intents(sb: SandboxClient, count: int) -> None:
+    """Rows in the primary's intents table, written directly (what the restored copy must hold)."""
+    import psycopg
+
+    with psycopg.connect(str(sb.endpoints["database_url"]), connect_timeout=5) as conn:
+        for i in range(count):
+            conn.execute("INSERT INTO intents (text, embedding) VALUES (%s, %s)", (f"ltr {i}", [0.1, 0.2]))
+
+
+def _server_names(sb: SandboxClient) -> set[str]:
+    """The primary region's flexible servers, read from the sandbox's ARM API."""
+    sub, rg = sb.endpoints["subscription_id"], sb.endpoints["resource_groups"]["primary"]
+    path = f"/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.DBforPostgreSQL/flexibleServers"
+    return {s["name"] for s in sb.request("GET", f"{path}?api-version=2026-10-01")["value"]}
+
+
 def _breaches(hook: Receiver, check: str) -> list[dict[str, Any]]:
     return hook.messages(
         lambda m: m.get("event") == "backup-breached" and m.get("fields", {}).get("check") == check
@@ -78,6 +96,7 @@ def _breaches(hook: Receiver, check: str) -> list[dict[str, Any]]:
 
 def test_long_term_backups_end_to_end(estate: Estate) -> None:
     sb, host, hook = estate
+    _write_intents(sb, 3)
     # a weekly backup completes; its blobs are in the container with the size and MD5 it recorded
     report = _ltr_run(host)
     assert report["status"] == "succeeded", report["summary"]
@@ -90,9 +109,28 @@ def test_long_term_backups_end_to_end(estate: Estate) -> None:
     assert len(data) == report["measurements"]["ltr_blob_bytes"] and data.startswith(b"PGDMP")
     stored = container.get_blob_client(written[0]).get_blob_properties().content_settings.content_md5
     assert base64.b64encode(bytes(stored)) == base64.b64encode(hashlib.md5(data).digest())
+    # the monthly proof restores it into a new server with pg_restore and checks the data there
     proof = _ltr_run(host, "proof")
     assert proof["status"] == "succeeded", proof["summary"]
-    assert [c["name"].split()[0] for c in proof["checks"]] == ["blob", "archive", "azure"]
+    checks = {c["name"]: c for c in proof["checks"]}
+    assert [c["name"].split()[0] for c in proof["checks"]][:3] == ["blob", "archive", "azure"]
+    assert "exited with 0" in checks["restore into a new server"]["detail"]
+    sentinel = [n for n in checks if n.startswith("sentinel ") and n.endswith("-sentinel present")]
+    assert len(sentinel) == 1 and checks[sentinel[0]]["passed"]
+    assert checks["count intents"]["passed"] and checks["teardown scratch server"]["passed"]
+    assert checks["teardown restore job"]["passed"]
+    m = proof["measurements"]
+    assert m["restored_row_counts"]["intents"] >= 3 and m["restore_exit_code"] == 0
+    assert m["restored_row_counts"]["intents"] >= report["measurements"]["source_row_counts"]["intents"]
+    scratch = proof["resources"]["scratch_server"]
+    assert scratch not in _server_names(sb) and sb.endpoints["servers"]["primary"] in _server_names(sb)
+    # neither the archive's SAS nor the scratch administrator's password is in the report or the history
+    path = f"/runtime/webhooks/durabletask/instances/{proof['run_id']}"
+    history = host.request("GET", path, key="master", params={"showHistory": "true"}).text
+    password = urlsplit(str(sb.endpoints["database_url"])).password or ""
+    assert len(history) > 1000 and "ltr_restore_job" in history
+    for text in (str(proof), history):
+        assert "sig=" not in text and password not in text
     healthy = watch_tick(sb, host)
     assert {c["name"]: c["ok"] for c in healthy["checks"]}["long-term-backup"] is True
 

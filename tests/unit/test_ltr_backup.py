@@ -44,6 +44,8 @@ class FakeLtr:
             names.LTR_GET_OPERATION: self.operation,
             names.LTR_VERIFY_BLOBS: self.verify,
             names.STORAGE_APPEND_LOG: lambda p: self.logged.append(p) or {"appended": True},
+            names.DATABASE_RUN_CHECKS: lambda p: {"counts": {"intents": 7}, "checks": []},
+            names.DATABASE_WRITE_SENTINEL: lambda p: {"name": p["name"], "created": True},
         }
 
     def operation(self, p: dict[str, Any]) -> dict[str, Any]:
@@ -100,6 +102,12 @@ def test_a_backup_that_completes_is_recorded_with_its_blobs_read_back() -> None:
     assert logged["entry"]["blobs"][0]["md5"] == "bWQ1" and logged["entry"]["size_bytes"] == 4096
     assert [c["passed"] for c in report["checks"]] == [True, True]
     assert "sig=" not in str(ctx.calls)  # no SAS ever crosses the orchestration
+    # what the monthly proof checks its restore against, marked on the source before the backup starts
+    assert logged["entry"]["row_counts"] == {"intents": 7}
+    assert logged["entry"]["sentinel"] == f"{name}-sentinel"
+    assert ctx.payloads(names.DATABASE_WRITE_SENTINEL)[0]["name"] == f"{name}-sentinel"
+    order = ctx.names()
+    assert order.index(names.DATABASE_WRITE_SENTINEL) < order.index(names.LTR_START_BACKUP)
 
 
 def test_a_failed_backup_fails_pages_and_is_logged_failed() -> None:
