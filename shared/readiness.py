@@ -26,13 +26,17 @@ def observe(settings: Settings) -> Generator[list[Read], list[Json], Json]:
     host's region."""
     status = yield from estate.status(settings)
     release = yield from releases.observe(settings, history=False)
-    origins, secret, reports, region = yield [
+    reads: list[Read] = [
         (names.TRAFFIC_LIST_HEALTHY_ORIGINS, {"origin_group": settings.frontdoor_origin_group_standby}),
         (names.SECRETS_GET_DATABASE_HOST, {}),
         (names.STORAGE_LIST_REPORTS, {}),
         (names.STORAGE_GET_TASK_HUB_REGION, {}),
     ]
+    if settings.backup_storage_account:  # the long-term backups' account and its protection
+        reads.append((names.STORAGE_GET_PROTECTION, {}))
+    origins, secret, reports, region, *storage = yield reads
     return {
+        "storage": storage[0] if storage else None,
         "status": status,
         "release": release,
         "standby_origins": origins,
@@ -80,7 +84,7 @@ def _reads(settings: Settings, status: Json, origins: Json, secret: Json) -> tup
 
 def observation_of(settings: Settings, now: datetime, seen: Json) -> policy.ReadinessObservation:
     """What ``observe`` returned, as the checks read it (pure)."""
-    status, release = seen["status"], seen["release"]
+    status, release, storage = seen["status"], seen["release"], seen.get("storage")
     origins, secret = seen["standby_origins"], seen["secret"]
     backups = status.get("latest_backup") or {}
     primary = status.get("primary") or {}
@@ -115,6 +119,9 @@ def observation_of(settings: Settings, now: datetime, seen: Json) -> policy.Read
         secret_at_primary=at_primary,
         reads=_reads(settings, status, origins, secret),
         host_region=str(seen["region"].get("region") or "") or None,
+        storage_configured=bool(settings.backup_storage_account),
+        storage_protection=None if storage is None or "error" in storage else storage,
+        storage_error=_error(storage or {}),
     )
 
 
@@ -125,6 +132,8 @@ def objectives(settings: Settings) -> policy.ReadinessObjectives:
         restore_test_max_age_hours=settings.readiness_restore_test_max_age_hours,
         drill_max_age_days=settings.readiness_drill_max_age_days,
         dr_region=settings.secondary_region,
+        min_delete_retention_days=settings.backup_delete_retention_days,
+        compliance_years=settings.compliance_retention_years,
     )
 
 

@@ -8,12 +8,15 @@ of checks that pass, in percent; a change of score is what notifies.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from shared.models import Decision, Verdict
 from shared.policy.analysis import FAIL, PASS
 from shared.policy.durations import describe_duration, duration
+from shared.policy.long_term import storage_protection
 
 UNKNOWN = "unknown"
 CHECK_REPLICA_LAG = "replica_lag"
@@ -24,6 +27,7 @@ CHECK_STANDBY_ORIGINS = "standby_origin_group"
 CHECK_SECRET = "database_secret"
 CHECK_PERMISSIONS = "permissions"
 CHECK_TASK_HUB_REGION = "task_hub_region"
+CHECK_BACKUP_STORAGE = "backup_storage"
 DRILL_KINDS = ("database", "region", "complete")
 _DENIED = re.compile(
     r"AuthorizationFailed|Forbidden|\b403\b|not authorized|does not have authorization", re.I
@@ -47,6 +51,8 @@ class ReadinessObjectives:
     restore_test_max_age_hours: float
     drill_max_age_days: float
     dr_region: str
+    min_delete_retention_days: int = 365
+    compliance_years: int = 7
 
 
 @dataclass(frozen=True)
@@ -74,6 +80,9 @@ class ReadinessObservation:
     secret_at_primary: bool = False
     reads: tuple[tuple[str, str], ...] = field(default_factory=tuple)  # (resource, error or "")
     host_region: str | None = None
+    storage_configured: bool = False  # a backup storage account holds the long-term backups
+    storage_protection: Mapping[str, Any] | None = None  # the storage management API's view of it
+    storage_error: str = ""
 
 
 def _result(name: str, passed: bool, reason: str) -> Verdict:
@@ -206,6 +215,24 @@ def task_hub_region(obs: ReadinessObservation, goal: ReadinessObjectives) -> Ver
     return _result(CHECK_TASK_HUB_REGION, ok, f"the app and its task hub run in {obs.host_region}, {word}")
 
 
+def backup_storage(obs: ReadinessObservation, goal: ReadinessObjectives) -> Verdict:
+    """The backup account protects the long-term backups (the rule of the backup watch)."""
+    if not obs.storage_configured:
+        return _unknown(
+            CHECK_BACKUP_STORAGE, "no backup storage account is configured (BACKUP_STORAGE_ACCOUNT)"
+        )
+    if obs.storage_protection is None:
+        return _unknown(
+            CHECK_BACKUP_STORAGE, f"could not read the backup storage account: {obs.storage_error}"
+        )
+    found = storage_protection(
+        obs.storage_protection,
+        min_delete_retention_days=goal.min_delete_retention_days,
+        compliance_years=goal.compliance_years,
+    )
+    return _result(CHECK_BACKUP_STORAGE, found.passed, found.reason)
+
+
 def assess_readiness(obs: ReadinessObservation, goal: ReadinessObjectives) -> tuple[Verdict, ...]:
     """Every readiness check, in a fixed order."""
     restore_age = timedelta(hours=goal.restore_test_max_age_hours)
@@ -221,6 +248,7 @@ def assess_readiness(obs: ReadinessObservation, goal: ReadinessObjectives) -> tu
         database_secret(obs),
         permissions(obs),
         task_hub_region(obs, goal),
+        *([backup_storage(obs, goal)] if obs.storage_configured else []),  # when long-term backups are kept
     )
 
 

@@ -150,6 +150,11 @@ def test_long_term_backups_end_to_end(estate: Estate) -> None:
     check = {c["name"]: c for c in unprotected["checks"]}["backup-storage-protection"]
     assert check["ok"] is False and check["reason"] == "blob versioning is off"
     assert len(_breaches(hook, "backup-storage-protection")) == 1
+    ready = host.request("GET", "/api/readiness", key="function").json()  # the same account, judged now
+    assert {c["name"]: (c["result"], c["reason"]) for c in ready["checks"]}["backup_storage"] == (
+        "fail",
+        "blob versioning is off",
+    )
 
     # nothing the app did removed what the first backup wrote
     assert written[0] in set(container.list_blob_names())

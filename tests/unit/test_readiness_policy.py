@@ -120,3 +120,28 @@ def test_a_change_of_score_notifies_and_the_same_score_does_not() -> None:
     assert (fell.action, fell.reason) == ("notify", "readiness score fell from 100 to 83")
     assert policy.score_change(83, 100).reason == "readiness score rose from 83 to 100"
     assert policy.score_change(83, 83).action == "unchanged"
+
+
+PROTECTED = {
+    "account": "qlpbackups",
+    "replication": "Standard_RAGRS",
+    "versioning": True,
+    "delete_retention_days": 365,
+    "container": "long-term-backups",
+    "immutability": True,
+    "immutability_days": 2556,
+    "immutability_state": "Locked",
+}
+
+
+def test_the_backup_accounts_protection_is_a_check_only_where_long_term_backups_are_kept() -> None:
+    assert "backup_storage" not in results(READY)  # no backup account configured: no such check
+    kept = dataclasses.replace(READY, storage_configured=True, storage_protection=PROTECTED)
+    assert results(kept)["backup_storage"][0] == policy.PASS
+    bare = results(dataclasses.replace(kept, storage_protection={**PROTECTED, "versioning": False}))
+    assert bare["backup_storage"] == (policy.FAIL, "blob versioning is off")
+    unread = dataclasses.replace(kept, storage_protection=None, storage_error="AuthorizationFailed")
+    assert results(unread)["backup_storage"] == (
+        UNKNOWN,
+        "could not read the backup storage account: AuthorizationFailed",
+    )
