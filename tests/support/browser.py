@@ -10,25 +10,17 @@ import requests
 
 from sandbox.client import SandboxClient
 from tests.fixtures.devhost import ROOT, DevhostProcess
+from tests.support.e2e import SCHEDULES
 
 ARTIFACTS = ROOT / ".artifacts" / "browser"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-NEVER = "0 0 0 1 1 *"
 SETTINGS = {
     "FAILOVER_MODE": "manual",  # an alert's failover waits for an operator: the approval test clicks
     "GRACE_PERIOD_SECONDS": "0",
     "CONFIRM_PROBES": "3",
     "CONFIRM_INTERVAL_SECONDS": "0.2",
     "PROBE_TIMEOUT_SECONDS": "3",
-    "HEALTH_PROBE_SCHEDULE": NEVER,
-    "BACKUP_WATCH_SCHEDULE": NEVER,
-    "RESTORE_TEST_SCHEDULE": NEVER,
-    "DRILL_SCHEDULE": NEVER,
-    "LTR_BACKUP_SCHEDULE": NEVER,
-    "LTR_PROOF_SCHEDULE": NEVER,
-    "WATCHDOG_SCHEDULE": NEVER,
-    "READINESS_SCHEDULE": NEVER,
-    "ALERT_VERIFICATION_SCHEDULE": NEVER,
+    **SCHEDULES,  # the end-to-end scenarios' list: every timer only runs when a test asks
 }
 # Chromium as root on a machine with no outside network: no sandbox, no background connections.
 FLAGS = [
