@@ -25,6 +25,7 @@ from sandbox.arm import ArmApi, ArmError, not_found
 from sandbox.client import StaticTokenCredential
 from sandbox.context import SandboxContext, Settings
 from sandbox.estate import Estate
+from tests.polling import until
 
 API = "api-version=2099-01-01"
 WIDGETS = "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Test/widgets/{name}"
@@ -232,9 +233,14 @@ def test_arm_faults_are_retried_by_the_sdk(server: Server) -> None:
     client = pipeline(server)
     begin(client, "PUT", widget_path(server, "w8"), {}).result(timeout=30)
     server.call(server.ctx.fire_fault("arm-faults", rate=0.3))
-    for _ in range(15):
+
+    def a_get_succeeds() -> bool:
         response = client.send_request(HttpRequest("GET", server.url + widget_path(server, "w8")))
         assert response.status_code == 200
+        return server.arm.faults_injected > 0
+
+    # calls until a fault was injected (a random 30% could spare any fixed number of calls), each one served
+    until(a_get_succeeds, "a GET meets an injected fault and is retried to 200", 60, interval=0)
     assert begin(client, "POST", widget_path(server, "w8", "/polish")).result(timeout=60) == {
         "polished": "w8"
     }
