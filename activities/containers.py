@@ -61,7 +61,7 @@ def containers_ensure_group(params: dict[str, Any]) -> dict[str, Any]:
     credential through it and the vault URL. A field ACI cannot change in place re-creates the group,
     never the live slot, and only one Continuity created (or with ``allow_recreate``): precondition.
     With ``like``: ``image`` with the spec of that group (cpu, memory, port, environment, command), which
-    is only read."""
+    is only read; ``environment`` then overrides some of its variables."""
     from shared.azure.containers import ensure_like  # adapter modules load on first use
 
     p = Params(names.CONTAINERS_ENSURE_GROUP, params)
@@ -76,6 +76,7 @@ def containers_ensure_group(params: dict[str, Any]) -> dict[str, Any]:
             like=like,
             like_resource_group=like_rg,
             image=p.text("image"),
+            environment=p.mapping("environment"),
             location=_location(p, rg),
             run_id=p.text("run_id"),
             is_live=lambda: _serves_traffic(name),

@@ -50,6 +50,7 @@ class Deploy:
         self.idle_url = ""
         self.refusals: list[str] = []  # what a dry run's gates would refuse
         self.schema_version: int | None = None  # read in the pre-flight
+        self.migration: Migration | None = None  # the migration the deploy carries, once it ran
         run.checkpoints = frozenset({"idle-slot", "smoke", "switch", "analysis"})
 
     @property
@@ -76,18 +77,25 @@ class Deploy:
         yield from self.scheduled()
         yield from run.step("pre-flight", self.gates(act=True))
         self.listener.checkpoint("pre-flight")
-        yield from self.expand_first()
-        yield from self.prove_idle()
-        baseline = yield from run.step("baseline", deploy_analysis.baseline(run, self.observed))
-        self.listener.checkpoint("baseline")
+        breaking = (run.input.get("migration") or {}).get("class") == "breaking"
+        if breaking:  # the baseline of the live slot before maintenance mode changes what it answers
+            baseline = yield from self.take_baseline()
+        yield from self.migrate_first()
         try:
+            yield from self.prove_idle()
+            if not breaking:
+                baseline = yield from self.take_baseline()
             yield from run.step("switch", deploy_steps.switch(run, slots.idle_origin_group, self.image))
         except StepFailed as failed:
             if not run.traffic_moved:
-                raise
+                return self.stranded(failed)
             run.measure(first_failed_at=run.iso())
             stuck = Decision("rollback", f"the switch did not complete: {failed.error}")
             return (yield from deploy_analysis.roll_back(run, self, stuck))
+        except Stop as stop:
+            return self.stranded(StepFailed(run.record.step, stop.end.summary), stop)
+        if breaking and self.migration is not None:  # the new slot serves: writes answer again
+            yield from self.migration.ended_by("verify-writes")
         outcome = yield from run.step("analysis", deploy_analysis.analyse(run, self, baseline))
         if outcome.is_("rollback"):
             return (yield from deploy_analysis.roll_back(run, self, outcome))
@@ -256,26 +264,52 @@ class Deploy:
             self.gate(Decision("refuse", decision.reason))
 
     # ---- a migration carried by the deploy --------------------------------------------------------------
-    def expand_first(self) -> Gen:
-        """An expand migration the deploy carries runs before the idle slot is created (old and new
-        releases both work on the expanded schema); its failure ends the deploy with the migration's page."""
+    def migrate_first(self) -> Gen:
+        """A migration the deploy carries runs before the idle slot is created: an expand online (old and
+        new releases both work on the expanded schema); a breaking one in maintenance mode, which stays on
+        the old slot (it never runs on the new schema) until the new slot takes the traffic. Its failure
+        ends the deploy with the migration's page."""
         spec = self.run.input.get("migration")
         if not spec:
             return
-        migration = Migration(self.run, dict(spec))
+        self.migration = migration = Migration(self.run, dict(spec))
         yield from migration.anchored(backup=True)
         try:
-            yield from migration.change()
+            yield from migration.change(hand_over=migration.klass == "breaking")
         except StepFailed as failed:
             raise Stop((yield from migration.failed(failed))) from failed
         self.schema_version = migration.version_after
         self.listener.checkpoint("migration")
 
+    def stranded(self, failed: StepFailed, stop: Stop | None = None) -> End:
+        """The new release failed before taking the traffic. After a breaking migration the old slot stays
+        in maintenance mode (it does not run on the new schema): the run pages with the anchor and the
+        restore body. Otherwise the failure ends the run as it is."""
+        if self.migration is None or not self.migration.maintenance_on:
+            if stop is not None:
+                raise stop
+            raise failed
+        return self.migration.paged(failed)
+
+    def history(self) -> list[Any]:
+        """The release history observed at the start and what this run has recorded since (a migration it
+        carried, oldest first), which rule 9 reads."""
+        return [*self.observed.history, *self.run.record.extra.get("releases", [])]
+
+    def take_baseline(self) -> Gen:
+        baseline = yield from self.run.step("baseline", deploy_analysis.baseline(self.run, self.observed))
+        self.listener.checkpoint("baseline")
+        return baseline
+
     # ---- the idle slot, proven before any traffic -------------------------------------------------------
     def prove_idle(self) -> Gen:
         run, slots = self.run, self.observed.slots
+        environment = {self.s.maintenance_variable: "false"} if self.migration is not None else None
         yield from run.step(
-            "idle-slot", deploy_steps.ensure_like(run, slots.idle_group, self.image, slots.live_group)
+            "idle-slot",
+            deploy_steps.ensure_like(
+                run, slots.idle_group, self.image, slots.live_group, environment=environment
+            ),
         )
         self.listener.checkpoint("idle-slot")
         try:
@@ -362,6 +396,8 @@ GATES = [
     "backup within the pre-deployment gate (on-demand backup when stale)",
 ]
 STEPS = [
+    "a migration the deploy carries: an expand online; a breaking one after the live slot's baseline, in "
+    "maintenance mode (drain, job, version verified) until the new slot takes the traffic",
     "ensure the idle slot with the live slot's spec and the new image (the live slot is never touched)",
     "wait until it runs and answers its health path on its own address",
     "smoke suite on its own address",

@@ -32,6 +32,8 @@ class Deploy(Protocol):
 
     def release(self, outcome: str, reason: str, **extra: Any) -> Gen: ...
 
+    def history(self) -> list[Any]: ...
+
 
 def _burst(run: Run, url: str, requests: int) -> tuple[str, Json]:
     s = run.settings
@@ -174,7 +176,7 @@ def roll_back(run: Run, deploy: Deploy, trigger: Decision) -> Gen:
     automatic rollback: if this one fails, the run pages and stops."""
     s, slots = run.settings, deploy.observed.slots
     old_image = str(deploy.observed.live.get("image") or "")
-    schema = run.decide("rollback", policy.schema_rollback(deploy.observed.history, old_image, force=False))
+    schema = run.decide("rollback", policy.schema_rollback(deploy.history(), old_image, force=False))
     if schema.is_("refuse"):  # rule 9: an automatic rollback is never forced
         yield from deploy.release("rollback-refused", schema.reason)
         return End(
@@ -217,7 +219,7 @@ def roll_back(run: Run, deploy: Deploy, trigger: Decision) -> Gen:
         automatic=True,
         reason=trigger.reason,
         schema_version=deploy.schema_version,
-        previous_image=_previous_of(deploy.observed.history, old_image),
+        previous_image=_previous_of(deploy.history(), old_image),
     )
     yield from deploy_steps.record_release(run, event)
     logs = yield from run.observe(names.CONTAINERS_GET_LOGS, {"group": slots.idle_group, "tail": 50})
@@ -228,7 +230,7 @@ def roll_back(run: Run, deploy: Deploy, trigger: Decision) -> Gen:
     budget = run.decide(
         "rollback",
         policy.rollback_budget(
-            [*deploy.observed.history, event],
+            [*deploy.history(), event],
             run.now(),
             limit=s.max_auto_rollbacks,
             window_hours=s.auto_rollback_window_hours,

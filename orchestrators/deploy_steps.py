@@ -142,11 +142,15 @@ def observe(run: Run, *, step: str) -> Gen:
 
 
 # ---- the idle slot ---------------------------------------------------------------------------------------
-def ensure_like(run: Run, group: str, image: str, like: str) -> Gen:
-    """``group`` runs ``image`` with the spec of ``like`` (only read), and is started."""
-    made = yield from run.act(
-        names.CONTAINERS_ENSURE_GROUP, {"group": group, "image": image, "like": like, "run_id": run.run_id}
-    )
+def ensure_like(
+    run: Run, group: str, image: str, like: str, *, environment: dict[str, str] | None = None
+) -> Gen:
+    """``group`` runs ``image`` with the spec of ``like`` (only read; ``environment`` overrides some of
+    its variables), and is started."""
+    payload: Json = {"group": group, "image": image, "like": like, "run_id": run.run_id}
+    if environment:
+        payload["environment"] = environment
+    made = yield from run.act(names.CONTAINERS_ENSURE_GROUP, payload)
     if str(made.get("state") or "").lower() != "running":
         made = {**made, **(yield from run.act(names.CONTAINERS_START_GROUP, {"group": group}))}
     run.resource(

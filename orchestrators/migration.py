@@ -54,6 +54,7 @@ class Migration:
         self.target = int(spec["target_version"])
         self.klass = str(spec["class"])
         self.maintenance_on = False
+        self.last_write_ok: str | None = None  # the last write seen through the public endpoint before
         self.version_after: int | None = None
         self.anchor: Json = {}
         self.job = f"ci-{self.s.app_name}-migrate-{stamp(run.now())}"
@@ -143,32 +144,43 @@ class Migration:
             run.stop("refused", gate.reason, event=REFUSED)
 
     # ---- the change -------------------------------------------------------------------------------------
-    def change(self) -> Gen:
+    def change(self, *, hand_over: bool = False) -> Gen:
+        """Maintenance and drain (breaking), the job, the version verified, maintenance off. ``hand_over``
+        (a breaking migration inside a deploy): maintenance stays on the old slots, for the deploy's new
+        slot to end it by taking the traffic (``ended_by``)."""
         run = self.run
         breaking = self.klass == "breaking"
         if breaking:
             first = yield from run.observe(*maintenance.write_probe(run))
-            last_ok = run.iso() if first.get("ok") else None
+            self.last_write_ok = run.iso() if first.get("ok") else None
             self.maintenance_on = True  # from here, a failure leaves it on
             yield from run.step("maintenance-on", maintenance.set_mode(run, enabled=True))
             yield from run.step("verify-maintenance-on", maintenance.verify(run, enabled=True))
             yield from run.step("drain", self.drain())
         yield from run.step("job", self.run_job())
         after = yield from run.step("verify-version", self.verify_version())
-        if breaking:
+        if breaking and not hand_over:
             yield from run.step("maintenance-off", maintenance.set_mode(run, enabled=False))
-            off = yield from run.step("verify-maintenance-off", maintenance.verify(run, enabled=False))
-            self.maintenance_on = False
-            window = policy.write_unavailable_seconds(last_ok, off["at"])
-            run.measure(
-                write_unavailable_seconds=window, last_write_ok_before=last_ok, first_write_ok_after=off["at"]
-            )
+            yield from self.ended_by("verify-maintenance-off")
         yield from self.release("succeeded", after)
         yield from run.teardown("group", self.job, step="job")
         self.version_after = after
         return End(
             "succeeded",
             f"{self.klass} migration {self.image}: schema {self.anchor['schema_version_before']} -> {after}",
+        )
+
+    def ended_by(self, step: str) -> Gen:
+        """Writes verified through the public endpoint again (maintenance off, or a new slot that serves);
+        the write-unavailability window measured from outside."""
+        run = self.run
+        off = yield from run.step(step, maintenance.verify(run, enabled=False))
+        self.maintenance_on = False
+        window = policy.write_unavailable_seconds(self.last_write_ok, off["at"])
+        run.measure(
+            write_unavailable_seconds=window,
+            last_write_ok_before=self.last_write_ok,
+            first_write_ok_after=off["at"],
         )
 
     def drain(self) -> Gen:
@@ -274,8 +286,13 @@ class Migration:
     def failed(self, failed: StepFailed) -> Gen:
         """Maintenance stays on when it went on; the run pages with the job's logs, the anchor and the
         restore body (in the report)."""
-        run = self.run
         yield from self.release("failed", None)
+        return self.paged(failed)
+
+    def paged(self, failed: StepFailed) -> End:
+        """The page of a failure after the anchor: what failed, whether maintenance stays on, the anchor,
+        the steps that ran and the exact restore body."""
+        run = self.run
         restore = run.record.extra.get("restore")
         kept = (
             "maintenance mode stays on (POST /api/maintenance {enabled: false} ends it)"

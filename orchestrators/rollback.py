@@ -54,10 +54,18 @@ def rollback_plan(run: Run) -> Gen:
     if schema.is_("refuse"):
         run.stop("refused", schema.reason, event=REFUSED, page=True)
     listener.checkpoint("observe")
-    fast = seen.idle.get("image") == image and "error" not in seen.idle and seen.idle.get("exists", True)
+    environment = (seen.idle.get("spec") or {}).get("environment") or {}
+    kept = str(environment.get(run.settings.maintenance_variable) or "").lower() == "true"
+    fast = (
+        seen.idle.get("image") == image
+        and "error" not in seen.idle
+        and seen.idle.get("exists", True)
+        and not kept  # a slot left in maintenance mode by a breaking migration gets the live slot's spec
+    )
     guided = (
-        f"{slots.idle_group} runs {seen.idle.get('image')}: {image} goes into it with the live slot's "
-        "spec, then healthy, smoke, switch"
+        f"{slots.idle_group} runs {seen.idle.get('image')}"
+        + (" in maintenance mode" if kept else "")
+        + f": {image} goes into it with the live slot's spec, then healthy, smoke, switch"
     )
     fast_path = f"{slots.idle_group} still has {image}: start it if stopped, verify, switch"
     path = Decision("fast" if fast else "guided", fast_path if fast else guided)

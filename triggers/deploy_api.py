@@ -39,7 +39,8 @@ DEPLOYMENT = Body(
     Field(
         "migration",
         "object",
-        doc="{image, target_version, class}: an expand runs before the idle slot is created; contract is "
+        doc="{image, target_version, class}: an expand runs before the idle slot is created; a breaking one "
+        "runs in maintenance mode before it, which lasts until the new slot takes the traffic; contract is "
         "refused inside a deploy (it runs later, on its own: POST /api/migrations)",
     ),
 )
@@ -75,12 +76,7 @@ def migration_of(value: dict[str, Any], settings: Settings) -> dict[str, Any]:
             "migration.class",
             "contract is refused inside a deploy: it runs later, on its own (POST /api/migrations)",
         )
-    if klass == "breaking":
-        raise BadRequest(
-            "migration.class",
-            "a breaking migration inside a deploy is not supported yet: run it with POST /api/migrations",
-        )
-    if klass != "expand":
+    if klass not in ("expand", "breaking"):
         raise BadRequest("migration.class", "must be one of expand, breaking, contract")
     image = image_of(
         str(value["image"]) if isinstance(value["image"], str) else "", settings, "migration.image"

@@ -295,10 +295,12 @@ def ensure_like(
     image: str,
     location: str,
     run_id: str,
+    environment: dict[str, Any] | None = None,
     **options: Any,
 ) -> dict[str, Any]:
-    """Ensure group ``name`` runs ``image`` with the spec of group ``like`` (which is only read); the
-    ``options`` go to ``ensure`` (``is_live``, ``allow_recreate``). Refused (precondition) when ``like``
+    """Ensure group ``name`` runs ``image`` with the spec of group ``like`` (which is only read), its
+    variables overridden by ``environment``; the ``options`` go to ``ensure`` (``is_live``,
+    ``allow_recreate``). Refused (precondition) when ``like``
     has secure environment values: ARM never returns them, so they cannot be carried over."""
     source = spec(adapter, like, like_resource_group)
     if source.get("secure_environment"):
@@ -307,10 +309,11 @@ def ensure_like(
             "copy the spec of container group", like, f"its secure values ({secure}) cannot be read back"
         )
     wanted = {k: v for k, v in source.items() if v is not None and k != "secure_environment"}
-    result = adapter.ensure(
-        name, resource_group, {**wanted, "image": image}, location=location, run_id=run_id
-    )
-    return {**result, "spec": {**source, "image": image}}
+    wanted["image"] = image
+    if environment:
+        wanted["environment"] = {**(source.get("environment") or {}), **environment}
+    result = adapter.ensure(name, resource_group, wanted, location=location, run_id=run_id, **options)
+    return {**result, "spec": {**source, **wanted}}
 
 
 def _brief(view: dict[str, Any]) -> dict[str, Any]:

@@ -6,55 +6,15 @@ as the way out; and an expand blocked by a held lock that times out cleanly (PGO
 
 from __future__ import annotations
 
-import threading
-import time
 from typing import Any
 
 import psycopg
 import pytest
-import requests
 
-from tests.support.deploy_e2e import LEAN, finish
+from tests.support.deploy_e2e import MIGRATION, Writer, finish
 from tests.support.e2e import RESTORE_DEADLINE, Estate, EstateFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.sandbox, pytest.mark.slow]
-
-MIGRATION = {
-    **LEAN,
-    "MIGRATION_DRAIN_SECONDS": "3",
-    "MIGRATION_DRAIN_INTERVAL_SECONDS": "0.5",
-    "MIGRATION_LOCK_TIMEOUT_MS": "1000",
-    "MIGRATION_JOB_DEADLINE_SECONDS": "60",
-    "MAINTENANCE_VERIFY_SECONDS": "40",
-}
-
-
-class Writer:
-    """POSTs an intent and GETs the database health through the public endpoint every 0.1 s."""
-
-    def __init__(self, estate: Estate) -> None:
-        self.estate = estate
-        self.answers: list[tuple[float, int, int]] = []  # (time, write status, read status)
-        self._running = True
-        self._thread = threading.Thread(target=self._loop, daemon=True)
-        self._thread.start()
-
-    def _status(self, method: str, path: str, **kwargs: Any) -> int:
-        try:
-            return self.estate.public(method, path, timeout=5, **kwargs).status_code
-        except requests.RequestException:
-            return 0
-
-    def _loop(self) -> None:
-        while self._running:
-            wrote = self._status("POST", "/api/v1/intents", json={"user_input": "written during a migration"})
-            read = self._status("GET", "/api/v1/health/database")
-            self.answers.append((time.time(), wrote, read))
-            time.sleep(0.1)
-
-    def stop(self) -> None:
-        self._running = False
-        self._thread.join(10)
 
 
 def migrate(estate: Estate, tag: str, target: int, klass: str = "breaking") -> dict[str, Any]:

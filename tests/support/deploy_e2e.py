@@ -1,5 +1,6 @@
-"""What the deployment end-to-end tests share: lean settings (short analysis windows, 1-second
-intervals), a poller on the public endpoint that records every answer, and helpers over the API."""
+"""What the deployment end-to-end tests share: lean deploy and migration settings, a poller on the public
+endpoint that records every answer, a writer that tries writes and reads through it, and helpers over
+the API."""
 
 from __future__ import annotations
 
@@ -31,6 +32,43 @@ LEAN = {
     "ACTIVITY_RETRY_FIRST_SECONDS": "0.5",
 }
 DEPLOY_DEADLINE = 180.0
+# Settings of a lean migration: a short drain, a 1-second lock timeout, a minute for the job.
+MIGRATION = {
+    **LEAN,
+    "MIGRATION_DRAIN_SECONDS": "3",
+    "MIGRATION_DRAIN_INTERVAL_SECONDS": "0.5",
+    "MIGRATION_LOCK_TIMEOUT_MS": "1000",
+    "MIGRATION_JOB_DEADLINE_SECONDS": "60",
+    "MAINTENANCE_VERIFY_SECONDS": "40",
+}
+
+
+class Writer:
+    """POSTs an intent and GETs the database health through the public endpoint every 0.1 s."""
+
+    def __init__(self, estate: Estate) -> None:
+        self.estate = estate
+        self.answers: list[tuple[float, int, int]] = []  # (time, write status, read status)
+        self._running = True
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+
+    def _status(self, method: str, path: str, **kwargs: Any) -> int:
+        try:
+            return self.estate.public(method, path, timeout=5, **kwargs).status_code
+        except requests.RequestException:
+            return 0
+
+    def _loop(self) -> None:
+        while self._running:
+            wrote = self._status("POST", "/api/v1/intents", json={"user_input": "written during a migration"})
+            read = self._status("GET", "/api/v1/health/database")
+            self.answers.append((time.time(), wrote, read))
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        self._running = False
+        self._thread.join(10)
 
 
 class Poller:

@@ -1,5 +1,6 @@
 """The migrations API and a deploy's ``migration``: validated bodies (400 naming the field, nothing
-started), contract refused inside a deploy, an expand run before the idle slot is created."""
+started), contract refused inside a deploy, an expand run before the idle slot is created, a breaking one in
+maintenance mode until the new slot serves."""
 
 from __future__ import annotations
 
@@ -112,3 +113,42 @@ def test_an_expand_carried_by_a_deploy_runs_before_the_idle_slot_is_created() ->
     assert estate.version == 4 and estate.maintenance.get(GROUPS["blue"]) is None  # online: no maintenance
     kinds = [(e["kind"], e.get("class"), e["schema_version"]) for e in estate.logs["releases-qlp"]]
     assert kinds == [("migration", "expand", 4), ("deploy", None, 4)]
+
+
+def test_a_breaking_migration_carried_by_a_deploy_keeps_maintenance_until_the_new_slot_serves() -> None:
+    estate = MigrationEstate()
+    migration = {"image": f"{REPO}:migrate-4", "target_version": 4, "class": "breaking"}
+    ctx = estate.context(deploy_input(migration=migration, settings=migration_settings()))
+    out = drive(DEPLOY, ctx)
+    assert out["status"] == "succeeded", out["summary"]
+    steps = [s["name"] for s in ctx.last_report()["steps"]]
+    order = ["baseline", "maintenance-on", "drain", "job", "verify-version", "idle-slot", "switch"]
+    assert [s for s in steps if s in order] == order, steps
+    assert steps.index("verify-writes") > steps.index("switch") and "maintenance-off" not in steps
+    ensured = [
+        p
+        for p in ctx.payloads(names.CONTAINERS_ENSURE_GROUP)
+        if p["group"] in (GROUPS["blue"], GROUPS["green"])
+    ]
+    assert [(p["group"], p["environment"]["MAINTENANCE_MODE"]) for p in ensured] == [
+        (GROUPS["blue"], "true"),  # the old release never writes on the new schema
+        (GROUPS["green"], "false"),  # the new release, created like the live slot, is not in maintenance
+    ]
+    assert estate.version == 4 and estate.maintenance[GROUPS["blue"]] == "true"
+    assert out["measurements"]["write_unavailable_seconds"] > 0
+    kinds = [(e["kind"], e.get("class"), e["schema_version"]) for e in estate.logs["releases-qlp"]]
+    assert kinds == [("migration", "breaking", 4), ("deploy", None, 4)]
+
+
+def test_a_new_release_that_fails_after_a_breaking_migration_leaves_maintenance_on_and_pages() -> None:
+    estate = MigrationEstate()
+    migration = {"image": f"{REPO}:migrate-4", "target_version": 4, "class": "breaking"}
+    inp = deploy_input("1.1.0-broken", migration=migration, settings=migration_settings())
+    ctx = estate.context(inp)
+    out = drive(DEPLOY, ctx)
+    assert out["status"] == "failed" and ctx.notifications[-1]["page"] is True, out["summary"]
+    assert "maintenance mode stays on" in out["summary"] and "POST /api/restore" in out["summary"]
+    assert (
+        estate.maintenance[GROUPS["blue"]] == "true" and estate.live_group() == GROUPS["blue"]
+    )  # no traffic moved
+    assert ctx.last_report()["restore"]["reason"].startswith("return to the anchor")

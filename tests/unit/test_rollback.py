@@ -16,6 +16,7 @@ from tests.support.deploy_estate import (
     rollback_input,
 )
 from tests.support.durable import T0, Event, drive, orchestrator
+from tests.support.migration_estate import MigrationEstate
 
 ROLLBACK = orchestrator(names.ROLLBACK_ORCHESTRATOR)
 RECOVERY = orchestrator(names.CONTAINER_RECOVERY_ORCHESTRATOR)
@@ -69,6 +70,20 @@ def test_the_guided_path_puts_the_previous_image_into_the_idle_slot_and_smokes_i
         GROUPS["green"],
     )
     assert [c["name"] for c in ctx.last_report()["checks"]][:1] == ["health"]
+    assert estate.route == OGS["blue"]
+
+
+def test_a_previous_slot_left_in_maintenance_by_a_breaking_migration_takes_the_guided_path() -> None:
+    estate = MigrationEstate(live="green", live_image="1.1.0", idle_image="1.0.0")
+    estate.groups[GROUPS["blue"]]["state"] = "Stopped"
+    estate.history(released("deploy", "1.1.0", slot="green", previous_image="1.0.0", previous_slot="blue"))
+    estate.maintenance[GROUPS["blue"]] = "true"
+    out, ctx = roll_back(estate)
+    assert out["status"] == "succeeded" and "by the guided path" in out["summary"], out["summary"]
+    assert any("in maintenance mode" in d["reason"] for d in ctx.last_report()["decisions"])
+    assert (
+        estate.maintenance[GROUPS["blue"]] == "false"
+    )  # the live slot's spec, not the one kept in maintenance
     assert estate.route == OGS["blue"]
 
 
