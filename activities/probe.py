@@ -10,6 +10,7 @@ from activities._params import Params
 from activities.registry import activity
 from shared import names
 from shared.config import current_secrets, current_settings
+from shared.config.calendar_fields import MAX_BURST_REQUESTS
 from shared.errors import PermanentError
 
 bp = df.Blueprint()
@@ -38,9 +39,9 @@ def probe_http(params: dict[str, Any]) -> dict[str, Any]:
 
 @activity(bp, names.PROBE_BURST)
 def probe_burst(params: dict[str, Any]) -> dict[str, Any]:
-    """``requests`` GETs of ``url`` at ``concurrency``: error rate and latency (average, p95) measured
-    here, since Azure Monitor has no percentiles for Front Door or ACI. Read-only; never raises for an
-    unhealthy target."""
+    """``requests`` GETs of ``url`` at ``concurrency``: error rate and latency (average, p50, p95, p99)
+    measured here, since Azure Monitor has no percentiles for Front Door or ACI. Read-only; never raises
+    for an unhealthy target."""
     from shared.azure.probe import burst
 
     p = Params(names.PROBE_BURST, params)
@@ -48,7 +49,7 @@ def probe_burst(params: dict[str, Any]) -> dict[str, Any]:
     requests = int(p.number("requests", 20)) or 1
     return burst(
         p.text("url"),
-        requests=min(requests, 1000),
+        requests=min(requests, MAX_BURST_REQUESTS),
         concurrency=int(p.number("concurrency", 5)) or 1,
         timeout=p.number("timeout_seconds", settings.probe_timeout_seconds),
         ca_bundle=settings.ca_bundle,

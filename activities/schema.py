@@ -6,7 +6,6 @@ shared/names.py; SQL in shared/azure/schema.py.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 import azure.durable_functions as df
 
@@ -39,15 +38,12 @@ def database_get_schema_version(params: dict[str, Any]) -> dict[str, Any]:
     return done(p.activity, {"server": name, "schema_version": version, "message": f"schema {version}"})
 
 
-def secret_user(url: str) -> str:
-    """The user of a postgresql:// URL (the application's role), '' when there is none."""
-    return unquote(urlsplit(url).username or "")
-
-
 def app_role() -> str:
     """The application role: the setting, else the database secret's user."""
     settings = current_settings()
-    return settings.migration_app_role or secret_user(runtime.clients().database_url_secret())
+    from shared.azure.secrets import user_of
+
+    return settings.migration_app_role or user_of(runtime.clients().database_url_secret())
 
 
 @activity(bp, names.DATABASE_DRAIN_SESSIONS)

@@ -1,5 +1,6 @@
-"""Activities for the Key Vault database secret. The secret's value never crosses the activity boundary:
-only the host it points at does. Contracts (input -> output keys) are in shared/names.py.
+"""Activities for the Key Vault database secret and the credential it holds. The secret's value never
+crosses the activity boundary: only the host it points at and its user do. Contracts (input -> output
+keys) are in shared/names.py; the rotation itself is shared/azure/credentials.py.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import azure.durable_functions as df
 
 from activities._params import Params, done
 from activities.registry import activity
-from shared import names
+from shared import names, policy
 from shared.azure import runtime
 from shared.config import current_settings
 from shared.errors import PreconditionFailed
@@ -59,3 +60,42 @@ def secrets_clear(params: dict[str, Any]) -> dict[str, Any]:
     p = Params(names.SECRETS_CLEAR, params)
     result = runtime.secrets().clear(p.text("secret_name"))
     return done(p.activity, {**result, "message": f"secret {result['secret']} cleared"})
+
+
+def _server(p: Params) -> tuple[str, str]:
+    server = p.text("server")
+    return server, p.opt_text("resource_group") or current_settings().server_resource_group(server)
+
+
+@activity(bp, names.SECRETS_ROTATE_CREDENTIAL)
+def secrets_rotate_credential(params: dict[str, Any]) -> dict[str, Any]:
+    """``role`` (the base role or its alternate) logs in with a new password, which the secret now holds;
+    the rotation is refused for the administrator or an Azure role."""
+    p = Params(names.SECRETS_ROTATE_CREDENTIAL, params)
+    server, rg = _server(p)
+    role, base = p.text("role"), p.text("base")
+    admin = runtime.database().get(server, rg).get("administrator_login")
+    for name in (role, base):
+        allowed = policy.revocable(name, secret_user="", admin=admin)
+        if allowed.is_("refuse"):
+            raise PreconditionFailed("rotate the credential of", name, allowed.reason)
+    result = runtime.credentials().rotate(server, rg, role=role, base=base)
+    said = f"{role} logs in with a new password; secret {result['secret']} version {result['version']}"
+    return done(p.activity, {**result, "message": said})
+
+
+@activity(bp, names.SECRETS_REVOKE_CREDENTIAL)
+def secrets_revoke_credential(params: dict[str, Any]) -> dict[str, Any]:
+    """``role`` can no longer log in and its sessions are ended (never the secret's own user, the
+    administrator or an Azure role)."""
+    p = Params(names.SECRETS_REVOKE_CREDENTIAL, params)
+    server, rg = _server(p)
+    role = p.text("role")
+    admin = runtime.database().get(server, rg).get("administrator_login")
+    holder = runtime.secrets().database_host().get("user", "")
+    allowed = policy.revocable(role, secret_user=str(holder), admin=admin)
+    if allowed.is_("refuse"):
+        raise PreconditionFailed("revoke the credential of", role, allowed.reason)
+    result = runtime.credentials().revoke(server, rg, role=role)
+    said = f"{role} can log in: {result['can_login']}; {result['terminated']} session(s) terminated"
+    return done(p.activity, {**result, "message": said})

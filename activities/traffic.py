@@ -26,7 +26,8 @@ def traffic_get_route(params: dict[str, Any]) -> dict[str, Any]:
 
 @activity(bp, names.TRAFFIC_LIST_HEALTHY_ORIGINS)
 def traffic_list_healthy_origins(params: dict[str, Any]) -> dict[str, Any]:
-    """Origins of a group with ``healthy`` = enabled and answering the group's health probe path."""
+    """Origins of a group with ``healthy`` = enabled and answering the group's health probe path (each
+    probed from here, its answer kept), and the group's probe path and protocol as Azure reports them."""
     p = Params(names.TRAFFIC_LIST_HEALTHY_ORIGINS, params)
     return runtime.traffic().list_origins(p.text("origin_group"))
 

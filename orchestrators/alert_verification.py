@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import azure.durable_functions as df
 
-from orchestrators.toolkit import COMPLETED, FAILED, End, Gen, Run
+from orchestrators.steps import verdict_end
+from orchestrators.toolkit import Gen, Run
 from shared import names, policy
 
 bp = df.Blueprint()
@@ -41,7 +42,4 @@ def alert_verification(run: Run) -> Gen:
         intake_answer=values.get("reason"),
         notified_targets=values.get("notified_targets"),
     )
-    verdict = run.judge(policy.alert_verification_verdict(answer))
-    if verdict.passed:
-        return End("succeeded", verdict.reason, COMPLETED)
-    return End("failed", verdict.reason, FAILED, page=True)
+    return verdict_end(run.judge(policy.alert_verification_verdict(answer)))

@@ -14,7 +14,11 @@ and read back as gone. Classic Front Door has no separate routes to add: there t
 that reason. The evidence report (what ran, RTO and RPO against objectives, teardown verified) is kept
 under the compliance retention (7 years by default).
 
-Input: {run_id, settings, scenario: restore|database|region|complete, trigger}.
+The security drill is the exception: it rotates the production database credential (alternating login
+roles, the app moved to the idle slot with the new credential, the old one revoked; see
+orchestrators/credential_rotation.py) and records the tabletop checklist beside what it proved.
+
+Input: {run_id, settings, scenario: restore|database|region|complete|security, trigger}.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from dataclasses import dataclass, field
 import azure.durable_functions as df
 
 from orchestrators import tiers
+from orchestrators.credential_rotation import rotate_credential
 from orchestrators.restore_test import run_restore_test
 from orchestrators.steps import await_probe
 from orchestrators.toolkit import COMPLETED, FAILED, End, Gen, Json, Run, StepFailed
@@ -34,7 +39,7 @@ from shared.naming import derived_server_name, stamp
 
 bp = df.Blueprint()
 
-SCENARIOS = ("restore", "database", "region", "complete")
+SCENARIOS = ("restore", "database", "region", "complete", "security")
 VERIFY_ATTEMPTS, WRITE_ATTEMPTS, PROBE_INTERVAL_SECONDS = 24, 6, 5.0
 WORKLOAD_TABLE = "intents"  # where POST /api/v1/intents writes
 DRILL_PATTERN = "/drill/*"  # the drill route's pattern; production's route keeps /*
@@ -67,6 +72,8 @@ class Evidence:
 
 
 def drill_plan(run: Run, scenario: str) -> Gen:
+    if scenario == "security":
+        return (yield from security_drill(run))
     yield from run.announce("started", f"{scenario} drill in practice mode; production traffic is not moved")
     primary = yield from run.require_primary(page=True)
     evidence = Evidence()
@@ -77,6 +84,31 @@ def drill_plan(run: Run, scenario: str) -> Gen:
     if scenario == "complete":
         yield from frontdoor_check(run, evidence)
     return ending(run, evidence)
+
+
+def security_drill(run: Run) -> Gen:
+    """The Q4 security incident drill: the real database credential rotated with no failed public request
+    (orchestrators/credential_rotation.py), and the tabletop checklist recorded beside what it proved."""
+    yield from run.announce(
+        "started", "security drill: the database credential is rotated in production, the app kept serving"
+    )
+    primary = yield from run.require_primary(page=True)
+    rotation = yield from rotate_credential(run, primary)
+    run.record.extra["tabletop"] = {
+        "proved": rotation.proved,
+        "checklist": policy.tabletop(run.settings.security_tabletop_checklist),
+    }
+    verdict = run.judge(
+        policy.security_verdict(
+            failed_steps=rotation.failed,
+            revoked=rotation.revoked,
+            secret_user=rotation.secret_user,
+            expected_user=rotation.to_role,
+        )
+    )
+    if verdict.passed:
+        return End("succeeded", verdict.reason, COMPLETED)
+    return End("failed", verdict.reason, FAILED, page=True)
 
 
 def database_drill(run: Run, evidence: Evidence, primary: policy.Primary) -> Gen:

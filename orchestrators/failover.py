@@ -5,7 +5,10 @@ execute (promote || start standby, secret, restart standby, verify standby, chec
 verify public) -> fence -> report. Every side effect, probes included, is an activity. A failure before
 traffic moved leaves traffic where it was; after it moved, the run pages and never undoes a promotion.
 
-Input: {run_id, settings, trigger: {kind: alert|operator, source, reason, signal, first_signal_at},
+A dry run (an operator's, the monthly failover validation's) does not confirm an outage: it observes,
+checks the plan's preconditions (the readiness checks a failover depends on) and decides, changing nothing.
+
+Input: {run_id, settings, trigger: {kind: alert|operator|timer, source, reason, signal, first_signal_at},
 mode: auto|planned|forced, dry_run, recent_automatic_failovers: [ISO times]}.
 External events: "approval" {answer: approve|reject|cancel, by, note}; "signal" (a HealthSignal dict).
 """
@@ -17,7 +20,7 @@ from typing import Any
 import azure.durable_functions as df
 
 from orchestrators import switchover, tiers
-from orchestrators.steps import check_pool, rows_missing, verify_app
+from orchestrators.steps import check_pool, failover_preconditions, rows_missing, verify_app
 from orchestrators.toolkit import COMPLETED, DRY_RUN, REFUSED, End, Gen, Run, StepFailed
 from shared import names, policy
 from shared.models import Decision, ProbeSnapshot, ReplicaLag, parse_time, seconds_between
@@ -44,11 +47,11 @@ def lag_of(result: dict[str, Any]) -> ReplicaLag:
 class Failover:
     """One failover run's state, rebuilt on every replay; its steps are written on ``run``."""
 
-    def __init__(self, run: Run) -> None:
+    def __init__(self, run: Run, *, dry_run: bool = False) -> None:
         self.run, self.s = run, run.settings
         run.checkpoints = frozenset({"prepare", "promote", "switch_traffic"})
         self.mode = str(run.input.get("mode") or "auto")
-        self.dry_run = bool(run.input.get("dry_run"))
+        self.dry_run = dry_run or bool(run.input.get("dry_run"))
         self.primary = self.s.primary_server  # the server the replica follows, once observed
         self.replica = self.s.replica_server
         self.primary_url = ""
@@ -75,10 +78,12 @@ class Failover:
         run.watched = [] if self.dry_run else self.watched()
         yield from run.step("observe", self.observe())
         run.watched = [] if self.dry_run else self.watched()  # the primary the replica follows, now known
-        if run.trigger_kind != "operator":
+        if run.trigger_kind != "operator" and not self.dry_run:
             self.check_budget()
             yield from run.step("confirm", self.confirm())
         yield from run.step("prepare", self.prepare())
+        if self.dry_run:
+            yield from run.step("preconditions", failover_preconditions(run))
         promote = yield from self.decide()
         if self.dry_run:
             return self.dry_run_end(promote)

@@ -4,13 +4,17 @@ While open it climbs the escalation matrix on durable timers (each level notifie
 passed unacknowledged; an acknowledgement, through the API or PagerDuty's webhook, stops the climb), sends
 a status update every STATUS_UPDATE_MINUTES to the status targets (the status page, Slack, Teams) with
 each linked run's step and where recovery stands against the RTO, and links the runs that join it
-(raising its severity to theirs). At resolution: one last status update, the response SLA judged, a
-resolve to every PagerDuty routing key it paged, the post-mortem draft written to the reports; then it
-ends, so nothing is sent after. It takes no lock: incidents run beside the runs they link.
+(raising its severity to theirs). It resolves itself (INCIDENT_AUTO_RESOLVE_MINUTES after the last run
+linked, checked on its timer ticks) once every linked run has ended and the last ended well; a run that
+failed leaves it to people. At resolution: one last status update, the response SLA judged, a resolve to
+every PagerDuty routing key it paged, the post-mortem draft written to the reports; then it ends, so
+nothing is sent after. A duplicate, opened at the same moment as an earlier incident (triggers/incidents.py
+``join``), is merged into it: its pages resolved, no status update, no post-mortem. It takes no lock:
+incidents run beside the runs they link.
 
 Input: {settings, run_id: the incident id, incident: {severity, reason, run: {run_id, operation, reason}}}.
 Event ``incident``: {action: acknowledge, by, through, note} | {action: link, run_id, operation, severity,
-reason} | {action: resolve, by, note}.
+reason} | {action: resolve, by, note} | {action: merge, into: the earlier incident's id, by, note}.
 """
 
 from __future__ import annotations
@@ -58,7 +62,8 @@ class Incident:
         )
         run.record.extra["incident"] = self.record
         self.reached = 0
-        self.last_update = self.opened
+        self.last_update = self.last_link = self.opened
+        self.kept_open = ""  # the last keep-open reason recorded (each said once in the report)
         self.paged: list[str] = []
         self._waiting: Any = None
         self.due = rules.response_due(severity, self.opened, self.sla)
@@ -72,39 +77,59 @@ class Incident:
     def handle(self) -> Gen:
         self.run.set_status()
         yield from self.climb()
-        while self.record["status"] != "resolved":
+        while self.record["status"] not in incidents.ENDED:
             yield from self.wait_once()
+        if self.record["status"] == "merged":
+            return (yield from self.close_merged())
         return (yield from self.close())
 
     def wait_once(self) -> Gen:
-        """Wait for the next escalation, the next status update or an event, whichever comes first."""
-        context = self.run.context
+        """Wait for the next escalation, status update or auto-resolve deadline, or an event, whichever
+        comes first."""
+        context, now = self.run.context, self.run.now()
         climb = rules.next_escalation(self.levels, self.opened, self.reached, acknowledged=self.acknowledged)
         update_at = rules.next_update(self.last_update, self.run.settings.status_update_minutes)
-        deadline = min(update_at, climb[1]) if climb else update_at
-        timer = context.create_timer(deadline)
+        auto_at = rules.auto_resolve_at(self.last_link, self.run.settings.incident_auto_resolve_minutes)
+        deadlines = [
+            update_at,
+            *([climb[1]] if climb else []),
+            *([auto_at] if auto_at and auto_at > now else []),
+        ]
+        timer = context.create_timer(min(deadlines))
         if self._waiting is None:
             self._waiting = context.wait_for_external_event(incidents.EVENT)
         winner = yield context.task_any([timer, self._waiting])
         if winner is timer:
-            yield from self.climb()
-            if self.run.now() >= update_at:
-                yield from self.status_update()
+            yield from self.on_tick(update_at, auto_at)
             return
         timer.cancel()
         event, self._waiting = dict(winner.result or {}), None
         yield from self.on_event(event)
 
+    def on_tick(self, update_at: datetime, auto_at: datetime | None) -> Gen:
+        """A timer fired: past the auto-resolve deadline, resolve if the runs say so (close() then sends
+        the last update); else climb, and send the status update when it is due."""
+        states = None
+        if auto_at is not None and self.run.now() >= auto_at:
+            states = yield from self.read_runs()
+            if self.auto_resolve(states):
+                return
+        yield from self.climb()
+        if self.run.now() >= update_at:
+            yield from self.status_update(states)
+
     def on_event(self, event: Json) -> Gen:
         action = str(event.get("action", ""))
-        if action == "acknowledge":
+        if action not in incidents.ACTIONS:
+            self.run.record.warn(f"event ignored: unknown action {action!r}")
+        elif action == "acknowledge":
             yield from self.acknowledge(event)
         elif action == "link":
             yield from self.link(event)
-        elif action == "resolve":
-            self.resolve(event)
+        elif action == "merge":
+            self.merge(event)
         else:
-            self.run.record.warn(f"event ignored: unknown action {action!r}")
+            self.resolve(event)
 
     # ---- escalation ----------------------------------------------------------------------------------
     def climb(self) -> Gen:
@@ -159,6 +184,7 @@ class Incident:
             return
         entry = {k: str(event.get(k) or "") for k in ("run_id", "operation", "reason")}
         self.record["runs"].append({**entry, "linked_at": self.run.iso()})
+        self.last_link = self.run.now()  # the quiet period before auto-resolution starts again
         severity = str(event.get("severity") or "")
         raised = rules.highest(self.record["severity"], severity) if severity else self.record["severity"]
         text = f"{entry['operation']} {run_id} joins the incident"
@@ -182,21 +208,70 @@ class Incident:
         )
         self.run.set_status()
 
+    def auto_resolve(self, states: list[Json]) -> bool:
+        """Resolve by continuity when the rules say so (shared/policy/incidents.py ``auto_resolution``);
+        a keep-open is recorded once per reason. True when resolved."""
+        known = {s["run_id"]: s for s in states}
+        linked = []
+        for entry in self.record["runs"]:
+            state = known.get(entry.get("run_id"), {})
+            linked.append(
+                rules.LinkedRun(
+                    str(entry.get("run_id") or ""),
+                    str(entry.get("operation") or ""),
+                    str(state.get("status") or ""),
+                    str(state.get("ended_at") or ""),
+                )
+            )
+        minutes = self.run.settings.incident_auto_resolve_minutes
+        decision = rules.auto_resolution(linked, self.last_link, self.run.now(), minutes)
+        if decision.is_(rules.KEEP_OPEN) and decision.reason != self.kept_open:
+            self.kept_open = decision.reason
+            self.run.decide("auto-resolve", decision)
+        if not decision.is_(rules.AUTO_RESOLVE):
+            return False
+        self.run.decide("auto-resolve", decision)
+        self.resolve({"by": "continuity", "note": decision.reason})
+        return True
+
+    def merge(self, event: Json) -> None:
+        """End as a duplicate of the earlier incident ``into`` (opened at the same moment)."""
+        into = str(event.get("into") or "")
+        if not into.startswith("incident-") or into == self.record["id"]:
+            self.run.record.warn(f"merge ignored: {into!r} is not another incident")
+            return
+        note = str(event.get("note") or f"a duplicate of {into}")
+        self.run.decide("merge", Decision(rules.MERGE, note, value=into))
+        self.record.update(
+            status="merged",
+            resolved_at=self.run.iso(),
+            resolved_by=str(event.get("by") or "continuity"),
+            resolution=f"merged into {into}",
+            merged_into=into,
+        )
+        self.run.set_status()
+
     # ---- status updates ------------------------------------------------------------------------------
-    def status_update(self) -> Gen:
-        """Read each linked run's report, say where it stands and against the RTO, send to the status
-        targets."""
-        run = self.run
+    def read_runs(self) -> Gen:
+        """Each linked run's state from its report as written so far (shared/incidents.py run_states);
+        a run whose report is not found is left out."""
         reads = [
             (names.STORAGE_READ_REPORT, {"run_id": r["run_id"]})
             for r in self.record["runs"]
             if r.get("run_id")
         ]
-        found = yield from run.gather(reads, safely=True)
+        found = yield from self.run.gather(reads, safely=True)
         reports = [
             dict(f.get("report") or {}) | {"run_id": f.get("run_id", "")} for f in found if f.get("found")
         ]
-        states = incidents.run_states(reports)
+        return incidents.run_states(reports)
+
+    def status_update(self, states: list[Json] | None = None) -> Gen:
+        """Say where each linked run stands (``states`` as just read, else read now) and against the RTO;
+        send to the status targets."""
+        run = self.run
+        if states is None:
+            states = yield from self.read_runs()
         rtos = [s["rto_seconds"] for s in states if isinstance(s.get("rto_seconds"), int | float)]
         eta = rules.eta_text(
             self.opened, run.settings.rto_tier1_minutes, run.now(), measured_rto=rtos[-1] if rtos else None
@@ -233,6 +308,28 @@ class Incident:
         return {
             "incident_id": record["id"],
             "status": "resolved",
+            "severity": record["severity"],
+            "report": run.record.evidence.get("report", ""),
+            "postmortem": record["postmortem"],
+        }
+
+    def close_merged(self) -> Gen:
+        """A duplicate ends: each level it paged is told (PagerDuty resolves it) that it was merged; no
+        status update, no post-mortem (the incident it was merged into has them)."""
+        run, record = self.run, self.record
+        into = record["merged_into"]
+        record["summary"] = f"merged into {into}"
+        text = f"merged into {into}, opened at the same moment: follow {into}"
+        for level in self.paged:
+            told = incidents.message(record, "merged", text, action="resolve")
+            yield from self.send(told, f"level:{level}")
+        run.record.finish("merged", run.now(), f"{record['severity']} incident {record['summary']}")
+        run.set_status()
+        yield from run.save()
+        return {
+            "incident_id": record["id"],
+            "status": "merged",
+            "merged_into": into,
             "severity": record["severity"],
             "report": run.record.evidence.get("report", ""),
             "postmortem": record["postmortem"],

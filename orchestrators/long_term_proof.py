@@ -24,6 +24,7 @@ from orchestrators.toolkit import COMPLETED, FAILED, REFUSED, End, Gen, Json, Ru
 from shared import names
 
 bp = df.Blueprint()
+NO_BACKUP = "no successful long-term backup to prove readable"
 
 
 @bp.function_name(names.LTR_PROOF_ORCHESTRATOR)
@@ -45,21 +46,11 @@ def ltr_proof_plan(run: Run) -> Gen:
     if not s.backup_storage_account:
         why = "BACKUP_STORAGE_ACCOUNT is not set: there is no long-term container"
         run.stop("refused", why, event=REFUSED, page=True)
-    logged = yield from run.step("read-log", run.act(names.STORAGE_READ_LOG, {"log": ltr_log(s.app_name)}))
-    entry = latest_succeeded(list(logged.get("entries") or []))
+    entry, checks = yield from latest_backup_checks(run)
     if entry is None:
-        raise Stop(End("failed", "no successful long-term backup to prove readable", FAILED, page=True))
+        raise Stop(End("failed", NO_BACKUP, FAILED, page=True))
     name = str(entry["backup_name"])
-    run.resource(backup_name=name, server=entry.get("server"), taken_at=entry.get("ended_at"))
-    where = {"server": entry.get("server"), "backup_name": name}
-    if entry.get("resource_group"):
-        where["resource_group"] = entry["resource_group"]
-    azure = yield from run.step("azure-record", run.observe(names.LTR_GET_OPERATION, where))
-    read = yield from run.step(
-        "read-back", run.act(names.LTR_VERIFY_BLOBS, verify_input(run, entry["blobs"]))
-    )
-    run.record.checks = [*read.get("checks", []), azure_check(azure)]
-    run.measure(ltr_backup_name=name, ltr_blob_bytes=sum(int(b.get("size") or 0) for b in entry["blobs"]))
+    run.record.checks = checks
     if all(c.get("passed") for c in run.record.checks):
         yield from run.save()
         restored = yield from prove_by_restore(run, entry)
@@ -78,6 +69,30 @@ def ltr_proof_plan(run: Run) -> Gen:
         "with its data checks passed, and torn down",
         COMPLETED,
     )
+
+
+def latest_backup_checks(run: Run) -> Gen:
+    """The latest successful long-term backup of the log, as the proof checks it before any restore (the
+    weekly backup integrity item checks the same): Azure still reports it Succeeded, and each of its
+    blobs is in the container with its recorded size and MD5 (read back in full; a dump must name the
+    critical tables). Returns (the log entry, the checks); (None, [a failed check]) when the log has no
+    successful backup."""
+    log = {"log": ltr_log(run.settings.app_name)}
+    logged = yield from run.step("read-log", run.act(names.STORAGE_READ_LOG, log))
+    entry = latest_succeeded(list(logged.get("entries") or []))
+    if entry is None:
+        return None, [{"name": "long-term backup", "passed": False, "detail": NO_BACKUP}]
+    name = str(entry["backup_name"])
+    run.resource(backup_name=name, server=entry.get("server"), taken_at=entry.get("ended_at"))
+    where = {"server": entry.get("server"), "backup_name": name}
+    if entry.get("resource_group"):
+        where["resource_group"] = entry["resource_group"]
+    azure = yield from run.step("azure-record", run.observe(names.LTR_GET_OPERATION, where))
+    read = yield from run.step(
+        "read-back", run.act(names.LTR_VERIFY_BLOBS, verify_input(run, entry["blobs"]))
+    )
+    run.measure(ltr_backup_name=name, ltr_blob_bytes=sum(int(b.get("size") or 0) for b in entry["blobs"]))
+    return entry, [*read.get("checks", []), azure_check(azure)]
 
 
 def azure_check(found: Json) -> Json:

@@ -1,14 +1,15 @@
 """Steps more than one plan takes, written once on the run toolkit: verify an app through an address,
 check that an origin group has a healthy origin before traffic moves (rule 2), count rows one server has
-and another lacks."""
+and another lacks, check a failover dry run's preconditions; a verdict as a row of the report's checks,
+and how a calendar check ends on its verdict."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from orchestrators.toolkit import Gen, Json, Run, StepFailed
-from shared import names, policy
-from shared.models import Decision
+from orchestrators.toolkit import COMPLETED, FAILED, End, Gen, Json, Run, StepFailed
+from shared import names, policy, readiness
+from shared.models import Decision, Verdict
 
 DEFAULT_POLL_ATTEMPTS = 60
 DEFAULT_POLL_INTERVAL_SECONDS = 2.0
@@ -114,3 +115,32 @@ def await_probe(run: Run, probe: Json, *, attempts: int, interval: float, failur
             run.record.step, f"{failure}: {result.get('status')} {result.get('error') or ''}".strip()
         )
     return {**result, "message": f"ok after {calls} call(s)"}
+
+
+def failover_preconditions(run: Run) -> Gen:
+    """A failover's dry run: the readiness checks a failover depends on (shared.readiness's observation:
+    the primary found now, the standby's release, its origin group, the secret), kept as the report's
+    checks; returns which failed."""
+    seen = yield from run.drive(readiness.observe(run.settings))
+    checks = policy.failover_preconditions(readiness.observation_of(run.settings, run.now(), seen))
+    run.record.checks = [check_of(c) for c in checks]
+    failed = [c.name for c in checks if not c.passed]
+    return f"failed: {', '.join(failed)}" if failed else f"all {len(checks)} hold"
+
+
+def check_of(verdict: Verdict) -> Json:
+    """A verdict as a row of the report's checks table: name, passed, detail."""
+    return {"name": verdict.name, "passed": verdict.passed, "detail": verdict.reason}
+
+
+def verdict_of(check: Json) -> Verdict:
+    """A row of a report's checks table (name, passed, detail) as a verdict."""
+    return Verdict(bool(check.get("passed")), (str(check.get("detail") or ""),), str(check.get("name") or ""))
+
+
+def verdict_end(verdict: Verdict) -> End:
+    """How a calendar check ends on its verdict: succeeded, or failed and paged (a failed check notifies
+    the targets, as every failed run does)."""
+    if verdict.passed:
+        return End("succeeded", verdict.reason, COMPLETED)
+    return End("failed", verdict.reason, FAILED, page=True)

@@ -95,6 +95,10 @@ def app_settings(
         "CONTINUITY_WATCHDOG_SCHEDULE": "0 */5 * * * *",
         "CONTINUITY_READINESS_SCHEDULE": "0 */15 * * * *",
         "CONTINUITY_ALERT_VERIFICATION_SCHEDULE": "0 0 9 * * 1",
+        "CONTINUITY_FAILOVER_VALIDATION_SCHEDULE": "0 0 6 1 * *",
+        "CONTINUITY_PERFORMANCE_BASELINE_SCHEDULE": "0 0 1 1 * *",
+        "CONTINUITY_HEALTH_CHECK_VALIDATION_SCHEDULE": "0 0 9 * * 2",
+        "CONTINUITY_BACKUP_INTEGRITY_SCHEDULE": "0 0 6 * * 3",
         # Azure Functions sets REGION_NAME to the app's region; the local host stands in for an app
         # deployed, as docs/deploy.md requires, in the DR region.
         "REGION_NAME": regions["secondary"],

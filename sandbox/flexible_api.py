@@ -10,6 +10,7 @@ from typing import Any
 from aiohttp import web
 
 from sandbox.arm import ArmApi, ArmError
+from sandbox.flexible_default import check_password
 from sandbox.flexible_endpoints import VirtualEndpointsApi
 from sandbox.flexible_model import Fleet, Server
 from sandbox.flexible_operations import Operations
@@ -128,10 +129,21 @@ class FlexibleServersApi:
             self.arm.ctx.actions.record("promotes", server.name)
         tags = body.get("tags")
         retention = (props.get("backup") or {}).get("backupRetentionDays")
+        password = props.get("administratorLoginPassword")
+        if password is not None:  # "as long as password authentication is enabled, ... changed at any time"
+            if server.source:
+                raise ArmError(
+                    400,
+                    "InvalidParameterValue",
+                    f"'{server.name}' is a read replica: its administrator is the primary's.",
+                )
+            check_password(server.login, str(password))
 
         async def update() -> dict[str, Any]:
             if promote_mode:
                 await self.ops.promote(server, promote_mode, option == "planned")
+            if password is not None:
+                await self.ops.set_password(server, server.login, str(password))
             if isinstance(tags, dict):
                 server.tags = {str(k): str(v) for k, v in tags.items()}
             if retention is not None:

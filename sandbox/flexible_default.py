@@ -30,6 +30,11 @@ def check_administrator(props: dict[str, Any]) -> tuple[str, str]:
         raise ArmError(400, "InvalidParameterValue", f"createMode Default needs {missing}.")
     if login.lower() in RESERVED_LOGINS or login.lower().startswith("pg_") or not _LOGIN.match(login):
         raise ArmError(400, "InvalidParameterValue", f"administratorLogin '{login}' is not allowed.")
+    return login, check_password(login, password)
+
+
+def check_password(login: str, password: str) -> str:
+    """Azure's rules for an administrator password (on create and on a PATCH that resets it)."""
     classes = sum(
         bool(re.search(pattern, password)) for pattern in (r"[A-Z]", r"[a-z]", r"[0-9]", r"[^A-Za-z0-9]")
     )
@@ -45,7 +50,7 @@ def check_administrator(props: dict[str, Any]) -> tuple[str, str]:
             "administratorLoginPassword must be 8 to 128 characters from three of: upper case, lower "
             "case, digits, symbols.",
         )
-    return login, password
+    return password
 
 
 def plan_default(

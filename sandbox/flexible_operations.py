@@ -79,6 +79,11 @@ class Operations:
         self.ready(server)
         return server
 
+    @staticmethod
+    async def set_password(server: Server, login: str, password: str) -> None:
+        """The administrator's new password (a PATCH of administratorLoginPassword)."""
+        await server.cluster.query(f'ALTER ROLE "{login}" PASSWORD {_literal(password)}')
+
     async def create_replica(
         self, name: str, region: str, source: Server, tags: dict[str, str], size: Size | None = None
     ) -> Server:

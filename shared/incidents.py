@@ -2,9 +2,10 @@
 the status page's JSON. Pure functions over plain dicts (the orchestrator keeps the record; policy in
 shared/policy/incidents.py decides).
 
-The record (``new_record``): id, app, severity and why, status (open, acknowledged, resolved), when it
-opened, was acknowledged (by whom, through what) and resolved, the escalation level reached and every
-escalation, the runs it links, the status updates sent, the response SLA and its verdict, the post-mortem.
+The record (``new_record``): id, app, severity and why, status (open, acknowledged, resolved, or merged:
+a duplicate opened at the same moment as an earlier one, ``merged_into`` it), when it opened, was
+acknowledged (by whom, through what) and resolved, the escalation level reached and every escalation, the
+runs it links, the status updates sent, the response SLA and its verdict, the post-mortem.
 
 The status page webhook receives one JSON object per update (``status_page_body``)::
 
@@ -19,8 +20,9 @@ from __future__ import annotations
 from typing import Any
 
 Json = dict[str, Any]
-EVENT = "incident"  # the external event an incident takes: {action: acknowledge|link|resolve, ...}
-ACTIONS = ("acknowledge", "link", "resolve")
+EVENT = "incident"  # the external event an incident takes: {action: acknowledge|link|resolve|merge, ...}
+ACTIONS = ("acknowledge", "link", "resolve", "merge")
+ENDED = ("resolved", "merged")  # an incident with this status is no longer open (its instance is closing)
 STATUS_SCHEMA = "continuity.incident-status/1"
 OPERATION = "incident"
 
@@ -41,6 +43,7 @@ def new_record(incident_id: str, app: str, severity: str, reason: str, opened_at
         "resolved_at": None,
         "resolved_by": "",
         "resolution": "",
+        "merged_into": "",
         "level": "",
         "escalations": [],
         "runs": [{**run, "linked_at": opened_at}],
@@ -57,6 +60,7 @@ def view(record: Json) -> Json:
     out.update(
         operation=OPERATION,
         resolved_at=record.get("resolved_at"),
+        merged_into=record.get("merged_into") or "",
         level=record.get("level", ""),
         escalations=len(record.get("escalations") or []),
         runs=[r.get("run_id") for r in record.get("runs") or []],
@@ -72,7 +76,7 @@ def message(record: Json, event: str, text: str, *, page: bool = False, action: 
     """A notification (shared/notify.py Message) that carries the incident's id and severity."""
     sev, iid = record["severity"], record["id"]
     severity = "critical" if sev in ("P0", "P1") and page else ("error" if page else "warning")
-    if event in ("acknowledged", "resolved", "status-update"):
+    if event in ("acknowledged", "resolved", "merged", "status-update"):
         severity = "info"
     fields = {
         "incident": iid,
@@ -103,7 +107,7 @@ def phase(record: Json, runs: list[Json]) -> str:
 
 def run_states(reports: list[Json]) -> list[Json]:
     """From each linked run's report (as written so far): id, operation, status, current or last step,
-    and its measured RTO, if any."""
+    when it ended ('' while it runs) and its measured RTO, if any."""
     out = []
     for report in reports:
         steps = report.get("steps") or []
@@ -115,6 +119,7 @@ def run_states(reports: list[Json]) -> list[Json]:
                 "operation": report.get("operation", ""),
                 "status": report.get("status", ""),
                 "step": f"{step.get('name', '-')} ({step.get('outcome', '-')})" if step else "-",
+                "ended_at": str(report.get("ended_at") or ""),
                 "rto_seconds": (report.get("measurements") or {}).get("rto_seconds"),
             }
         )

@@ -118,8 +118,10 @@ CONTAINERS_RUN_JOB = "containers_run_job"
 # traffic (Front Door Standard/Premium or classic, chosen by settings; "origin group" = backend pool)
 # {} -> {kind, route, origin_group, endpoint_url, deployment_status}
 TRAFFIC_GET_ROUTE = "traffic_get_route"
-# {origin_group} -> {origin_group, origins: [{name, host, port, enabled, priority, weight, healthy}],
-#   healthy: [names], healthy_count}   (healthy = enabled and its health probe answers 2xx)
+# {origin_group} -> {origin_group, probe_path, probe_protocol, origins: [{name, host, port, enabled,
+#   priority, weight, healthy, [probe: {url, status, latency_ms, error}]}], healthy: [names],
+#   healthy_count}   (probe_path / probe_protocol: the group's health probe settings as Azure reports
+#   them, None when not set; healthy = enabled and answering that probe path 2xx, probed from here)
 TRAFFIC_LIST_HEALTHY_ORIGINS = "traffic_list_healthy_origins"
 # {origin_group} -> {route, origin_group, previous_origin_group, changed, message}
 TRAFFIC_SWITCH_ROUTE = "traffic_switch_route"
@@ -136,10 +138,17 @@ TRAFFIC_DELETE_DRILL_PATH = "traffic_delete_drill_path"
 #   message}   (writer: the server's virtual endpoint writer, which follows switchovers; same host
 #   twice: no new version; secret_name defaults to the production secret, another one is written from it)
 SECRETS_POINT_DATABASE_URL = "secrets_point_database_url"
-# {} -> {secret, host, database, version}   (where the secret points; never the password)
+# {} -> {secret, host, database, user, version}   (where the secret points, as whom; never the password)
 SECRETS_GET_DATABASE_HOST = "secrets_get_database_host"
 # {secret_name} -> {secret, cleared, changed}   (empty value; refuses the production secret)
 SECRETS_CLEAR = "secrets_clear"
+# {server, role, base, [resource_group]} -> {secret, user, version, retired_versions, role, base, created,
+#   message}   (role logs in with a new password, which the secret now holds; as the administrator, whose
+#   password is reset through ARM for it: shared/azure/credentials.py; never a password)
+SECRETS_ROTATE_CREDENTIAL = "secrets_rotate_credential"
+# {server, role, [resource_group]} -> {role, can_login, sessions, terminated, after, others, message}
+#   (NOLOGIN and its sessions terminated; refuses the secret's own user, the administrator and Azure's roles)
+SECRETS_REVOKE_CREDENTIAL = "secrets_revoke_credential"
 
 # metrics (Azure Monitor)
 # {target: frontdoor|container_group|server, [name], [resource_group], [minutes], [baseline_minutes]}
@@ -183,7 +192,8 @@ NOTIFY_SEND = "notify_send"
 #   (never raises for an unhealthy target: ok=false with the reason)
 PROBE_HTTP = "probe_http"
 # {url, requests, concurrency, [timeout_seconds]} -> {url, count, answered, errors, error_rate (%),
-#   average_ms, p95_ms, max_ms, statuses: {code: n}, error_samples}   (errors: no answer or 5xx)
+#   average_ms, p50_ms, p95_ms, p99_ms, max_ms, statuses: {code: n}, error_samples}   (errors: no answer
+#   or 5xx)
 PROBE_BURST = "probe_burst"
 
 # ---- backups, restore, restore tests, drills --------------------------------------------------------
@@ -247,12 +257,20 @@ READINESS_ORCHESTRATOR = "readiness_orchestrator"
 TIMER_READINESS = "timer_readiness"
 HTTP_READINESS = "http_readiness"
 
-# ---- the DR test calendar (orchestrators/alert_verification.py, triggers/calendar_api.py) --------------
+# ---- the DR test calendar (its checks' orchestrators/*.py, triggers/calendar_api.py) -------------------
 # {run_id, target (a resource id)} -> {url (no query), ok, status, values: {status, reason, would_act,
 #   notified_targets, notify_failures}, alert_id, error}   (a practice alert through the app's own intake)
 PROBE_SEND_SYNTHETIC_ALERT = "probe_send_synthetic_alert"
 ALERT_VERIFICATION_ORCHESTRATOR = "alert_verification_orchestrator"
 TIMER_ALERT_VERIFICATION = "timer_alert_verification"
+FAILOVER_VALIDATION_ORCHESTRATOR = "failover_validation_orchestrator"
+TIMER_FAILOVER_VALIDATION = "timer_failover_validation"
+PERFORMANCE_BASELINE_ORCHESTRATOR = "performance_baseline_orchestrator"
+TIMER_PERFORMANCE_BASELINE = "timer_performance_baseline"
+HEALTH_CHECK_VALIDATION_ORCHESTRATOR = "health_check_validation_orchestrator"
+TIMER_HEALTH_CHECK_VALIDATION = "timer_health_check_validation"
+BACKUP_INTEGRITY_ORCHESTRATOR = "backup_integrity_orchestrator"
+TIMER_BACKUP_INTEGRITY = "timer_backup_integrity"
 HTTP_CALENDAR = "http_calendar"
 # ---- incidents (orchestrators/incident.py, activities/incidents.py, triggers/incidents_api.py) ----------
 INCIDENT_ORCHESTRATOR = "incident_orchestrator"

@@ -1,8 +1,10 @@
 """The DR test calendar: ``GET /api/calendar`` (each item's last run and result, next run, overdue
-items) and the weekly alert verification's timer (``%CONTINUITY_ALERT_VERIFICATION_SCHEDULE%``).
+items) and the timers of its checks (``%CONTINUITY_<ITEM>_SCHEDULE%``): the monthly failover validation
+and performance baseline, the weekly health-check validation, alert verification and backup integrity.
 
-The alert verification runs under its own run id and report but holds no lock (a practice alert never
-delays a real failover); a tick that finds the previous verification still running is skipped.
+Each check runs under its own run id and report but holds no lock (none changes anything, so none ever
+delays a real failover); a tick that finds the previous run of its check still running is skipped, and a
+check switched off in ``CONTINUITY_CALENDAR_OFF`` starts nothing.
 """
 
 from __future__ import annotations
@@ -77,20 +79,61 @@ async def http_calendar(req: func.HttpRequest) -> func.HttpResponse:
     return json_response(calendar_view(settings, summaries, utc_now()))
 
 
-async def start_alert_verification(client: Any, settings: Settings) -> str:
-    """Start one alert verification (its own run id and report, no lock) unless switched off or one
-    still runs; returns what happened."""
-    if calendar.switched_off(settings, "alert-verification"):
+# calendar check (its runs' operation, shared.calendar CHECKS) -> the orchestrator that runs it
+ORCHESTRATORS = {
+    "failover-validation": names.FAILOVER_VALIDATION_ORCHESTRATOR,
+    "performance-baseline": names.PERFORMANCE_BASELINE_ORCHESTRATOR,
+    "health-check-validation": names.HEALTH_CHECK_VALIDATION_ORCHESTRATOR,
+    "alert-verification": names.ALERT_VERIFICATION_ORCHESTRATOR,
+    "backup-integrity": names.BACKUP_INTEGRITY_ORCHESTRATOR,
+}
+
+
+async def start_check(client: Any, settings: Settings, item: str) -> str:
+    """Start one run of a calendar check (its own run id and report, no lock) unless it is switched off
+    or its previous run still runs; returns what happened."""
+    if calendar.switched_off(settings, item):
         return "switched off (CONTINUITY_CALENDAR_OFF)"
-    app = settings.app_name
-    for status in await runs.recent_runs(client, "alert-verification", app, timedelta(days=1)):
+    app, cadence = settings.app_name, calendar.CHECKS[item][0]
+    within = timedelta(days=policy.CADENCE_DAYS[cadence])
+    for status in await runs.recent_runs(client, item, app, within):
         if runs.is_active(status):
             return f"skipped: {status.instance_id} is still running"
-    run_id = runs.new_run_id("alert-verification", app)
-    trigger = {"kind": "timer", "reason": "weekly alert verification (DR test calendar)"}
+    run_id = runs.new_run_id(item, app)
+    trigger = {"kind": "timer", "reason": f"{cadence} {item.replace('-', ' ')} (DR test calendar)"}
     payload = {"settings": settings.to_dict(), "run_id": run_id, "trigger": trigger}
-    await client.start_new(names.ALERT_VERIFICATION_ORCHESTRATOR, run_id, payload)
+    await client.start_new(ORCHESTRATORS[item], run_id, payload)
     return f"started {run_id}"
+
+
+async def tick(client: Any, item: str) -> None:
+    log.info("%s: %s", item, await start_check(client, current_settings(), item))
+
+
+@bp.function_name(names.TIMER_FAILOVER_VALIDATION)
+@bp.timer_trigger(arg_name="timer", schedule="%CONTINUITY_FAILOVER_VALIDATION_SCHEDULE%")
+@bp.durable_client_input(client_name="client")
+async def timer_failover_validation(timer: func.TimerRequest, client: df.DurableOrchestrationClient) -> None:
+    """Monthly: the failover plan as a dry run must say the failover would proceed."""
+    await tick(client, "failover-validation")
+
+
+@bp.function_name(names.TIMER_PERFORMANCE_BASELINE)
+@bp.timer_trigger(arg_name="timer", schedule="%CONTINUITY_PERFORMANCE_BASELINE_SCHEDULE%")
+@bp.durable_client_input(client_name="client")
+async def timer_performance_baseline(timer: func.TimerRequest, client: df.DurableOrchestrationClient) -> None:
+    """Monthly: latency and errors through the public endpoint, against the previous baseline."""
+    await tick(client, "performance-baseline")
+
+
+@bp.function_name(names.TIMER_HEALTH_CHECK_VALIDATION)
+@bp.timer_trigger(arg_name="timer", schedule="%CONTINUITY_HEALTH_CHECK_VALIDATION_SCHEDULE%")
+@bp.durable_client_input(client_name="client")
+async def timer_health_check_validation(
+    timer: func.TimerRequest, client: df.DurableOrchestrationClient
+) -> None:
+    """Weekly: the tiers answer through the public endpoint; Front Door's probes and origins agree."""
+    await tick(client, "health-check-validation")
 
 
 @bp.function_name(names.TIMER_ALERT_VERIFICATION)
@@ -98,4 +141,12 @@ async def start_alert_verification(client: Any, settings: Settings) -> str:
 @bp.durable_client_input(client_name="client")
 async def timer_alert_verification(timer: func.TimerRequest, client: df.DurableOrchestrationClient) -> None:
     """Weekly: a practice alert through the intake must reach the targets and start nothing."""
-    log.info("alert verification: %s", await start_alert_verification(client, current_settings()))
+    await tick(client, "alert-verification")
+
+
+@bp.function_name(names.TIMER_BACKUP_INTEGRITY)
+@bp.timer_trigger(arg_name="timer", schedule="%CONTINUITY_BACKUP_INTEGRITY_SCHEDULE%")
+@bp.durable_client_input(client_name="client")
+async def timer_backup_integrity(timer: func.TimerRequest, client: df.DurableOrchestrationClient) -> None:
+    """Weekly: the automatic and long-term backups are as the backup watch and the proof require."""
+    await tick(client, "backup-integrity")

@@ -2,8 +2,9 @@
 draft; and PagerDuty's v3 webhook, whose ``incident.acknowledged`` acknowledges the incident it paged for.
 
 An acknowledgement stops the escalation; a resolution ends the incident (one last status update, the
-post-mortem draft). Who acknowledged or resolved is the authenticated principal (or PagerDuty's agent,
-from a webhook whose signature verifies), never a body field.
+post-mortem draft); an incident merged into another (opened at the same moment) takes neither (409). Who
+acknowledged or resolved is the authenticated principal (or PagerDuty's agent, from a webhook whose
+signature verifies), never a body field.
 """
 
 from __future__ import annotations
@@ -86,7 +87,7 @@ async def http_incidents(req: func.HttpRequest, client: Any) -> func.HttpRespons
     if isinstance(settings, func.HttpResponse):
         return settings
     found = await finder.all_incidents(client, settings.app_name)
-    views = [finder.incident_view(s) for s in found if runs.is_active(s) or not only_open]
+    views = [finder.incident_view(s) for s in found if finder.is_open(s) or not only_open]
     return json_response({"incidents": views, "count": len(views)})
 
 
@@ -117,6 +118,8 @@ async def http_incident(req: func.HttpRequest, client: Any) -> func.HttpResponse
 def refusal(action: str, view: dict[str, Any], active: bool) -> str:
     """Why ``action`` cannot be delivered to the incident now ('' when it can)."""
     iid = view.get("id")
+    if view.get("status") == "merged":
+        return f"incident {iid} was merged into {view.get('merged_into')}: nothing to {action} here"
     if not active or view.get("status") == "resolved":
         return f"incident {iid} is resolved: nothing to {action}"
     if action == "acknowledge" and view.get("acknowledged_at"):

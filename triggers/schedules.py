@@ -85,7 +85,7 @@ async def timer_restore_test(timer: func.TimerRequest, client: df.DurableOrchest
 @bp.durable_client_input(client_name="client")
 async def timer_drill(timer: func.TimerRequest, client: df.DurableOrchestrationClient) -> None:
     """Quarterly drill in practice mode (the quarter's scenario of the DR test calendar: Q1 database, Q2
-    region, Q3 complete by default), with its evidence report."""
+    region, Q3 complete, Q4 security by default), with its evidence report."""
     settings = current_settings()
     scenario = calendar.quarter_scenario(settings, datetime.now(UTC).month)
     if scenario is None:

@@ -226,6 +226,13 @@ class DatabaseAdapter:
         message = f"promoted {name} ({mode}, {operation}); it is now {after['role']}"
         return {**base, "promoted": True, "already_primary": False, "role": after["role"], "message": message}
 
+    def reset_administrator_password(self, name: str, resource_group: str, password: str) -> None:
+        """A new password for the server's administrator login (PATCH properties.administratorLoginPassword:
+        "as long as password authentication is enabled, this password can be changed at any time")."""
+        body = {"properties": {"administratorLoginPassword": password}}
+        with translated("reset the administrator password of", name):
+            self._servers.begin_update(resource_group, name, body).result()
+
     def create_from(
         self, target: str, resource_group: str, body: dict[str, Any], *, source: str, run_id: str, action: str
     ) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 A probe never raises for an unhealthy target: the result says ``ok: false`` and why. Bodies are read up
 to 64 KiB. HTTPS uses the settings' CA bundle when one is set (the sandbox CA). ``burst`` sends N requests
 at concurrency C and measures what Azure Monitor cannot give for Front Door or ACI: the error rate and
-the p95 latency.
+the p50, p95 and p99 latency.
 """
 
 from __future__ import annotations
@@ -118,7 +118,7 @@ def burst(
     ca_bundle: str | None = None,
 ) -> dict[str, Any]:
     """``requests`` GETs of ``url`` at ``concurrency``: count, errors (no answer or 5xx), error rate (%),
-    average and p95 latency (ms, of the answered requests; None when none answered)."""
+    average, p50, p95 and p99 latency (ms, of the answered requests; None when none answered)."""
     with ThreadPoolExecutor(max(1, min(concurrency, requests))) as pool:
         answers = list(pool.map(lambda _: probe(url, timeout=timeout, ca_bundle=ca_bundle), range(requests)))
     answered = sorted(a["latency_ms"] for a in answers if a["status"] is not None)
@@ -133,8 +133,15 @@ def burst(
         "errors": len(errors),
         "error_rate": round(100.0 * len(errors) / len(answers), 2) if answers else None,
         "average_ms": round(sum(answered) / len(answered), 1) if answered else None,
-        "p95_ms": answered[max(0, math.ceil(0.95 * len(answered)) - 1)] if answered else None,
+        "p50_ms": _percentile(answered, 0.50),
+        "p95_ms": _percentile(answered, 0.95),
+        "p99_ms": _percentile(answered, 0.99),
         "max_ms": answered[-1] if answered else None,
         "statuses": statuses,
         "error_samples": sorted({str(e["error"]) for e in errors})[:3],
     }
+
+
+def _percentile(ordered: list[float], share: float) -> float | None:
+    """The nearest-rank percentile of ascending values (None when there are none)."""
+    return ordered[max(0, math.ceil(share * len(ordered)) - 1)] if ordered else None

@@ -17,6 +17,7 @@ from shared.config import current_secrets, current_settings
 if TYPE_CHECKING:
     from shared.azure.clients import Clients
     from shared.azure.containers import ContainersAdapter
+    from shared.azure.credentials import CredentialsAdapter
     from shared.azure.database import DatabaseAdapter
     from shared.azure.events import EventsAdapter
     from shared.azure.long_term import LongTermAdapter
@@ -56,6 +57,12 @@ def traffic() -> Traffic:
     from shared.azure.traffic import traffic_for
 
     return traffic_for(clients())
+
+
+def credentials() -> CredentialsAdapter:
+    from shared.azure.credentials import CredentialsAdapter
+
+    return CredentialsAdapter(clients())
 
 
 def secrets() -> SecretsAdapter:

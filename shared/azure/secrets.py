@@ -1,7 +1,8 @@
 """Key Vault (azure-keyvault-secrets): the database URL secret, pointed at a server without ever leaving here.
 
-The URL has the form ``postgresql://user:password@host[:port]/database[?options]``. Only the host part is
-ever changed or returned; the password is read and written back, never returned or logged.
+The URL has the form ``postgresql://user:password@host[:port]/database[?options]``. The host is changed
+when the database moves; the user and password only by a credential rotation (``write_credentials``).
+The password is never returned or logged.
 
 Every secret Continuity writes keeps one readable version: after a write (and on a call that finds the
 value already there, so a retried call converges) every other enabled version is disabled, so an old
@@ -12,7 +13,7 @@ version: 403 SecretDisabled). Versions are disabled, never deleted (the history 
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from shared.azure.clients import Clients
 from shared.azure.errors import is_not_found, translated
@@ -27,6 +28,20 @@ def host_of(url: str) -> str:
 
 def database_of(url: str) -> str:
     return urlsplit(url).path.lstrip("/")
+
+
+def user_of(url: str) -> str:
+    """The user of a database URL ('' when there is none)."""
+    return unquote(urlsplit(url).username or "")
+
+
+def swap_credentials(url: str, user: str, password: str) -> str:
+    """The same URL with another user and password (both percent-encoded)."""
+    parts = urlsplit(url)
+    if not parts.scheme.startswith("postgres") or "@" not in parts.netloc:
+        raise ValueError("not a postgresql://user:password@host/database URL")
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit(parts._replace(netloc=f"{quote(user, safe='')}:{quote(password, safe='')}@{host}"))
 
 
 def swap_host(url: str, fqdn: str) -> str:
@@ -67,7 +82,26 @@ class SecretsAdapter:
             "secret": self._name,
             "host": host_of(url),
             "database": database_of(url),
+            "user": user_of(url),
             "version": secret.properties.version,
+        }
+
+    def write_credentials(self, user: str, password: str) -> dict[str, Any]:
+        """The production secret with ``user`` and ``password`` (host and database kept): a new version,
+        every other version disabled. The password is never returned."""
+        try:
+            wanted = swap_credentials(str(self._current().value or ""), user, password)
+        except ValueError:
+            why = "the secret does not hold a database URL"
+            raise PermanentError("write credentials to secret", self._name, why) from None
+        with translated("write secret", self._name):
+            written = self._clients.secrets().set_secret(self._name, wanted, content_type="text/plain")
+        retired = self.retire_old_versions(self._name, keep=written.properties.version)
+        return {
+            "secret": self._name,
+            "user": user,
+            "version": written.properties.version,
+            "retired_versions": retired,
         }
 
     def point_database_url(self, fqdn: str, secret_name: str | None = None) -> dict[str, Any]:

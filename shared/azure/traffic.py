@@ -75,6 +75,7 @@ def with_health(
             url = f"{scheme}://{origin['host']}:{port}{probe_path}"
             result = probe(url, timeout=settings.probe_timeout_seconds, ca_bundle=settings.ca_bundle)
             origin["healthy"] = result["status"] is not None and 200 <= result["status"] < 300
+            origin["probe"] = {k: result[k] for k in ("url", "status", "latency_ms", "error")}
     healthy = [o["name"] for o in origins if o["healthy"]]
     return {"origins": origins, "healthy": healthy, "healthy_count": len(healthy)}
 
@@ -120,9 +121,9 @@ class StandardTraffic:
             ]
         probe_settings = (group.get("properties") or {}).get("healthProbeSettings") or {}
         origins = [_standard_origin(o) for o in raw]
-        path = probe_settings.get("probePath") or self._s.health_path
-        health = with_health(self._s, origins, path, probe_settings.get("probeProtocol") or "Http")
-        return {"origin_group": origin_group, **health}
+        path, protocol = probe_settings.get("probePath"), probe_settings.get("probeProtocol")
+        health = with_health(self._s, origins, path or self._s.health_path, protocol or "Http")
+        return {"origin_group": origin_group, "probe_path": path, "probe_protocol": protocol, **health}
 
     def switch_route(self, origin_group: str) -> dict[str, Any]:
         current = self.get_route()
@@ -311,10 +312,12 @@ class ClassicTraffic:
         probes = (front_door.get("properties") or {}).get("healthProbeSettings") or []
         probe_props = next((p.get("properties") or {} for p in probes if p.get("name") == probe_id), {})
         origins = [_classic_backend(b) for b in props.get("backends") or []]
-        path = probe_props.get("path") or self._s.health_path
+        path, protocol = probe_props.get("path"), probe_props.get("protocol")
         return {
             "origin_group": origin_group,
-            **with_health(self._s, origins, path, probe_props.get("protocol") or "Http"),
+            "probe_path": path,
+            "probe_protocol": protocol,
+            **with_health(self._s, origins, path or self._s.health_path, protocol or "Http"),
         }
 
     def switch_route(self, origin_group: str) -> dict[str, Any]:

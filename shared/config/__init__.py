@@ -14,9 +14,11 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from shared.config.calendar_fields import CALENDAR_FIELDS
 from shared.config.fields import FIELDS as BASE_FIELDS
 from shared.config.fields import PREFIX, SECRET_FIELDS, TARGET_KEYS, Field
 from shared.config.migration_fields import MIGRATION_FIELDS
+from shared.config.security_fields import SECURITY_FIELDS
 from shared.config.settings import Secrets, Settings, SettingsError
 
 __all__ = [
@@ -35,7 +37,8 @@ __all__ = [
     "load_settings",
 ]
 
-FIELDS: dict[str, Field] = {**BASE_FIELDS, **MIGRATION_FIELDS}  # every declared key, in docs order
+# every declared key, in docs order
+FIELDS: dict[str, Field] = {**BASE_FIELDS, **MIGRATION_FIELDS, **SECURITY_FIELDS, **CALENDAR_FIELDS}
 TAG_CREATED_BY = "created-by"
 TAG_CREATED_BY_VALUE = "continuity"
 TAG_RUN = "continuity-run"

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-QUARTER_SCENARIOS = ("database", "region", "complete", "off")
+QUARTER_SCENARIOS = ("database", "region", "complete", "security", "off")
 ITEMS = (
     "q1-drill",
     "q2-drill",
     "q3-drill",
     "q4-drill",
     "restore-verification",
+    "failover-validation",
+    "performance-baseline",
+    "health-check-validation",
     "alert-verification",
+    "backup-integrity",
 )
 
 
 def parse_quarters(raw: str) -> tuple[str, ...]:
-    """Four comma-separated scenarios, Q1 to Q4, each database, region, complete or off."""
+    """Four comma-separated scenarios, Q1 to Q4, each database, region, complete, security or off."""
     found = tuple(part.strip() for part in raw.split(","))
     if len(found) != 4 or any(f not in QUARTER_SCENARIOS for f in found):
         raise ValueError("must be four of " + ", ".join(QUARTER_SCENARIOS) + " (Q1 to Q4)")

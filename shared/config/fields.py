@@ -378,7 +378,9 @@ FIELDS: dict[str, Field] = {
     "TIER_POLL_INTERVAL_SECONDS": Field(_float, "10", "Seconds between probes of the tiers' health paths."),
     # the DR test calendar
     "CALENDAR_QUARTERS": Field(
-        parse_quarters, "database,region,complete,off", "Drill scenario of Q1-Q4 on the drill timer (or off)."
+        parse_quarters,
+        "database,region,complete,security",
+        "Drill scenario of Q1-Q4 on the drill timer (or off).",
     ),
     "CALENDAR_OFF": Field(parse_items_off, "none", "Comma-separated calendar items switched off (or none)."),
     "ALERT_VERIFICATION_SCHEDULE": Field(_cron, "0 0 9 * * 1", "Weekly practice alert through the intake."),
@@ -392,6 +394,12 @@ FIELDS: dict[str, Field] = {
         sla_setting, "P0:15,P1:30,P2:120,P3:next-business-day", "Acknowledgement due per severity (minutes)."
     ),
     "STATUS_UPDATE_MINUTES": Field(_float, "30", "Status updates while an incident is open, this often."),
+    "INCIDENT_AUTO_RESOLVE_MINUTES": Field(
+        _float,
+        "30",
+        "An incident resolves itself when every linked run has ended, the last well, and none linked for "
+        "this long (0: off).",
+    ),
     "POSTMORTEM_DUE_HOURS": Field(_float, "48", "The post-mortem is due this long after resolution."),
 }
 

@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from shared.config.security_fields import DOCUMENT_TABLETOP
+
 
 class SettingsError(ValueError):
     """One or more settings are missing or malformed; ``problems`` has one sentence per key."""
@@ -146,13 +148,22 @@ class Settings:
     readiness_drill_max_age_days: float = 100.0
     tier_components: tuple[dict[str, Any], ...] = ()
     tier_poll_interval_seconds: float = 10.0
-    calendar_quarters: tuple[str, ...] = ("database", "region", "complete", "off")
+    calendar_quarters: tuple[str, ...] = ("database", "region", "complete", "security")
     calendar_off: tuple[str, ...] = ()
     alert_verification_schedule: str = "0 0 9 * * 1"
+    failover_validation_schedule: str = "0 0 6 1 * *"
+    performance_baseline_schedule: str = "0 0 1 1 * *"
+    performance_baseline_requests: int = 100
+    performance_regression_percent: float = 50.0
+    performance_regression_floor_ms: float = 25.0
+    performance_max_error_percent: float = 1.0
+    health_check_validation_schedule: str = "0 0 9 * * 2"
+    backup_integrity_schedule: str = "0 0 6 * * 3"
     # incidents (shared/policy/incidents.py parses the matrix and the SLA)
     escalation_levels: str = "on-call:0,senior:15,lead:30,manager:60"
     response_sla: str = "P0:15,P1:30,P2:120,P3:next-business-day"
     status_update_minutes: float = 30.0
+    incident_auto_resolve_minutes: float = 30.0
     postmortem_due_hours: float = 48.0
     # migrations and maintenance mode (shared/config/migration_fields.py)
     migration_restore_test_days: float = 7.0
@@ -167,6 +178,9 @@ class Settings:
     maintenance_write_path: str = "/api/v1/intents"
     maintenance_verify_seconds: float = 120.0
     slot_secure_environment: dict[str, str] = dataclasses.field(default_factory=dict)
+    # the security drill (shared/config/security_fields.py)
+    credential_base_role: str | None = None
+    security_tabletop_checklist: tuple[str, ...] = DOCUMENT_TABLETOP
 
     # ---- derived values ----------------------------------------------------------------------------
     @property

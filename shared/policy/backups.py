@@ -54,12 +54,21 @@ def check(name: str, passed: bool, reason: str, *, available: bool = True) -> Ve
 def assess_backups(obs: BackupObservation, objectives: BackupObjectives) -> tuple[Verdict, ...]:
     """Every backup-watch check for one observation, in a fixed order, each with its reason."""
     return (
+        *assess_automatic_backups(obs, objectives),
+        _check_replica(obs, objectives),
+        _check_storage_geo(obs, objectives),
+    )
+
+
+def assess_automatic_backups(obs: BackupObservation, objectives: BackupObjectives) -> tuple[Verdict, ...]:
+    """The checks of the primary's automatic backups alone (the backup watch's first four; the weekly
+    backup integrity item's): the latest backup's age, retention, earliest restore point, geo-redundancy.
+    Only the backup fields of ``obs`` are read."""
+    return (
         _check_backup_age(obs, objectives),
         _check_retention(obs, objectives),
         _check_earliest(obs),
         _check_geo_backup(obs, objectives),
-        _check_replica(obs, objectives),
-        _check_storage_geo(obs, objectives),
     )
 
 

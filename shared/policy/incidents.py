@@ -1,5 +1,6 @@
-"""Incidents, decided: which run opens one and how severe it is, the escalation matrix, the response SLA
-per severity, the status-update cadence. Plain values in, a Decision or a Verdict with its sentence out.
+"""Incidents, decided: which run opens one and how severe it is, which of two opened at the same moment
+is the incident, the escalation matrix, the response SLA per severity, the status-update cadence, when an
+incident resolves itself. Plain values in, a Decision or a Verdict with its sentence out.
 
 Severity by rule (P0 most severe): a regional outage (a failover) of tier 1 is P0, of tier 2 P1, of
 tier 3 P2; a container fault in a healthy region (container recovery started by an alert) P1; a failed
@@ -13,10 +14,11 @@ from __future__ import annotations
 import itertools
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from shared.models import Decision, Verdict
+from shared.models import Decision, Verdict, parse_time
 from shared.policy.durations import describe_duration
 
 SEVERITIES = ("P0", "P1", "P2", "P3")
@@ -86,6 +88,31 @@ def highest(*severities: str) -> str:
     """The most severe of the given severities (P0 before P3); unknown ones are ignored."""
     known = [s for s in severities if s in SEVERITIES]
     return min(known, key=SEVERITIES.index) if known else "P3"
+
+
+# ---- opened at the same moment ---------------------------------------------------------------------------
+KEEP, MERGE = "keep", "merge"
+LATEST = datetime.max.replace(tzinfo=UTC)
+
+
+def opened_order(incident: tuple[datetime | None, str]) -> tuple[datetime, str]:
+    """The order of open incidents (created time, id): earliest first, ties by id, unknown time last."""
+    return incident[0] or LATEST, incident[1]
+
+
+def first_opened(own: str, open_incidents: Sequence[tuple[datetime | None, str]]) -> Decision:
+    """After opening ``own``, which of the app's open incidents (created time, id) is the incident: the
+    earliest opened, ties by the lower id (an unknown time counts as latest), so every run that lost the
+    race agrees. ``keep`` when it is ``own`` (or none is listed), else ``merge`` (``value``: the winner)."""
+    ranked = sorted(open_incidents, key=opened_order)
+    if not ranked or ranked[0][1] == own:
+        return Decision(KEEP, f"{own} is the app's only open incident, or the earliest")
+    winner = ranked[0][1]
+    return Decision(
+        MERGE,
+        f"{winner} was opened first and {own} at the same moment: {own} is merged into it",
+        value=winner,
+    )
 
 
 # ---- escalation ------------------------------------------------------------------------------------------
@@ -220,6 +247,63 @@ def eta_text(opened_at: datetime, rto_minutes: float, now: datetime, *, measured
     if now <= due:
         return f"{objective}: {describe_duration(due - now)} left (due {due:%H:%M} UTC)"
     return f"{objective}: passed {describe_duration(now - due)} ago (was due {due:%H:%M} UTC)"
+
+
+# ---- auto-resolution --------------------------------------------------------------------------------------
+ENDED_WELL = ("succeeded", "rolled-back")  # a run that ended so leaves nothing for people to do
+AUTO_RESOLVE, KEEP_OPEN, WAIT, OFF = "auto-resolve", "keep-open", "wait", "off"
+
+
+@dataclass(frozen=True)
+class LinkedRun:
+    """A run the incident links, as its report says so far: ``status`` '' when no report was found,
+    ``running`` while it runs; ``ended_at`` ISO 8601 once it ended ('' when unknown)."""
+
+    run_id: str
+    operation: str = ""
+    status: str = ""
+    ended_at: str = ""
+
+    @property
+    def ended(self) -> bool:
+        return self.status not in ("", "running")
+
+
+def auto_resolve_at(last_link_at: datetime, minutes: float) -> datetime | None:
+    """When the quiet period after the last run linked ends; None when auto-resolution is off (0)."""
+    return last_link_at + timedelta(minutes=minutes) if minutes > 0 else None
+
+
+def auto_resolution(
+    runs: Sequence[LinkedRun], last_link_at: datetime, now: datetime, minutes: float
+) -> Decision:
+    """Whether the incident resolves itself now: ``auto-resolve`` (``value``: the run whose end resolved it)
+    when every linked run has ended, the last to end ended well (ENDED_WELL) and none linked for
+    ``minutes``; ``keep-open`` when the last ended otherwise (people resolve it); ``wait`` while the quiet
+    period runs or a run has not ended; ``off`` when ``minutes`` is 0."""
+    if minutes <= 0:
+        return Decision(OFF, "auto-resolution is off (INCIDENT_AUTO_RESOLVE_MINUTES is 0)")
+    quiet = describe_duration(now - last_link_at)
+    if now < last_link_at + timedelta(minutes=minutes):
+        return Decision(WAIT, f"quiet for {quiet} of {minutes:g} min since the last run linked")
+    going = [r.run_id for r in runs if not r.ended]
+    if going or not runs:
+        return Decision(WAIT, f"{', '.join(going) or 'no run'} not ended yet: the incident stays open")
+    order = {r.run_id: i for i, r in enumerate(runs)}
+    last = max(runs, key=lambda r: (_moment(r.ended_at), order[r.run_id]))
+    what = f"{last.operation or 'run'} {last.run_id} {last.status}"
+    if last.status in ENDED_WELL:
+        reason = f"{what}, every linked run has ended and none linked for {quiet}: resolved by continuity"
+        return Decision(AUTO_RESOLVE, reason, value=last.run_id)
+    return Decision(KEEP_OPEN, f"{what}: the incident stays open for people to resolve", value=last.run_id)
+
+
+def _moment(text: str) -> datetime:
+    """An ISO 8601 time (the earliest possible when missing or unreadable)."""
+    try:
+        return parse_time(text)
+    except ValueError:
+        return datetime.min.replace(tzinfo=UTC)
 
 
 # ---- the settings' parsers (shared/config/fields.py): the text kept, validated here ------------------------

@@ -28,6 +28,7 @@ CHECK_SECRET = "database_secret"
 CHECK_PERMISSIONS = "permissions"
 CHECK_TASK_HUB_REGION = "task_hub_region"
 CHECK_BACKUP_STORAGE = "backup_storage"
+CHECK_PRIMARY = "primary"
 DRILL_KINDS = ("database", "region", "complete")
 _DENIED = re.compile(
     r"AuthorizationFailed|Forbidden|\b403\b|not authorized|does not have authorization", re.I
@@ -231,6 +232,20 @@ def backup_storage(obs: ReadinessObservation, goal: ReadinessObjectives) -> Verd
         compliance_years=goal.compliance_years,
     )
     return _result(CHECK_BACKUP_STORAGE, found.passed, found.reason)
+
+
+def failover_preconditions(obs: ReadinessObservation) -> tuple[Verdict, ...]:
+    """What a failover needs beyond its own decisions (the monthly failover validation checks them in its
+    dry run): a primary found now, the DR standby on the live release, its origin group able to route,
+    the database secret at the primary."""
+    found = obs.primary is not None
+    reason = obs.primary_reason or ("the primary was found" if found else "no primary was found")
+    return (
+        _result(CHECK_PRIMARY, found, reason),
+        standby_image(obs),
+        standby_origins(obs),
+        database_secret(obs),
+    )
 
 
 def assess_readiness(obs: ReadinessObservation, goal: ReadinessObjectives) -> tuple[Verdict, ...]:

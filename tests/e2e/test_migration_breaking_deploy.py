@@ -12,21 +12,23 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import psycopg
 import pytest
 
-from tests.support.deploy_e2e import MIGRATION, REPO, Writer, deploy, finish, polling, releases
-from tests.support.e2e import RESTORE_DEADLINE, Estate, EstateFactory
+from tests.support.deploy_e2e import (
+    MIGRATION,
+    REPO,
+    Writer,
+    deploy,
+    finish,
+    polling,
+    releases,
+    schema_version,
+)
+from tests.support.e2e import RESTORE_DEADLINE, EstateFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.sandbox, pytest.mark.slow]
 
 OLD = "1.0.1-schema-max-1"  # a release that knows schema 1 and no newer
-
-
-def schema_version(estate: Estate) -> int:
-    with psycopg.connect(estate.database_url("qlp-db-uksouth")) as conn:
-        row = conn.execute("select coalesce(max(version), 0) from schema_version").fetchone()
-    return int(row[0]) if row else 0
 
 
 def test_a_breaking_migration_in_a_deploy_then_the_unsafe_rollback_fails_for_real(

@@ -105,3 +105,14 @@ def test_healthy_origins_follow_real_processes_and_enabled_state(
 def test_unknown_origin_group_is_a_permanent_error_naming_it(fd: Activity) -> None:
     with pytest.raises(Exception, match=r"^permanent: .*og-nowhere"):
         fd(names.TRAFFIC_LIST_HEALTHY_ORIGINS, origin_group="og-nowhere")
+
+
+def test_each_origin_group_reads_back_its_health_probe_settings(fd: Activity, sandbox: SandboxClient) -> None:
+    ep = sandbox.endpoints
+    for pool in ep["frontdoor_origin_groups"].values():
+        found = fd(names.TRAFFIC_LIST_HEALTHY_ORIGINS, origin_group=pool)
+        assert (found["probe_path"], found["probe_protocol"]) == ("/health", "Http"), found
+    blue = _eventually_healthy(fd, ep["frontdoor_origin_groups"]["uksouth-blue"])
+    (origin,) = blue["origins"]
+    port = ep["container_ports"][ep["container_groups"]["uksouth-blue"]]
+    assert origin["probe"]["url"] == f"http://127.0.0.1:{port}/health" and origin["probe"]["status"] == 200

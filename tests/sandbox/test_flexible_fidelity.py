@@ -300,3 +300,39 @@ def test_replica_lag_is_the_time_since_the_last_replayed_transaction(fleet: Sand
     assert max(readings) <= HEARTBEAT_S + 2  # and the service's heartbeat keeps it at a few seconds
     unknown = refused(lambda: monitor.metrics.list(replica.id, metricnames="replica_lag_bytes"))
     assert unknown.status_code == 400 and "Failed to find metric configuration" in str(unknown)
+
+
+def test_the_administrator_password_is_reset_by_a_patch_under_azures_rules(fleet: SandboxClient) -> None:
+    client, e = mgmt(fleet), fleet.endpoints
+    south, west = groups(fleet)
+    primary, replica = e["servers"]["primary"], e["servers"]["replica"]
+    admin = urlsplit(e["database_admin_url"])
+    assert admin.username == "qlpadmin"
+
+    def reset(rg: str, name: str, password: str) -> Any:
+        patch = ServerForPatch(properties=ServerPropertiesForPatch(administrator_login_password=password))
+        return client.servers.begin_update(rg, name, patch).result()
+
+    weak = refused(lambda: reset(south, primary, "alllowercase"))
+    assert weak.error is not None and weak.error.code == "InvalidParameterValue"
+    assert "three of" in str(weak.message)
+    named = refused(lambda: reset(south, primary, "Xqlpadm-1234"))  # holds part of the login
+    assert "part of the login" in str(named.message)
+    on_replica = refused(lambda: reset(west, replica, "Fresh-Passw0rd-9"))
+    assert "read replica" in str(on_replica.message)
+    assert can_log_in(admin.geturl())  # nothing refused changed the password
+
+    reset(south, primary, "Fresh-Passw0rd-9")
+    assert not can_log_in(admin.geturl())
+    assert can_log_in(
+        admin._replace(netloc=f"qlpadmin:Fresh-Passw0rd-9@{admin.hostname}:{admin.port}").geturl()
+    )
+
+
+def can_log_in(url: str) -> bool:
+    try:
+        with psycopg.connect(url, connect_timeout=5) as conn:
+            conn.execute("select 1")
+        return True
+    except psycopg.OperationalError:
+        return False

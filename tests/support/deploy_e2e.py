@@ -159,3 +159,12 @@ def completed_once(estate: Estate, run_id: str, activity: str) -> int:
         for e in estate.history(run_id)
         if e.get("FunctionName") == activity and e.get("EventType") == "TaskCompleted"
     )
+
+
+def schema_version(estate: Estate) -> int:
+    """The primary's schema version, read directly (0 when the table is empty)."""
+    import psycopg
+
+    with psycopg.connect(estate.database_url("qlp-db-uksouth"), connect_timeout=5) as conn:
+        row = conn.execute("select coalesce(max(version), 0) from schema_version").fetchone()
+    return int(row[0]) if row else 0

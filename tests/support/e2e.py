@@ -37,6 +37,10 @@ SCHEDULES = {
     "WATCHDOG_SCHEDULE": NEVER,
     "READINESS_SCHEDULE": NEVER,
     "ALERT_VERIFICATION_SCHEDULE": NEVER,
+    "FAILOVER_VALIDATION_SCHEDULE": NEVER,
+    "PERFORMANCE_BASELINE_SCHEDULE": NEVER,
+    "HEALTH_CHECK_VALIDATION_SCHEDULE": NEVER,
+    "BACKUP_INTEGRITY_SCHEDULE": NEVER,
 }
 # Long-term backups are off unless a scenario turns them on (backup_storage_account=...): the backup
 # watch of the other scenarios then judges only what they are about.

@@ -82,6 +82,11 @@ class Estate:
                 "changed": True,
             },
             names.DATABASE_GET_WAL_POSITION: self.wal_position,
+            # what a dry run's preconditions read besides (shared.readiness.observe)
+            names.STORAGE_READ_STATE: lambda i: {"name": i["name"], "found": False, "state": None},
+            names.DATABASE_LIST_BACKUPS: lambda i: {"server": i["server"], "backups": []},
+            names.STORAGE_LIST_REPORTS: lambda i: {"reports": []},
+            names.STORAGE_GET_TASK_HUB_REGION: lambda i: {"region": "ukwest", "reported": True},
         }
 
     def wal_position(self, i: dict[str, Any]) -> dict[str, Any]:

@@ -66,8 +66,9 @@ def test_each_quarter_runs_its_own_drill_scenario_and_each_can_be_switched_off()
         "database",
         "region",
         "complete",
-        None,  # Q4 (the security drill) is not on the drill timer
+        "security",  # Q4: the credential rotation and the tabletop checklist
     ]
+    assert "rotated" in {i.name: i for i in calendar.items(SETTINGS)}["q4-drill"].what
     q2_off = Settings.from_dict(backup_settings(calendar_off="q2-drill,alert-verification"))
     assert calendar.quarter_scenario(q2_off, 5) is None
     found = {i.name: i for i in calendar.items(q2_off)}
@@ -104,8 +105,11 @@ def test_the_calendar_route_shows_each_item_and_the_overdue_ones(monkeypatch: py
     assert by_name["restore-verification"]["overdue"] is False
     assert by_name["restore-verification"]["next_run"] == "2026-12-04T03:00:00+00:00"
     assert by_name["q3-drill"]["result"] == "failed" and by_name["q3-drill"]["overdue"] is True
-    assert by_name["q4-drill"]["enabled"] is False
-    assert body["overdue"] == ["q1-drill", "q2-drill", "q3-drill", "alert-verification"]
+    assert by_name["q4-drill"]["enabled"] is True and "security drill" in by_name["q4-drill"]["what"]
+    assert body["overdue"] == [
+        "q1-drill", "q2-drill", "q3-drill", "q4-drill", "failover-validation", "performance-baseline",
+        "health-check-validation", "alert-verification", "backup-integrity",
+    ]  # fmt: skip
     bad = asyncio.run(call_http(names.HTTP_CALENDAR, http("GET", "/api/calendar", params={"all": "1"})))
     assert bad.status_code == 400
 

@@ -1,0 +1,104 @@
+"""The database credential rotation (the Q4 security drill, orchestrators/credential_rotation.py) with
+alternating login roles, so that the app always has a credential that works.
+
+Two login roles take turns: the base role (the one that owns the app's schema) and ``<base>_alt``, a member
+of the base role whose sessions run as it (``ALTER ROLE <base>_alt SET role = <base>``), so whatever either
+creates belongs to the base role. ``rotate`` gives the role not in use a new random password and writes the
+Key Vault secret with it (a new version; every other version is disabled); the slots pick it up when they
+start. ``revoke``, once nothing runs with the old credential, takes the old role's login away (NOLOGIN,
+password removed) and terminates its sessions.
+
+Continuity keeps no administrator credential. Each call resets the server administrator's password through
+ARM (PATCH ``properties.administratorLoginPassword``: "as long as password authentication is enabled, this
+password can be changed at any time") to a fresh random one, used for this one connection and never
+stored: a rotation rotates the administrator's password too (reset it again with ``az postgres
+flexible-server update --admin-password`` to sign in as the administrator). Passwords never leave here.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from shared.azure import schema, sql
+from shared.azure.clients import Clients
+from shared.azure.database import DatabaseAdapter
+from shared.azure.secrets import SecretsAdapter, swap_credentials
+from shared.errors import PermanentError
+
+_ROLE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def new_password(login: str) -> str:
+    """32 random hex digits with an upper-case letter and a symbol (Azure's three classes), holding no
+    three consecutive characters of ``login`` (Azure's rule for the administrator); URL-safe."""
+    parts = {login.lower()[i : i + 3] for i in range(len(login) - 2)}
+    while True:
+        password = secrets.token_hex(16) + "Q-"
+        if not any(part in password.lower() for part in parts):
+            return password
+
+
+def _role(name: str) -> str:
+    if not _ROLE.match(name):
+        raise PermanentError("rotate the credential of", name, "not a plain lower-case role name")
+    return f'"{name}"'
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+class CredentialsAdapter:
+    """The app's database login roles on the primary, changed as its administrator."""
+
+    def __init__(self, clients: Clients) -> None:
+        self._clients = clients
+        self._database = DatabaseAdapter(clients)
+        self._secrets = SecretsAdapter(clients)
+
+    @contextmanager
+    def _as_administrator(self, server: str, resource_group: str, operation: str) -> Iterator[Any]:
+        snapshot = self._database.get(server, resource_group)
+        login = str(snapshot.get("administrator_login") or "")
+        if not login or not snapshot.get("fqdn"):
+            raise PermanentError(operation, server, "the server names no administrator login or address")
+        password = new_password(login)
+        self._database.reset_administrator_password(server, resource_group, password)
+        url = swap_credentials(self._clients.database_url_secret(), login, password)
+        with sql.connect(url, str(snapshot["fqdn"]), server, operation, read_only=False) as conn:
+            yield conn
+
+    def rotate(self, server: str, resource_group: str, *, role: str, base: str) -> dict[str, Any]:
+        """``role`` (the base role or its alternate) logs in with a new password, which the secret now
+        holds. Idempotent: a retry sets yet another password and writes it again."""
+        password = new_password(role)
+        with self._as_administrator(server, resource_group, "rotate the credential on") as conn:
+            with conn.cursor() as cur:
+                cur.execute("select 1 from pg_roles where rolname = %s", (role,))
+                exists = cur.fetchone() is not None
+                if role != base and not exists:
+                    cur.execute(f"create role {_role(role)} login in role {_role(base)}")
+                if role != base:
+                    cur.execute(f"grant {_role(base)} to {_role(role)}")
+                    cur.execute(f"alter role {_role(role)} set role = {_role(base)}")
+                cur.execute(f"alter role {_role(role)} with login password {_literal(password)}")
+            conn.commit()
+        written = self._secrets.write_credentials(role, password)
+        return {**written, "role": role, "base": base, "created": role != base and not exists}
+
+    def revoke(self, server: str, resource_group: str, *, role: str) -> dict[str, Any]:
+        """``role`` can no longer log in (NOLOGIN, no password) and its sessions are terminated; read back."""
+        with self._as_administrator(server, resource_group, "revoke the credential on") as conn:
+            with conn.cursor() as cur:
+                cur.execute(f"alter role {_role(role)} with nologin password null")
+            conn.commit()
+            sessions = schema.app_sessions(conn, role, terminate=True)
+            with conn.cursor() as cur:
+                cur.execute("select rolcanlogin from pg_roles where rolname = %s", (role,))
+                row = cur.fetchone()
+            conn.commit()
+        return {**sessions, "role": role, "can_login": bool(row and row[0])}

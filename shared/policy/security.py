@@ -1,0 +1,78 @@
+"""The security drill's decisions: which login role takes the next credential (alternating roles), which
+role may be revoked, the tabletop checklist as evidence, and the drill's verdict."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from shared.models import Decision, Verdict
+from shared.policy.migration import AZURE_ROLES
+
+ALTERNATE_SUFFIX = "_alt"  # shared/azure/credentials.py makes <base>_alt a member of <base>
+
+
+def base_of(user: str) -> str:
+    return user.removesuffix(ALTERNATE_SUFFIX) if user.endswith(ALTERNATE_SUFFIX) else user
+
+
+def rotation_roles(user: str, *, base: str | None, admin: str | None) -> Decision:
+    """``rotate`` (value: {from, to, base}) — the secret's user hands over to the other role of its pair
+    (the base role, which owns the schema, and ``<base>_alt``) — or ``refuse``: no user, the
+    administrator or an Azure role in the secret, or a user that is neither role of the configured
+    base's pair."""
+    if not user:
+        return Decision("refuse", "the database secret names no user: nothing to rotate")
+    lowered = user.lower()
+    if lowered in AZURE_ROLES or (admin and lowered == admin.lower()):
+        return Decision(
+            "refuse",
+            f"the database secret logs in as {user}, the server's administrator or Azure's own role: give "
+            "the app its own role first",
+        )
+    pair_base = base or base_of(user)
+    pair = (pair_base, pair_base + ALTERNATE_SUFFIX)
+    if user not in pair:
+        return Decision(
+            "refuse",
+            f"the database secret logs in as {user}, neither {pair[0]} nor {pair[1]} "
+            "(CONTINUITY_CREDENTIAL_BASE_ROLE)",
+        )
+    to = pair[1] if user == pair[0] else pair[0]
+    value = {"from": user, "to": to, "base": pair_base}
+    why = f"{user} hands over to {to} (alternating login roles of {pair_base})"
+    return Decision("rotate", why, "", value)
+
+
+def revocable(role: str, *, secret_user: str, admin: str | None) -> Decision:
+    """``revoke`` when ``role``'s login may be taken away: never the role the secret holds now, never the
+    administrator, never Azure's own roles."""
+    if role == secret_user:
+        return Decision("refuse", f"{role} is the role the database secret holds now: never revoked")
+    if role.lower() in AZURE_ROLES or (admin and role.lower() == admin.lower()):
+        return Decision("refuse", f"{role} is the server's administrator or Azure's own role: never revoked")
+    return Decision("revoke", f"{role} no longer holds the secret: its login is revoked, its sessions ended")
+
+
+def tabletop(items: Sequence[str]) -> list[dict[str, Any]]:
+    """The tabletop checklist as evidence: each item open for the people at the table (their answers go
+    in the incident's post-mortem or the drill's review); what the drill proved is listed beside it."""
+    return [{"item": text, "status": "for the tabletop"} for text in items]
+
+
+def security_verdict(
+    *, failed_steps: Sequence[str], revoked: bool | None, secret_user: str, expected_user: str
+) -> Verdict:
+    """A security drill passes when every step ran, the secret holds the new role and the old role can no
+    longer log in."""
+    reasons = list(failed_steps)
+    if secret_user != expected_user:
+        reasons.append(f"the database secret holds {secret_user or 'nobody'}, not {expected_user}")
+    if revoked is not True:
+        reasons.append("the old credential was not proved revoked")
+    if reasons:
+        return Verdict(False, tuple(reasons))
+    return Verdict(
+        True,
+        (f"the credential moved to {expected_user}, the app stayed healthy and the old login is revoked",),
+    )
