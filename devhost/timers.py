@@ -23,7 +23,7 @@ from azure.functions import meta
 from azure.functions.timer import TimerRequestConverter
 
 from devhost.functions import FunctionInfo, Invocation, Invoker
-from devhost.schedule import Schedule, ScheduleError, parse_schedule, resolve_app_setting
+from shared.ncrontab import Schedule, ScheduleError, parse_schedule, resolve_app_setting
 
 __all__ = ["TimerService", "TimerSpec", "TimerStatusStore", "timer_specs"]
 

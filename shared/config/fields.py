@@ -116,8 +116,11 @@ def _sql_checks(raw: str) -> tuple[dict[str, str], ...]:
 
 
 def _cron(raw: str) -> str:
+    from shared import ncrontab
+
     if len(raw.split()) != 6:
         raise ValueError("must be a six-field NCRONTAB expression (second minute hour day month weekday)")
+    ncrontab.parse_schedule(raw)  # ScheduleError (a ValueError) names the bad field
     return raw
 
 

@@ -1,26 +1,25 @@
 """The DR test calendar: when each item runs next (its NCRONTAB schedule), its last run and result, and
 whether it is overdue (no successful run within its cadence and a day of grace). Pure: plain values in.
 
-Schedules are the host's six-field NCRONTAB (second minute hour day month weekday; ``*``, ``*/n``,
-``a-b``, ``a-b/n`` and lists; weekday 0-6 from Sunday). When both day and weekday are restricted, either
-matches (as cron does).
+Schedules are the host's six-field NCRONTAB, read by shared/ncrontab.py (the parser the local host fires
+timers with, so the calendar's next run is when the timer fires).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from shared import ncrontab
 from shared.models import Decision, Verdict
 from shared.policy.durations import describe_duration
 from shared.policy.readiness import RunSeen
 
 CADENCE_DAYS = {"daily": 1, "weekly": 7, "monthly": 31, "quarterly": 92}
 GRACE = timedelta(days=1)
-_LIMITS = ((0, 59), (0, 59), (0, 23), (1, 31), (1, 12), (0, 6))
-SEARCH_DAYS = 800  # a schedule matching no day within this many days never runs
 
 
 @dataclass(frozen=True)
@@ -38,60 +37,21 @@ class CalendarItem:
     enabled: bool = True
 
 
-def _field(text: str, low: int, high: int) -> frozenset[int]:
-    out: set[int] = set()
-    for part in text.split(","):
-        span, _, step_text = part.partition("/")
-        step = int(step_text) if step_text else 1
-        if span == "*":
-            first, last = low, high
-        elif "-" in span:
-            a, b = span.split("-", 1)
-            first, last = int(a), int(b)
-        else:
-            first = last = int(span)
-            last = high if step_text else last
-        if not (low <= first <= last <= high) or step < 1:
-            raise ValueError(f"{part!r} is outside {low}-{high}")
-        out.update(range(first, last + 1, step))
-    return frozenset(out)
-
-
-def parse_schedule(schedule: str) -> tuple[frozenset[int], ...]:
-    """The six fields' allowed values; raises ValueError naming the bad part."""
-    parts = schedule.split()
-    if len(parts) != 6:
-        raise ValueError("an NCRONTAB schedule has six fields")
-    return tuple(_field(p, lo, hi) for p, (lo, hi) in zip(parts, _LIMITS, strict=True))
-
-
-def _day_matches(fields: tuple[frozenset[int], ...], day: datetime, restricted: tuple[bool, bool]) -> bool:
-    dom, month, dow = fields[3], fields[4], fields[5]
-    if day.month not in month:
-        return False
-    by_dom, by_dow = day.day in dom, (day.isoweekday() % 7) in dow
-    if all(restricted):
-        return by_dom or by_dow
-    return by_dom and by_dow
-
-
 def next_occurrence(schedule: str, after: datetime, months: Sequence[int] = ()) -> datetime | None:
-    """The first moment strictly after ``after`` the schedule fires (only in ``months`` when given)."""
-    fields = parse_schedule(schedule)
-    seconds, minutes, hours = (sorted(f) for f in fields[:3])
-    restricted = (fields[3] != _field("*", 1, 31), fields[5] != _field("*", 0, 6))
-    start = after.replace(microsecond=0) + timedelta(seconds=1)
-    day = start.replace(hour=0, minute=0, second=0)
-    for _ in range(SEARCH_DAYS):
-        if _day_matches(fields, day, restricted) and (not months or day.month in months):
-            for h in hours:
-                for m in minutes:
-                    for s in seconds:
-                        moment = day.replace(hour=h, minute=m, second=s)
-                        if moment >= start:
-                            return moment
-        day += timedelta(days=1)
-    return None
+    """The first moment strictly after ``after`` the schedule fires (only in ``months`` when given); None
+    when it never does. Raises ValueError (ncrontab.ScheduleError) for a schedule the host refuses."""
+    parsed = ncrontab.parse_schedule(schedule)
+    if not isinstance(parsed, ncrontab.CronSchedule):
+        raise ncrontab.ScheduleError(f"schedule '{schedule}' is not a six-field NCRONTAB expression")
+    if months:
+        chosen = parsed.months & frozenset(months)
+        if not chosen:
+            return None
+        parsed = dataclasses.replace(parsed, months=chosen)
+    try:
+        return parsed.next_after(after)
+    except ncrontab.ScheduleError:  # no occurrence in the horizon
+        return None
 
 
 def calendar_entry(item: CalendarItem, runs: Sequence[RunSeen], now: datetime) -> dict[str, object]:

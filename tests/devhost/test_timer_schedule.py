@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from devhost.schedule import (
+from shared.ncrontab import (
     CronSchedule,
     IntervalSchedule,
     ScheduleError,

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from devhost.functions import FunctionInfo, Invocation
-from devhost.schedule import parse_schedule
 from devhost.timers import TimerService, TimerSpec, TimerStatusStore
+from shared.ncrontab import parse_schedule
 from tests.polling import until_async
 
 NOW = datetime(2026, 5, 1, 12, 0, 0, tzinfo=UTC)

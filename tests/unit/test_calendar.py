@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from shared import calendar, config, names, policy
+from shared import calendar, config, names, ncrontab, policy
 from shared.config import Settings, SettingsError, load_settings
 from tests.support.durable import FakeClient, FakeContext, call_http, drive, http, orchestrator
 from tests.support.estate import estate
@@ -35,8 +35,12 @@ def test_next_runs_follow_the_ncrontab_schedules() -> None:
     assert policy.next_occurrence(quarterly, NOW, (1, 2, 3)) == at("2027-01-01T04:00:00")
     assert policy.next_occurrence(quarterly, NOW, (4, 5, 6)) == at("2027-04-01T04:00:00")
     assert policy.next_occurrence("0 0 3 * * *", at("2026-12-03T03:00:00")) == at("2026-12-04T03:00:00")
-    with pytest.raises(ValueError, match="six fields"):
-        policy.parse_schedule("0 0 3 * *")
+    assert policy.next_occurrence("0 0 9 * * MON", NOW) == at("2026-12-07T09:00:00")  # names, as Azure takes
+    assert policy.next_occurrence("0 0 4 1 JAN,APR *", NOW, (7, 8, 9)) is None  # not in that quarter
+    with pytest.raises(ValueError, match="expected 6"):
+        ncrontab.parse_schedule("0 0 3 * *")
+    with pytest.raises(SettingsError, match=r"CONTINUITY_ALERT_VERIFICATION_SCHEDULE.*day of week"):
+        load_settings({**BACKUP_ENV, "CONTINUITY_ALERT_VERIFICATION_SCHEDULE": "0 0 9 * * FUNDAY"})
 
 
 def item(cadence: str = "weekly", enabled: bool = True) -> policy.CalendarItem:
