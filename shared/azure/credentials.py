@@ -12,11 +12,16 @@ Continuity keeps no administrator credential. Each call resets the server admini
 ARM (PATCH ``properties.administratorLoginPassword``: "as long as password authentication is enabled, this
 password can be changed at any time") to a fresh random one, used for this one connection and never
 stored: a rotation rotates the administrator's password too (reset it again with ``az postgres
-flexible-server update --admin-password`` to sign in as the administrator). Passwords never leave here.
+flexible-server update --admin-password`` to sign in as the administrator). Passwords never leave here:
+a login role's is sent to the server as its SCRAM-SHA-256 verifier, never as text a statement log could
+keep (the administrator's goes to ARM, which takes only the password itself).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import re
 import secrets
 from collections.abc import Iterator
@@ -40,6 +45,19 @@ def new_password(login: str) -> str:
         password = secrets.token_hex(16) + "Q-"
         if not any(part in password.lower() for part in parts):
             return password
+
+
+def scram_verifier(password: str, *, iterations: int = 4096) -> str:
+    """The SCRAM-SHA-256 verifier PostgreSQL stores for ``password`` (RFC 5802 / 7677, as libpq's
+    PQencryptPasswordConn makes it): the server keeps only this, and a statement log would show only this.
+    The password is ASCII (``new_password``), so SASLprep leaves it as it is."""
+    salt = secrets.token_bytes(16)
+    salted = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
+    client_key = hmac.new(salted, b"Client Key", "sha256").digest()
+    server_key = hmac.new(salted, b"Server Key", "sha256").digest()
+    b64 = base64.b64encode
+    stored = b64(hashlib.sha256(client_key).digest()).decode()
+    return f"SCRAM-SHA-256${iterations}:{b64(salt).decode()}${stored}:{b64(server_key).decode()}"
 
 
 def _role(name: str) -> str:
@@ -85,7 +103,8 @@ class CredentialsAdapter:
                 if role != base:
                     cur.execute(f"grant {_role(base)} to {_role(role)}")
                     cur.execute(f"alter role {_role(role)} set role = {_role(base)}")
-                cur.execute(f"alter role {_role(role)} with login password {_literal(password)}")
+                verifier = _literal(scram_verifier(password))  # never the password itself
+                cur.execute(f"alter role {_role(role)} with login password {verifier}")
             conn.commit()
         written = self._secrets.write_credentials(role, password)
         return {**written, "role": role, "base": base, "created": role != base and not exists}

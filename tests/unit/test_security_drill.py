@@ -145,3 +145,14 @@ def test_a_failure_before_the_revocation_revokes_nothing_and_pages() -> None:
     assert estate.route == OGS["blue"] and names.SECRETS_REVOKE_CREDENTIAL not in ctx.names()
     assert estate.groups[GROUPS["green"]]["state"] == "Stopped"  # the idle slot that never served is stopped
     assert [m["page"] for m in ctx.payloads(names.NOTIFY_SEND)][-1] is True
+
+
+def test_a_login_password_reaches_the_server_only_as_its_scram_verifier() -> None:
+    from shared.azure.credentials import new_password, scram_verifier
+
+    password = new_password("qlpadmin")
+    assert "adm" not in password and any(c.isupper() for c in password) and "-" in password
+    verifier = scram_verifier(password)
+    iterations_and_salt, keys = verifier.split("$", 1)[1].split("$")
+    assert iterations_and_salt.startswith("4096:") and password not in verifier
+    assert len(keys.split(":")) == 2 and scram_verifier(password) != verifier  # a fresh salt each time
