@@ -250,7 +250,9 @@ def eta_text(opened_at: datetime, rto_minutes: float, now: datetime, *, measured
 
 
 # ---- auto-resolution --------------------------------------------------------------------------------------
-ENDED_WELL = ("succeeded", "rolled-back")  # a run that ended so leaves nothing for people to do
+# a run that ended so leaves nothing for people to do (stood down: the outage was not confirmed, or traffic
+# already served from where it should)
+ENDED_WELL = ("succeeded", "rolled-back", "stood-down")
 AUTO_RESOLVE, KEEP_OPEN, WAIT, OFF = "auto-resolve", "keep-open", "wait", "off"
 
 

@@ -148,6 +148,10 @@ def test_the_rule_in_every_state() -> None:
     assert decide(done).action == "auto-resolve" and decide(done).value == "failover-1"
     rolled = LinkedRun("deploy-3", "deploy", "rolled-back", "2026-11-29T12:20:00+00:00")
     assert decide(done, rolled).value == "deploy-3"  # rolled back: production is on the previous release
+    calm = LinkedRun("failover-4", "failover", "stood-down", "2026-11-29T12:20:00+00:00")
+    assert decide(calm).action == "auto-resolve"  # the outage was not confirmed: nothing left for people
+    cancelled = LinkedRun("failover-5", "failover", "cancelled", "2026-11-29T12:20:00+00:00")
+    assert decide(cancelled).action == "keep-open"  # someone stopped it: people decide
 
 
 def test_the_last_run_to_end_decides_not_the_last_linked() -> None:
