@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from tests.support.deploy_e2e import LEAN, Writer, releases
-from tests.support.e2e import Estate, EstateFactory
+from tests.support.e2e import Estate, EstateFactory, can_log_in
 from tests.support.vault import enabled_versions, secret_client
 
 pytestmark = [pytest.mark.e2e, pytest.mark.sandbox, pytest.mark.slow]
@@ -31,15 +31,6 @@ def local(url: str, estate: Estate) -> str:
     port = estate.endpoints["server_ports"]["qlp-db-uksouth"]
     userinfo = parts.netloc.rsplit("@", 1)[0]
     return parts._replace(netloc=f"{userinfo}@127.0.0.1:{port}").geturl()
-
-
-def can_log_in(url: str) -> bool:
-    try:
-        with psycopg.connect(url, connect_timeout=5) as conn:
-            conn.execute("select 1")
-        return True
-    except psycopg.OperationalError:
-        return False
 
 
 def drill(estate: Estate) -> dict:

@@ -29,6 +29,7 @@ from azure.mgmt.postgresqlflexibleservers.models import (
 from sandbox.client import SandboxClient, StaticTokenCredential
 from sandbox.flexible_metrics import HEARTBEAT_S
 from tests.polling import until
+from tests.support.e2e import can_log_in
 
 pytestmark = pytest.mark.sandbox
 _clients: list[Any] = []
@@ -327,12 +328,3 @@ def test_the_administrator_password_is_reset_by_a_patch_under_azures_rules(fleet
     assert can_log_in(
         admin._replace(netloc=f"qlpadmin:Fresh-Passw0rd-9@{admin.hostname}:{admin.port}").geturl()
     )
-
-
-def can_log_in(url: str) -> bool:
-    try:
-        with psycopg.connect(url, connect_timeout=5) as conn:
-            conn.execute("select 1")
-        return True
-    except psycopg.OperationalError:
-        return False

@@ -325,3 +325,15 @@ class Estate:
 
 
 EstateFactory = Callable[..., Estate]  # tests/e2e/conftest.py estate_factory(**settings)
+
+
+def can_log_in(url: str) -> bool:
+    """Whether PostgreSQL accepts ``url``'s credentials (a refused login is False, not an error)."""
+    import psycopg
+
+    try:
+        with psycopg.connect(url, connect_timeout=5) as conn:
+            conn.execute("select 1")
+        return True
+    except psycopg.OperationalError:
+        return False
