@@ -18,7 +18,9 @@ public request fails:
 7. Revoke: the old role's login is taken away and its sessions ended, read back.
 8. The public endpoint answers healthy, with a write.
 
-A failure before the revocation leaves both credentials valid (nothing is revoked; an idle slot that never
+A regional failover queued behind the drill (rule 12) stops it at its next checkpoint (after the
+observation, once the idle slot is healthy, during the drain), always before the revocation. A failure
+before the revocation leaves both credentials valid (nothing is revoked; an idle slot that never
 took the traffic is stopped again); the drill fails and pages. No release event is recorded: the release
 did not change, only the slot serving it.
 """
@@ -26,6 +28,7 @@ did not change, only the slot serving it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from orchestrators import deploy_steps
 from orchestrators.steps import verify_app
@@ -49,6 +52,8 @@ def rotate_credential(run: Run, primary: policy.Primary) -> Gen:
     """Rotate the database credential with no failed public request; returns the Rotation."""
     rotation = Rotation()
     s, where = run.settings, {"server": primary.server, "resource_group": primary.resource_group}
+    listener = deploy_steps.Listener(run)
+    yield from listener.start()
     seen = yield from deploy_steps.observe(run, step="observe")
     slots, image = seen.slots, str(seen.live.get("image") or "")
     held = yield from run.step("secret", run.act(names.SECRETS_GET_DATABASE_HOST, {}))
@@ -68,7 +73,7 @@ def rotate_credential(run: Run, primary: policy.Primary) -> Gen:
     rotation.from_role, rotation.to_role = pair["from"], pair["to"]
     run.resource(credential_from=rotation.from_role, credential_to=rotation.to_role, live_slot=slots.live)
     try:
-        yield from hand_over(run, rotation, pair, where, seen, image)
+        yield from hand_over(run, listener, rotation, pair, where, seen, image)
     except StepFailed as failed:
         rotation.failed.append(f"{failed.step}: {failed.error[:300]}")
         if not run.traffic_moved:  # the idle slot never served: stopped again, the live one untouched
@@ -80,9 +85,16 @@ def rotate_credential(run: Run, primary: policy.Primary) -> Gen:
 
 
 def hand_over(
-    run: Run, rotation: Rotation, roles: Json, where: Json, seen: deploy_steps.Observed, image: str
+    run: Run,
+    listener: deploy_steps.Listener,
+    rotation: Rotation,
+    roles: Json,
+    where: Json,
+    seen: deploy_steps.Observed,
+    image: str,
 ) -> Gen:
     s, slots = run.settings, seen.slots
+    listener.checkpoint("observe")  # a failover queued behind the drill runs first (rule 12)
     rotate = {**where, "role": roles["to"], "base": roles["base"]}
     written = yield from run.step("rotate-credential", run.act(names.SECRETS_ROTATE_CREDENTIAL, rotate))
     rotated_at = run.iso()
@@ -96,10 +108,11 @@ def hand_over(
     yield from run.step("idle-slot", deploy_steps.ensure_like(run, slots.idle_group, image, slots.live_group))
     url = yield from run.step("healthy", deploy_steps.await_healthy(run, slots.idle_group))
     yield from run.step("verify-idle", verify_app(run, url, write=True))
+    listener.checkpoint("idle slot healthy")  # both credentials work: nothing to undo
     yield from run.step("switch", deploy_steps.switch(run, slots.idle_origin_group, image))
     wait = s.propagation_deadline_seconds
     run.set_awaiting("propagation", wait)
-    yield from run.step("drain", drained(run, wait, slots.live_group))
+    yield from run.step("drain", drained(run, listener, wait, slots.live_group))
     run.set_awaiting("")
     yield from deploy_steps.stop_group(run, slots.live_group, "it ran with the old credential")
     if str(seen.standby.get("state") or "").lower() == "running":
@@ -120,6 +133,12 @@ def hand_over(
     )
 
 
-def drained(run: Run, seconds: float, group: str) -> Gen:
-    yield from run.pause(seconds)
+def drained(run: Run, listener: deploy_steps.Listener, seconds: float, group: str) -> Gen:
+    """The propagation deadline waited out; a preempting failover stops the drill here, before anything
+    is revoked (both slots and both credentials still work)."""
+    deadline = run.now() + timedelta(seconds=seconds)
+    while (left := (deadline - run.now()).total_seconds()) > 0:
+        kind, _ = yield from listener.wait(left)  # container signals do not end the wait
+        if kind == "timer":
+            break
     return f"{group} kept serving {seconds:g} s after the switch (Front Door's propagation deadline)"

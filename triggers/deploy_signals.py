@@ -24,7 +24,9 @@ from shared.config import Settings
 from shared.models import HealthSignal
 from triggers import coalesce, runs
 
-PREEMPTIBLE = ("deploy", "rollback", "container-recovery")  # a failover preempts these (rule 12)
+# a failover preempts these (rule 12): a deploy, rollback or recovery, and the security drill, stop at their
+# next checkpoint; the practice drills run to their end (minutes), then the failover runs next under the lock
+PREEMPTIBLE = ("deploy", "rollback", "container-recovery", "drill")
 RECOVERY = "container-recovery"
 _remembered: set[tuple[str, str, str]] = set()  # (log, alert, state) this worker already recorded
 
@@ -118,7 +120,8 @@ async def on_container_signal(
 async def preempt_with_failover(
     client: Any, settings: Settings, signal: HealthSignal, holder: runs.Holder, payload: dict[str, Any]
 ) -> dict[str, Any]:
-    """A database or regional outage during a deploy, rollback or recovery: the failover preempts it."""
+    """A database or regional outage during a deploy, rollback, recovery or drill: the failover preempts
+    it (a practice drill runs to its end first)."""
     if holder.next_run:
         return {
             "status": "acknowledged",

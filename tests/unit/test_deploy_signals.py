@@ -108,6 +108,20 @@ def test_a_database_outage_during_a_deploy_queues_the_failover_to_preempt_it() -
     assert "input" not in told and told["reason"] == "availability"
 
 
+def test_a_database_outage_during_a_drill_queues_the_failover_behind_it() -> None:
+    client = FakeClient()
+    hold(client, "drill", "drill-qlp-1")
+    answer = post(client, alert(SERVER_ID))
+    assert answer["status"] == "preempting" and answer["preempts"] == "drill-qlp-1" and client.started == []
+    assert [(iid, event) for iid, event, _ in client.events] == [
+        ("lock-qlp", "preempt"),
+        ("drill-qlp-1", "preempt"),
+    ]
+    refused = FakeClient()
+    hold(refused, "restore-test", "restore-test-qlp-1")  # not preemptible: rule 1 refuses, as before
+    assert post(refused, alert(SERVER_ID))["status"] != "preempting"
+
+
 def test_a_second_outage_alert_while_the_failover_is_queued_is_acknowledged() -> None:
     client = FakeClient()
     hold(client, next={"run_id": "failover-qlp-9", "operation": "failover"})

@@ -4,6 +4,7 @@ the old slot stopped, and a failure before the revocation revokes nothing."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -11,7 +12,7 @@ import pytest
 from shared import names, policy
 from shared.config import SettingsError, load_settings
 from tests.support.deploy_estate import GROUPS, OGS, DeployEstate, deploy_settings
-from tests.support.durable import drive, orchestrator
+from tests.support.durable import T0, Event, drive, orchestrator
 from tests.support.settings import BACKUP_ENV
 
 DRILL = orchestrator(names.DRILL_ORCHESTRATOR)
@@ -105,14 +106,14 @@ class SecurityEstate(DeployEstate):
         }
 
 
-def security(estate: SecurityEstate) -> tuple[dict[str, Any], Any]:
+def security(estate: SecurityEstate, events: tuple[Event, ...] = ()) -> tuple[dict[str, Any], Any]:
     payload = {
         "run_id": "drill-qlp-20261129T120000-abcd",
         "settings": deploy_settings(),
         "trigger": {"kind": "timer", "reason": "scheduled drill"},
         "scenario": "security",
     }
-    ctx = estate.context(payload)
+    ctx = estate.context(payload, events=events)
     return drive(DRILL, ctx), ctx
 
 
@@ -156,3 +157,18 @@ def test_a_login_password_reaches_the_server_only_as_its_scram_verifier() -> Non
     iterations_and_salt, keys = verifier.split("$", 1)[1].split("$")
     assert iterations_and_salt.startswith("4096:") and password not in verifier
     assert len(keys.split(":")) == 2 and scram_verifier(password) != verifier  # a fresh salt each time
+
+
+def test_a_failover_preempts_the_drill_during_the_drain_before_anything_is_revoked() -> None:
+    failover = {"run_id": "failover-qlp-1", "operation": "failover", "reason": "region outage"}
+    estate = SecurityEstate()
+    out, ctx = security(estate, (Event("preempt", failover, at=T0 + timedelta(seconds=30)),))
+    assert out["status"] == "preempted" and "at the checkpoint after waiting" in out["summary"]
+    assert [s["name"] for s in ctx.last_report()["steps"]][-1] == "drain" and estate.route == OGS["green"]
+    assert "preempted by failover failover-qlp-1 (region outage)" in out["summary"]
+    assert names.SECRETS_REVOKE_CREDENTIAL not in ctx.names() and estate.can_login["qlp_app"] is True
+    before = security(SecurityEstate(), (Event("preempt", failover),))[0]  # queued before it began
+    assert before["status"] == "preempted" and "after observe" in before["summary"]
+    assert (
+        estate.groups[GROUPS["blue"]]["state"] == "Running"
+    )  # the old slot still serves, its login still works
