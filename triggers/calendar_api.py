@@ -90,11 +90,16 @@ ORCHESTRATORS = {
 
 
 async def start_check(client: Any, settings: Settings, item: str) -> str:
-    """Start one run of a calendar check (its own run id and report, no lock) unless it is switched off
-    or its previous run still runs; returns what happened."""
+    """Start one run of a calendar check (its own run id and report, no lock) unless it is switched off,
+    its previous run still runs, or a DR operation holds the lock (a check measures the estate at rest:
+    a deploy or failover in flight would fail it, or skew a baseline; the next tick runs it); returns
+    what happened."""
     if calendar.switched_off(settings, item):
         return "switched off (CONTINUITY_CALENDAR_OFF)"
     app, cadence = settings.app_name, calendar.CHECKS[item][0]
+    holder = await runs.lock_holder(client, app)
+    if holder is not None:
+        return f"skipped: {holder.operation} {holder.run_id} holds the lock; the next tick runs the check"
     within = timedelta(days=policy.CADENCE_DAYS[cadence])
     for status in await runs.recent_runs(client, item, app, within):
         if runs.is_active(status):

@@ -296,6 +296,16 @@ def test_a_tick_is_skipped_while_the_previous_run_of_its_check_still_runs() -> N
     assert other.startswith("started backup-integrity-qlp-")
 
 
+@pytest.mark.parametrize("item", sorted({*CHECKS, "alert-verification"}))
+def test_a_tick_is_skipped_while_a_dr_operation_holds_the_lock(item: str) -> None:
+    client = FakeClient()
+    held = {"run_id": "failover-qlp-1", "operation": "failover", "orchestrator": "x", "input": {}}
+    client.put("lock-qlp", "Running", name=names.LOCK_ORCHESTRATOR, input_=held, custom=held)
+    outcome = asyncio.run(calendar_api.start_check(client, SETTINGS, item))
+    assert outcome == "skipped: failover failover-qlp-1 holds the lock; the next tick runs the check"
+    assert client.started == []
+
+
 def test_every_check_of_the_calendar_has_its_orchestrator_and_can_be_switched_off() -> None:
     assert set(calendar_api.ORCHESTRATORS) == set(calendar.CHECKS) == {*CHECKS, "alert-verification"}
     assert set(calendar.CHECKS) <= set(ITEMS)
