@@ -77,6 +77,10 @@ def check_origin_props(props: dict[str, Any]) -> None:
         raise _bad("hostName must be a non-empty string.")
 
 
+PROBE_PROTOCOLS = ("NotSet", "Http", "Https")
+PROBE_REQUEST_TYPES = ("NotSet", "GET", "HEAD")
+
+
 def check_group_props(props: dict[str, Any]) -> None:
     """Validate an origin group's health probe settings when present."""
     probe = props.get("healthProbeSettings")
@@ -90,6 +94,12 @@ def check_group_props(props: dict[str, Any]) -> None:
     interval = probe.get("probeIntervalInSeconds", 1)
     if not isinstance(interval, int | float) or not 0 < interval <= 255:
         raise _bad("healthProbeSettings.probeIntervalInSeconds must be from 1 to 255.")
+    for key, allowed in (("probeProtocol", PROBE_PROTOCOLS), ("probeRequestType", PROBE_REQUEST_TYPES)):
+        value = probe.get(key)  # the REST spec's enums, matched regardless of case as ARM does
+        if value is not None and (
+            not isinstance(value, str) or value.lower() not in {a.lower() for a in allowed}
+        ):
+            raise _bad(f"healthProbeSettings.{key} '{value}' is not one of {', '.join(allowed)}.")
 
 
 class FrontDoorModel:

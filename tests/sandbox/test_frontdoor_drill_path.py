@@ -122,3 +122,25 @@ def test_clashing_routes_and_deleting_a_group_in_use_are_refused(
     finally:
         _remove(cdn, ep, names)
     assert [r.name for r in cdn.routes.list_by_endpoint(rg, profile, endpoint)] == [ep["frontdoor_route"]]
+
+
+def test_an_origin_group_probe_is_refused_outside_the_rest_specs_enums(
+    sandbox: SandboxClient, cdn: CdnManagementClient
+) -> None:
+    ep = sandbox.endpoints
+    rg, profile = ep["frontdoor_resource_group"], ep["frontdoor_profile"]
+    group = _names()[0]
+    for key, value in (("probeProtocol", "Gopher"), ("probeRequestType", "POST")):
+        probe = {"probePath": "/health", key: value, "probeIntervalInSeconds": 30}
+        with pytest.raises(HttpResponseError) as refused:
+            cdn.afd_origin_groups.begin_create(
+                rg, profile, group, {"properties": {"healthProbeSettings": probe}}
+            )
+        assert refused.value.status_code == 400 and key in str(refused.value.message)
+    with pytest.raises(ResourceNotFoundError):  # nothing refused was made
+        cdn.afd_origin_groups.get(rg, profile, group)
+    probe = {"probePath": "/health", "probeProtocol": "https", "probeRequestType": "head"}  # ARM ignores case
+    cdn.afd_origin_groups.begin_create(
+        rg, profile, group, {"properties": {"healthProbeSettings": probe}}
+    ).result()
+    cdn.afd_origin_groups.begin_delete(rg, profile, group).result()
