@@ -371,7 +371,9 @@ FIELDS: dict[str, Field] = {
         _float, "48", "Readiness: the last restore test must have passed within this."
     ),
     "READINESS_DRILL_MAX_AGE_DAYS": Field(
-        _float, "100", "Readiness: the last drill of each kind must have passed within this."
+        _float,
+        "380",
+        "Readiness: the last drill of each kind must have passed within this (each runs yearly).",
     ),
     "TIER_COMPONENTS": Field(
         parse_tier_components,

@@ -145,7 +145,7 @@ class Settings:
     # readiness and recovery tiers (optional for the same reason)
     readiness_schedule: str = "0 */15 * * * *"
     readiness_restore_test_max_age_hours: float = 48.0
-    readiness_drill_max_age_days: float = 100.0
+    readiness_drill_max_age_days: float = 380.0
     tier_components: tuple[dict[str, Any], ...] = ()
     tier_poll_interval_seconds: float = 10.0
     calendar_quarters: tuple[str, ...] = ("database", "region", "complete", "security")

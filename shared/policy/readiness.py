@@ -29,7 +29,7 @@ CHECK_PERMISSIONS = "permissions"
 CHECK_TASK_HUB_REGION = "task_hub_region"
 CHECK_BACKUP_STORAGE = "backup_storage"
 CHECK_PRIMARY = "primary"
-DRILL_KINDS = ("database", "region", "complete")
+DRILL_KINDS = ("database", "region", "complete", "security")  # the DR test calendar's quarterly drills
 _DENIED = re.compile(
     r"AuthorizationFailed|Forbidden|\b403\b|not authorized|does not have authorization", re.I
 )

@@ -78,7 +78,7 @@ def activities(*, lag: float = 2.0, restore_test: str = "succeeded") -> dict[str
     }
 
 
-DRILLS = ("database", "region", "complete")
+DRILLS = ("database", "region", "complete", "security")
 
 
 def tick(blob: Blob, **state: Any) -> tuple[dict[str, Any], FakeContext]:
@@ -110,10 +110,10 @@ def test_the_score_falls_when_the_replica_lags_and_rises_when_it_catches_up() ->
     blob = Blob()
     tick(blob)
     lagging, ctx = tick(blob, lag=1800.0)
-    assert by_name(lagging)["replica_lag"] == "fail" and lagging["score"] == 91
+    assert by_name(lagging)["replica_lag"] == "fail" and lagging["score"] == 92
     (sent,) = ctx.notifications
     assert sent["severity"] == "warning" and sent["fields"]["previous_score"] == 100
-    assert "readiness score fell from 100 to 91" in sent["text"]
+    assert "readiness score fell from 100 to 92" in sent["text"]
     assert "replica_lag fail: replica lag 30 min is over the 15 min RPO" in sent["text"]
     caught_up, ctx = tick(blob)
     assert caught_up["score"] == 100 and ctx.notifications[0]["severity"] == "info"
@@ -123,7 +123,7 @@ def test_the_score_falls_when_the_restore_test_fails_and_rises_when_one_passes()
     blob = Blob()
     tick(blob)
     failed, ctx = tick(blob, restore_test="failed")
-    assert by_name(failed)["restore_test"] == "fail" and failed["score"] == 91
+    assert by_name(failed)["restore_test"] == "fail" and failed["score"] == 92
     assert "the last restore test rt-1 6 h 0 min ago ended failed" in ctx.notifications[0]["text"]
     fixed, _ = tick(blob)
     assert fixed["score"] == 100
@@ -151,8 +151,8 @@ def test_the_route_scores_now_and_shows_the_last_tick(monkeypatch: pytest.Monkey
     resp = asyncio.run(call_http(names.HTTP_READINESS, http("GET", "/api/readiness")))
     body = json.loads(resp.get_body())
     assert resp.status_code == 200
-    assert body["score"] == 100 and len(body["checks"]) == 11
-    assert body["last_tick"]["score"] == 91
+    assert body["score"] == 100 and len(body["checks"]) == 12
+    assert body["last_tick"]["score"] == 92
 
 
 def test_the_route_refuses_a_query_it_does_not_know() -> None:
@@ -175,7 +175,7 @@ def test_the_status_shows_the_last_ticks_score_and_the_checks_not_passing() -> N
     blob = Blob()
     tick(blob, lag=1800.0)
     brief = status_api.readiness_brief(blob.state)
-    assert brief is not None and brief["score"] == 91
+    assert brief is not None and brief["score"] == 92
     assert [c["name"] for c in brief["failing"]] == ["replica_lag"]
     assert status_api.readiness_brief(None) is None
 

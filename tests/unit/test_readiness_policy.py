@@ -45,7 +45,7 @@ def results(obs: policy.ReadinessObservation) -> dict[str, tuple[str, str]]:
 def test_a_ready_estate_passes_every_check_and_scores_100() -> None:
     found = results(READY)
     assert {r for r, _ in found.values()} == {policy.PASS}, found
-    assert len(found) == 11
+    assert len(found) == 12
     assert policy.readiness_score(policy.assess_readiness(READY, GOAL)) == 100
     assert found["standby_origin_group"][1] == (
         "the standby origin group has 1 enabled origins (standby kept stopped until a failover)"
@@ -111,7 +111,7 @@ def test_the_task_hub_must_run_in_the_dr_region() -> None:
 
 def test_the_score_counts_unknown_as_not_passing() -> None:
     checks = policy.assess_readiness(dataclasses.replace(READY, replica_lag_seconds=None), GOAL)
-    assert policy.readiness_score(checks) == round(100 * 10 / 11) == 91
+    assert policy.readiness_score(checks) == round(100 * 11 / 12) == 92
 
 
 def test_a_change_of_score_notifies_and_the_same_score_does_not() -> None:
