@@ -30,8 +30,8 @@ import azure.durable_functions as df
 from orchestrators import tiers
 from orchestrators.credential_rotation import rotate_credential
 from orchestrators.restore_test import run_restore_test
-from orchestrators.steps import await_probe
-from orchestrators.toolkit import COMPLETED, FAILED, End, Gen, Json, Run, StepFailed
+from orchestrators.steps import await_probe, verdict_end
+from orchestrators.toolkit import End, Gen, Json, Run, StepFailed
 from shared import names, policy
 from shared.config import Settings
 from shared.models import seconds_between
@@ -98,17 +98,13 @@ def security_drill(run: Run) -> Gen:
         "proved": rotation.proved,
         "checklist": policy.tabletop(run.settings.security_tabletop_checklist),
     }
-    verdict = run.judge(
-        policy.security_verdict(
-            failed_steps=rotation.failed,
-            revoked=rotation.revoked,
-            secret_user=rotation.secret_user,
-            expected_user=rotation.to_role,
-        )
+    verdict = policy.security_verdict(
+        failed_steps=rotation.failed,
+        revoked=rotation.revoked,
+        secret_user=rotation.secret_user,
+        expected_user=rotation.to_role,
     )
-    if verdict.passed:
-        return End("succeeded", verdict.reason, COMPLETED)
-    return End("failed", verdict.reason, FAILED, page=True)
+    return verdict_end(run.judge(verdict))
 
 
 def database_drill(run: Run, evidence: Evidence, primary: policy.Primary) -> Gen:
@@ -343,7 +339,4 @@ def ending(run: Run, evidence: Evidence) -> End:
     )
     run.measure(drill_rto_seconds=rto, drill_rpo_seconds=rpo, teardown_verified=teardown_ok)
     run.measure(rto_objective_seconds=s.rto_tier1_minutes * 60.0, rpo_objective_seconds=s.rpo_minutes * 60.0)
-    run.judge(verdict)
-    if verdict.passed:
-        return End("succeeded", verdict.reason, COMPLETED)
-    return End("failed", verdict.reason, FAILED, page=True)
+    return verdict_end(run.judge(verdict))

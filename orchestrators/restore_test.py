@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import azure.durable_functions as df
 
-from orchestrators.toolkit import COMPLETED, FAILED, End, Gen, Json, Run, StepFailed
+from orchestrators.steps import verdict_end
+from orchestrators.toolkit import Gen, Json, Run, StepFailed
 from shared import names, policy
 from shared.models import parse_time, seconds_between
 from shared.naming import derived_server_name, stamp
@@ -34,10 +35,7 @@ def restore_test_orchestrator(context: df.DurableOrchestrationContext) -> Gen:
 def restore_test_plan(run: Run) -> Gen:
     primary = yield from run.require_primary(page=True)
     scratch = str(run.input.get("scratch_server") or derived_server_name(primary.server, "rt", run.now()))
-    verdict = run.judge((yield from run_restore_test(run, scratch, primary)))
-    if not verdict.passed:
-        return End("failed", verdict.reason, FAILED, page=True)
-    return End("succeeded", verdict.reason, COMPLETED)
+    return verdict_end(run.judge((yield from run_restore_test(run, scratch, primary))))
 
 
 def run_restore_test(run: Run, scratch: str, primary: policy.Primary) -> Gen:

@@ -139,8 +139,8 @@ def verdict_of(check: Json) -> Verdict:
 
 
 def verdict_end(verdict: Verdict) -> End:
-    """How a calendar check ends on its verdict: succeeded, or failed and paged (a failed check notifies
-    the targets, as every failed run does)."""
+    """How a run that proves something (a restore test, a drill, a calendar check) ends on its verdict:
+    succeeded, or failed and paged."""
     if verdict.passed:
         return End("succeeded", verdict.reason, COMPLETED)
     return End("failed", verdict.reason, FAILED, page=True)

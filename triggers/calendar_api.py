@@ -3,8 +3,9 @@ items) and the timers of its checks (``%CONTINUITY_<ITEM>_SCHEDULE%``): the mont
 and performance baseline, the weekly health-check validation, alert verification and backup integrity.
 
 Each check runs under its own run id and report but holds no lock (none changes anything, so none ever
-delays a real failover); a tick that finds the previous run of its check still running is skipped, and a
-check switched off in ``CONTINUITY_CALENDAR_OFF`` starts nothing.
+delays a real failover); a tick is skipped while the previous run of its check still runs or a DR
+operation holds the lock (``start_check``), and a check switched off in ``CONTINUITY_CALENDAR_OFF`` starts
+nothing.
 """
 
 from __future__ import annotations
