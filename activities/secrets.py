@@ -62,24 +62,30 @@ def secrets_clear(params: dict[str, Any]) -> dict[str, Any]:
     return done(p.activity, {**result, "message": f"secret {result['secret']} cleared"})
 
 
-def _server(p: Params) -> tuple[str, str]:
-    server = p.text("server")
-    return server, p.opt_text("resource_group") or current_settings().server_resource_group(server)
+def _server(p: Params) -> dict[str, Any]:
+    """The server's snapshot (name, resource group, address, administrator login), read once."""
+    name = p.text("server")
+    return runtime.database().get(
+        name, p.opt_text("resource_group") or current_settings().server_resource_group(name)
+    )
+
+
+def _own(role: str, admin: str | None, what: str) -> None:
+    allowed = policy.own_role(role, admin=admin)
+    if allowed.is_("refuse"):
+        raise PreconditionFailed(what, role, allowed.reason)
 
 
 @activity(bp, names.SECRETS_ROTATE_CREDENTIAL)
 def secrets_rotate_credential(params: dict[str, Any]) -> dict[str, Any]:
     """``role`` (the base role or its alternate) logs in with a new password, which the secret now holds;
-    the rotation is refused for the administrator or an Azure role."""
+    refused for the administrator or an Azure role."""
     p = Params(names.SECRETS_ROTATE_CREDENTIAL, params)
-    server, rg = _server(p)
+    server = _server(p)
     role, base = p.text("role"), p.text("base")
-    admin = runtime.database().get(server, rg).get("administrator_login")
     for name in (role, base):
-        allowed = policy.revocable(name, secret_user="", admin=admin)
-        if allowed.is_("refuse"):
-            raise PreconditionFailed("rotate the credential of", name, allowed.reason)
-    result = runtime.credentials().rotate(server, rg, role=role, base=base)
+        _own(name, server.get("administrator_login"), "rotate the credential of")
+    result = runtime.credentials().rotate(server, role=role, base=base)
     said = f"{role} logs in with a new password; secret {result['secret']} version {result['version']}"
     return done(p.activity, {**result, "message": said})
 
@@ -89,13 +95,11 @@ def secrets_revoke_credential(params: dict[str, Any]) -> dict[str, Any]:
     """``role`` can no longer log in and its sessions are ended (never the secret's own user, the
     administrator or an Azure role)."""
     p = Params(names.SECRETS_REVOKE_CREDENTIAL, params)
-    server, rg = _server(p)
-    role = p.text("role")
-    admin = runtime.database().get(server, rg).get("administrator_login")
-    holder = runtime.secrets().database_host().get("user", "")
-    allowed = policy.revocable(role, secret_user=str(holder), admin=admin)
+    server, role = _server(p), p.text("role")
+    holder = str(runtime.secrets().database_host().get("user", ""))
+    allowed = policy.revocable(role, secret_user=holder, admin=server.get("administrator_login"))
     if allowed.is_("refuse"):
         raise PreconditionFailed("revoke the credential of", role, allowed.reason)
-    result = runtime.credentials().revoke(server, rg, role=role)
+    result = runtime.credentials().revoke(server, role=role)
     said = f"{role} can log in: {result['can_login']}; {result['terminated']} session(s) terminated"
     return done(p.activity, {**result, "message": said})

@@ -31,6 +31,7 @@ from typing import Any
 from shared.azure import schema, sql
 from shared.azure.clients import Clients
 from shared.azure.database import DatabaseAdapter
+from shared.azure.imports import SDK_IMPORT_LOCK
 from shared.azure.secrets import SecretsAdapter, swap_credentials
 from shared.errors import PermanentError
 
@@ -60,18 +61,16 @@ def scram_verifier(password: str, *, iterations: int = 4096) -> str:
     return f"SCRAM-SHA-256${iterations}:{b64(salt).decode()}${stored}:{b64(server_key).decode()}"
 
 
-def _role(name: str) -> str:
-    if not _ROLE.match(name):
-        raise PermanentError("rotate the credential of", name, "not a plain lower-case role name")
-    return f'"{name}"'
-
-
-def _literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
+def _checked(*roles: str) -> None:
+    for name in roles:
+        if not _ROLE.match(name):
+            raise PermanentError("change the login of", name, "not a plain lower-case role name")
 
 
 class CredentialsAdapter:
-    """The app's database login roles on the primary, changed as its administrator."""
+    """The app's database login roles on the primary, changed as its administrator. Each call takes the
+    server's snapshot its activity read (DatabaseAdapter.get): name, resource group, address and the
+    administrator's login."""
 
     def __init__(self, clients: Clients) -> None:
         self._clients = clients
@@ -79,41 +78,48 @@ class CredentialsAdapter:
         self._secrets = SecretsAdapter(clients)
 
     @contextmanager
-    def _as_administrator(self, server: str, resource_group: str, operation: str) -> Iterator[Any]:
-        snapshot = self._database.get(server, resource_group)
-        login = str(snapshot.get("administrator_login") or "")
-        if not login or not snapshot.get("fqdn"):
-            raise PermanentError(operation, server, "the server names no administrator login or address")
+    def _as_administrator(self, server: dict[str, Any], operation: str) -> Iterator[Any]:
+        name, login = str(server["name"]), str(server.get("administrator_login") or "")
+        if not login or not server.get("fqdn"):
+            raise PermanentError(operation, name, "the server names no administrator login or address")
         password = new_password(login)
-        self._database.reset_administrator_password(server, resource_group, password)
+        self._database.reset_administrator_password(name, str(server["resource_group"]), password)
         url = swap_credentials(self._clients.database_url_secret(), login, password)
-        with sql.connect(url, str(snapshot["fqdn"]), server, operation, read_only=False) as conn:
+        with sql.connect(url, str(server["fqdn"]), name, operation, read_only=False) as conn:
             yield conn
 
-    def rotate(self, server: str, resource_group: str, *, role: str, base: str) -> dict[str, Any]:
+    def rotate(self, server: dict[str, Any], *, role: str, base: str) -> dict[str, Any]:
         """``role`` (the base role or its alternate) logs in with a new password, which the secret now
         holds. Idempotent: a retry sets yet another password and writes it again."""
-        password = new_password(role)
-        with self._as_administrator(server, resource_group, "rotate the credential on") as conn:
+        with SDK_IMPORT_LOCK:
+            from psycopg.sql import SQL, Identifier, Literal
+
+        _checked(role, base)
+        password, who, owner = new_password(role), Identifier(role), Identifier(base)
+        with self._as_administrator(server, "rotate the credential on") as conn:
             with conn.cursor() as cur:
                 cur.execute("select 1 from pg_roles where rolname = %s", (role,))
                 exists = cur.fetchone() is not None
                 if role != base and not exists:
-                    cur.execute(f"create role {_role(role)} login in role {_role(base)}")
+                    cur.execute(SQL("create role {} login in role {}").format(who, owner))
                 if role != base:
-                    cur.execute(f"grant {_role(base)} to {_role(role)}")
-                    cur.execute(f"alter role {_role(role)} set role = {_role(base)}")
-                verifier = _literal(scram_verifier(password))  # never the password itself
-                cur.execute(f"alter role {_role(role)} with login password {verifier}")
+                    cur.execute(SQL("grant {} to {}").format(owner, who))
+                    cur.execute(SQL("alter role {} set role = {}").format(who, owner))
+                verifier = Literal(scram_verifier(password))  # never the password itself
+                cur.execute(SQL("alter role {} with login password {}").format(who, verifier))
             conn.commit()
         written = self._secrets.write_credentials(role, password)
         return {**written, "role": role, "base": base, "created": role != base and not exists}
 
-    def revoke(self, server: str, resource_group: str, *, role: str) -> dict[str, Any]:
+    def revoke(self, server: dict[str, Any], *, role: str) -> dict[str, Any]:
         """``role`` can no longer log in (NOLOGIN, no password) and its sessions are terminated; read back."""
-        with self._as_administrator(server, resource_group, "revoke the credential on") as conn:
+        with SDK_IMPORT_LOCK:
+            from psycopg.sql import SQL, Identifier
+
+        _checked(role)
+        with self._as_administrator(server, "revoke the credential on") as conn:
             with conn.cursor() as cur:
-                cur.execute(f"alter role {_role(role)} with nologin password null")
+                cur.execute(SQL("alter role {} with nologin password null").format(Identifier(role)))
             conn.commit()
             sessions = schema.app_sessions(conn, role, terminate=True)
             with conn.cursor() as cur:

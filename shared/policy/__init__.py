@@ -153,7 +153,7 @@ from shared.policy.restore import (
     restore_test_point,
     validate_restore_point,
 )
-from shared.policy.security import revocable, rotation_roles, security_verdict, tabletop
+from shared.policy.security import own_role, revocable, rotation_roles, security_verdict, tabletop
 from shared.policy.tiers import TierComponent, tier_rto, tier_verdicts, tiers_decision, tiers_pending
 from shared.policy.verdicts import (
     CheckOutcome,
@@ -278,6 +278,7 @@ __all__ = [
     "on_step_failure",
     "origin_checks",
     "origins_not_judged",
+    "own_role",
     "performance_checks",
     "previous_baseline",
     "previous_release",

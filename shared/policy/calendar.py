@@ -250,7 +250,7 @@ def probe_settings_check(origin_group: str, listed: Mapping[str, Any], health_pa
         problems.append("no health probe path is set")
     elif path != health_path:
         problems.append(f"Front Door probes {path}, not the configured health path {health_path}")
-    if protocol not in PROBE_PROTOCOLS:
+    if str(protocol or "").lower() not in {p.lower() for p in PROBE_PROTOCOLS}:  # ARM ignores case
         problems.append(f"the probe protocol is {protocol or 'not set'}, not Http or Https")
     if problems:
         return Verdict(False, tuple(problems), name)

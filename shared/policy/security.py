@@ -16,6 +16,13 @@ def base_of(user: str) -> str:
     return user.removesuffix(ALTERNATE_SUFFIX) if user.endswith(ALTERNATE_SUFFIX) else user
 
 
+def own_role(role: str, *, admin: str | None) -> Decision:
+    """``role`` when it is the app's own login role: never the server's administrator, never Azure's."""
+    if role.lower() in AZURE_ROLES or (admin and role.lower() == admin.lower()):
+        return Decision("refuse", f"{role} is the server's administrator or Azure's own role")
+    return Decision("role", f"{role} is an application login role", "", role)
+
+
 def rotation_roles(user: str, *, base: str | None, admin: str | None) -> Decision:
     """``rotate`` (value: {from, to, base}) — the secret's user hands over to the other role of its pair
     (the base role, which owns the schema, and ``<base>_alt``) — or ``refuse``: no user, the
@@ -23,8 +30,7 @@ def rotation_roles(user: str, *, base: str | None, admin: str | None) -> Decisio
     base's pair."""
     if not user:
         return Decision("refuse", "the database secret names no user: nothing to rotate")
-    lowered = user.lower()
-    if lowered in AZURE_ROLES or (admin and lowered == admin.lower()):
+    if own_role(user, admin=admin).is_("refuse"):
         return Decision(
             "refuse",
             f"the database secret logs in as {user}, the server's administrator or Azure's own role: give "
@@ -49,7 +55,7 @@ def revocable(role: str, *, secret_user: str, admin: str | None) -> Decision:
     administrator, never Azure's own roles."""
     if role == secret_user:
         return Decision("refuse", f"{role} is the role the database secret holds now: never revoked")
-    if role.lower() in AZURE_ROLES or (admin and role.lower() == admin.lower()):
+    if own_role(role, admin=admin).is_("refuse"):
         return Decision("refuse", f"{role} is the server's administrator or Azure's own role: never revoked")
     return Decision("revoke", f"{role} no longer holds the secret: its login is revoked, its sessions ended")
 

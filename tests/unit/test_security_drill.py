@@ -44,6 +44,8 @@ def test_only_a_role_the_secret_no_longer_holds_is_revoked() -> None:
     assert "holds now" in policy.revocable("qlp_app", secret_user="qlp_app", admin="qlpadmin").reason
     assert policy.revocable("QLPADMIN", secret_user="qlp_app", admin="qlpadmin").action == "refuse"
     assert policy.revocable("azure_pg_admin", secret_user="qlp_app", admin=None).action == "refuse"
+    assert policy.own_role("qlp_app_alt", admin="qlpadmin").value == "qlp_app_alt"
+    assert policy.own_role("azuresu", admin="qlpadmin").action == "refuse"  # never rotated, never revoked
 
 
 def test_the_verdict_needs_the_new_role_in_the_secret_and_the_old_one_revoked() -> None:
