@@ -120,7 +120,7 @@ def hand_over(
         yield from run.step("restart-standby", run.act(names.CONTAINERS_RESTART_GROUP, standby))
     revoke = {**where, "role": roles["from"]}
     revoked = yield from run.step("revoke-old", run.act(names.SECRETS_REVOKE_CREDENTIAL, revoke))
-    rotation.revoked = not revoked.get("can_login") and not revoked.get("after")
+    rotation.revoked = policy.revocation_proved(revoked)
     run.measure(old_sessions_terminated=revoked.get("terminated"), old_sessions_left=revoked.get("after"))
     rotation.proved.append(
         f"{roles['from']} revoked at {run.iso()} (can log in: {bool(revoked.get('can_login'))}, "

@@ -153,7 +153,14 @@ from shared.policy.restore import (
     restore_test_point,
     validate_restore_point,
 )
-from shared.policy.security import own_role, revocable, rotation_roles, security_verdict, tabletop
+from shared.policy.security import (
+    own_role,
+    revocable,
+    revocation_proved,
+    rotation_roles,
+    security_verdict,
+    tabletop,
+)
 from shared.policy.tiers import TierComponent, tier_rto, tier_verdicts, tiers_decision, tiers_pending
 from shared.policy.verdicts import (
     CheckOutcome,
@@ -296,6 +303,7 @@ __all__ = [
     "restore_test_point",
     "restore_test_verdict",
     "revocable",
+    "revocation_proved",
     "role_allows",
     "rollback_budget",
     "rotation_roles",

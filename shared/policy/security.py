@@ -3,7 +3,7 @@ role may be revoked, the tabletop checklist as evidence, and the drill's verdict
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from shared.models import Decision, Verdict
@@ -64,6 +64,12 @@ def tabletop(items: Sequence[str]) -> list[dict[str, Any]]:
     """The tabletop checklist as evidence: each item open for the people at the table (their answers go
     in the incident's post-mortem or the drill's review); what the drill proved is listed beside it."""
     return [{"item": text, "status": "for the tabletop"} for text in items]
+
+
+def revocation_proved(read_back: Mapping[str, Any]) -> bool:
+    """The revocation as read back (SECRETS_REVOKE_CREDENTIAL): the role cannot log in and none of its
+    sessions is left; a missing field is no proof."""
+    return read_back.get("can_login") is False and read_back.get("after") == 0
 
 
 def security_verdict(

@@ -48,6 +48,13 @@ def test_only_a_role_the_secret_no_longer_holds_is_revoked() -> None:
     assert policy.own_role("azuresu", admin="qlpadmin").action == "refuse"  # never rotated, never revoked
 
 
+def test_a_revocation_is_proved_only_by_what_was_read_back() -> None:
+    assert policy.revocation_proved({"can_login": False, "after": 0})
+    assert not policy.revocation_proved({"can_login": False, "after": 1})  # a session survived
+    assert not policy.revocation_proved({"can_login": True, "after": 0})
+    assert not policy.revocation_proved({})  # nothing read back is no proof
+
+
 def test_the_verdict_needs_the_new_role_in_the_secret_and_the_old_one_revoked() -> None:
     ok = policy.security_verdict(failed_steps=[], revoked=True, secret_user="b", expected_user="b")
     assert ok.passed
