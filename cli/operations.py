@@ -34,6 +34,7 @@ class Scenario(StrEnum):
     database = "database"
     region = "region"
     complete = "complete"
+    security = "security"
 
 
 class MigrationClass(StrEnum):
@@ -92,7 +93,7 @@ def restore(
 @app.command()
 def drill(
     scenario: Annotated[
-        Scenario, typer.Argument(help="restore (a restore test), database, region, complete")
+        Scenario, typer.Argument(help="restore (a restore test), database, region, complete, security")
     ],
     reason: Annotated[str | None, typer.Option("--reason", help="why (default: '<scenario> drill')")] = None,
     wait: Wait = False,

@@ -140,6 +140,16 @@ def test_a_start_without_wait_prints_the_run_and_how_to_watch_it(api: FakeApi) -
     assert api.requests[-1].body == {"scenario": "complete", "reason": "quarterly"}
 
 
+def test_drctl_offers_every_drill_scenario_the_api_takes(api: FakeApi) -> None:
+    from cli.operations import Scenario
+    from orchestrators.drill import SCENARIOS
+
+    assert [s.value for s in Scenario] == list(SCENARIOS)
+    api.on("POST", "/api/drills", (202, {"id": "drill-qlp-3", "status": "started"}))
+    assert drctl(api, "drill", "security", "--reason", "Q4").exit_code == 0
+    assert api.requests[-1].body == {"scenario": "security", "reason": "Q4"}
+
+
 @pytest.mark.parametrize(
     ("status", "code"),
     [
