@@ -20,23 +20,31 @@ Read = tuple[str, Json]
 readiness_state = estate.readiness_state
 
 
-def observe(settings: Settings) -> Generator[list[Read], list[Json], Json]:
+NOT_READ: Json = {"error": "not read"}  # what a read left out answers
+
+
+def observe(settings: Settings, *, posture: bool = True) -> Generator[list[Read], list[Json], Json]:
     """Every read the checks need, each of which may fail alone: the status observation (route, slots,
-    servers, backups, lag), the release, the standby origin group, the secret, the run reports and the
-    host's region."""
+    servers, backups, lag), the release, the standby origin group, the secret and, for the posture
+    (``posture``; a failover's preconditions need none of them), the run reports, the host's region and
+    the backup account's protection."""
     status = yield from estate.status(settings)
     release = yield from releases.observe(settings, history=False)
     reads: list[Read] = [
         (names.TRAFFIC_LIST_HEALTHY_ORIGINS, {"origin_group": settings.frontdoor_origin_group_standby}),
         (names.SECRETS_GET_DATABASE_HOST, {}),
-        (names.STORAGE_LIST_REPORTS, {}),
-        (names.STORAGE_GET_TASK_HUB_REGION, {}),
     ]
-    if settings.backup_storage_account:  # the long-term backups' account and its protection
-        reads.append((names.STORAGE_GET_PROTECTION, {}))
-    origins, secret, reports, region, *storage = yield reads
+    if posture:
+        reads += [(names.STORAGE_LIST_REPORTS, {}), (names.STORAGE_GET_TASK_HUB_REGION, {})]
+        if settings.backup_storage_account:  # the long-term backups' account and its protection
+            reads.append((names.STORAGE_GET_PROTECTION, {}))
+    origins, secret, *posture_reads = yield reads
+    reports, region, storage = NOT_READ, NOT_READ, None
+    if posture:
+        reports, region, *found = posture_reads
+        storage = found[0] if found else None
     return {
-        "storage": storage[0] if storage else None,
+        "storage": storage,
         "status": status,
         "release": release,
         "standby_origins": origins,

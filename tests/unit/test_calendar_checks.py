@@ -54,6 +54,8 @@ def test_the_failover_validation_passes_when_the_dry_run_would_proceed_and_chang
     assert report["plan"][0] == "promote replica (planned) || start standby"
     assert report["measurements"]["replica_lag_seconds"] == 2.0
     assert not ACTING & set(ctx.names())
+    posture = {names.STORAGE_LIST_REPORTS, names.STORAGE_GET_TASK_HUB_REGION, names.STORAGE_GET_PROTECTION}
+    assert not posture & set(ctx.names())  # the preconditions read nothing the posture alone needs
     assert [n["event"] for n in ctx.notifications] == ["completed"]
 
 
