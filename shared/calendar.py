@@ -52,6 +52,12 @@ def quarter_scenario(settings: Settings, month: int) -> str | None:
     return scenario
 
 
+def check_schedule(settings: Settings, item: str) -> str:
+    """A check's schedule: the setting named after it (``failover-validation``: the timer's
+    ``%CONTINUITY_FAILOVER_VALIDATION_SCHEDULE%``, ``Settings.failover_validation_schedule``)."""
+    return str(getattr(settings, item.replace("-", "_") + "_schedule"))
+
+
 def quarter_what(quarter: int, scenario: str) -> str:
     if scenario == "off":
         return f"Q{quarter} drill (off)"
@@ -86,20 +92,13 @@ def items(settings: Settings) -> tuple[policy.CalendarItem, ...]:
         schedule=settings.restore_test_schedule,
         enabled="restore-verification" not in off,
     )
-    schedules = {
-        "failover-validation": settings.failover_validation_schedule,
-        "performance-baseline": settings.performance_baseline_schedule,
-        "health-check-validation": settings.health_check_validation_schedule,
-        "alert-verification": settings.alert_verification_schedule,
-        "backup-integrity": settings.backup_integrity_schedule,
-    }
     checks = tuple(
         policy.CalendarItem(
             name=name,
             cadence=cadence,
             operation=name,
             what=what,
-            schedule=schedules[name],
+            schedule=check_schedule(settings, name),
             enabled=name not in off,
         )
         for name, (cadence, what) in CHECKS.items()

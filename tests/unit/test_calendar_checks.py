@@ -356,3 +356,12 @@ def test_the_calendar_shows_each_checks_last_run_result_next_run_and_overdue(
     assert hc["overdue"] is True and "over its weekly cadence" in hc["reason"]
     assert hc["next_run"] == "2026-12-08T09:00:00+00:00"  # the next Tuesday
     assert (bi["result"], bi["overdue"], bi["next_run"]) == ("failed", True, "2026-12-09T06:00:00+00:00")
+
+
+def test_each_check_of_the_calendar_takes_the_schedule_its_timer_reads() -> None:
+    s = Settings.from_dict(
+        backup_settings(failover_validation_schedule="0 0 7 2 * *", backup_integrity_schedule="0 0 6 * * 4")
+    )
+    found = {i.name: i.schedule for i in calendar.items(s)}
+    assert found["failover-validation"] == "0 0 7 2 * *" and found["backup-integrity"] == "0 0 6 * * 4"
+    assert found["alert-verification"] == s.alert_verification_schedule
