@@ -16,7 +16,7 @@ import pytest
 from devhost.keys import system_key_of
 from sandbox.app_settings import SANDBOX_TOKEN
 from tests.support.deploy_e2e import LEAN, deploy
-from tests.support.e2e import HOOK_PATH, RESTORE_DEADLINE, Estate, EstateFactory
+from tests.support.e2e import HOOK_PATH, RESTORE_DEADLINE, Estate, EstateFactory, durable_documents
 from tests.support.vault import enabled_versions
 
 pytestmark = [pytest.mark.e2e, pytest.mark.sandbox, pytest.mark.slow]
@@ -47,19 +47,6 @@ def secret_values(estate: Estate) -> dict[str, str]:
     for server in estate.endpoints["server_ports"]:
         values[f"database URL of {server}"] = estate.database_url(server)
     return {k: v for k, v in values.items() if len(v) >= 8}
-
-
-def durable_documents(estate: Estate) -> list[tuple[str, str]]:
-    """Every instance's status with input, output, custom status and its history with inputs/outputs."""
-    base = "/runtime/webhooks/durabletask/instances"
-    listed = estate.host.request("GET", base, key="master", params={"showInput": "true", "top": "1000"})
-    out = [("durable list", listed.text)]
-    for instance in listed.json():
-        iid = instance["instanceId"]
-        params = {"showHistory": "true", "showHistoryOutput": "true", "showInput": "true"}
-        one = estate.host.request("GET", f"{base}/{iid}", key="master", params=params)
-        out.append((f"durable {iid}", one.text))
-    return out
 
 
 def blobs(estate: Estate) -> list[tuple[str, str]]:

@@ -5,13 +5,14 @@ to the idle one, and the tabletop checklist is in the report. A second drill han
 
 from __future__ import annotations
 
+import json
 from urllib.parse import urlsplit
 
 import psycopg
 import pytest
 
 from tests.support.deploy_e2e import LEAN, Writer, releases
-from tests.support.e2e import Estate, EstateFactory, can_log_in
+from tests.support.e2e import Estate, EstateFactory, can_log_in, durable_documents
 from tests.support.vault import enabled_versions, secret_client
 
 pytestmark = [pytest.mark.e2e, pytest.mark.sandbox, pytest.mark.slow]
@@ -37,6 +38,9 @@ def drill(estate: Estate) -> dict:
     run = estate.start("/api/drills", {"scenario": "security", "reason": "Q4 security drill"})
     out = estate.wait_done(run, DRILL_DEADLINE)["output"]
     assert out["status"] == "succeeded", out
+    password = str(urlsplit(secret_url(estate)).password)
+    durable = json.dumps(durable_documents(estate))  # every instance's input, output and history
+    assert run in durable and len(password) >= 32 and password not in durable
     return estate.report(run)
 
 
@@ -72,7 +76,7 @@ def test_the_credential_is_rotated_with_no_failed_public_request(estate_factory:
         i["status"] == "for the tabletop" for i in tabletop["checklist"]
     )
     assert any("qlp_app revoked" in p for p in tabletop["proved"])
-    assert rotated.split("@")[0] not in str(report)  # no password in the report
+    assert str(urlsplit(rotated).password) not in json.dumps(report)  # no password in the report
 
     back = drill(estate)  # the next drill hands the credential back to the base role
     assert back["measurements"]["secret_user_after"] == "qlp_app"

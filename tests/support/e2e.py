@@ -337,3 +337,16 @@ def can_log_in(url: str) -> bool:
         return True
     except psycopg.OperationalError:
         return False
+
+
+def durable_documents(estate: Estate) -> list[tuple[str, str]]:
+    """Every instance's status with input, output, custom status and its history with inputs/outputs."""
+    base = "/runtime/webhooks/durabletask/instances"
+    listed = estate.host.request("GET", base, key="master", params={"showInput": "true", "top": "1000"})
+    out = [("durable list", listed.text)]
+    for instance in listed.json():
+        iid = instance["instanceId"]
+        params = {"showHistory": "true", "showHistoryOutput": "true", "showInput": "true"}
+        one = estate.host.request("GET", f"{base}/{iid}", key="master", params=params)
+        out.append((f"durable {iid}", one.text))
+    return out
