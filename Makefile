@@ -34,7 +34,7 @@ system-deps:
 	  echo "installing Debian packages: postgresql-15, nodejs, npm (log: $(INSTALL_LOG))"; \
 	  $(call quietly,apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 postgresql-contrib nodejs npm,Debian packages); \
 	fi
-	@test -x $(AZURITE) || { echo "installing Azurite (npm, log: $(INSTALL_LOG))"; $(call quietly,npm install --no-audit --no-fund --prefix sandbox,Azurite); }
+	@test -x $(AZURITE) || { echo "installing Azurite (npm, log: $(INSTALL_LOG))"; $(call quietly,npm ci --no-audit --no-fund --prefix sandbox,Azurite); }
 
 # the browser tests drive Debian's chromium through Playwright (no browser download)
 browser-deps:
