@@ -4,9 +4,10 @@ While open it climbs the escalation matrix on durable timers (each level notifie
 passed unacknowledged; an acknowledgement, through the API or PagerDuty's webhook, stops the climb), sends
 a status update every STATUS_UPDATE_MINUTES to the status targets (the status page, Slack, Teams) with
 each linked run's step and where recovery stands against the RTO, and links the runs that join it
-(raising its severity to theirs). It resolves itself (INCIDENT_AUTO_RESOLVE_MINUTES after the last run
-linked, checked on its timer ticks) once every linked run has ended and the last ended well; a run that
-failed leaves it to people. At resolution: one last status update, the response SLA judged, a resolve to
+(raising its severity to theirs). It resolves itself once every linked run has ended, the last ended well,
+and INCIDENT_AUTO_RESOLVE_MINUTES have passed since the later of the last link and that end (looked at on
+its timers: at the end of the quiet period, every AUTO_RECHECK_MINUTES while a run has not ended); a run
+that failed leaves it to people. At resolution: one last status update, the response SLA judged, a resolve to
 every PagerDuty routing key it paged, the post-mortem draft written to the reports; then it ends, so
 nothing is sent after. A duplicate, opened at the same moment as an earlier incident (triggers/incidents.py
 ``join``), is merged into it: its pages resolved, no status update, no post-mortem. It takes no lock:
@@ -63,6 +64,7 @@ class Incident:
         run.record.extra["incident"] = self.record
         self.reached = 0
         self.last_update = self.last_link = self.opened
+        self.auto_at = rules.auto_resolve_at(self.opened, s.incident_auto_resolve_minutes)  # the next look
         self.kept_open = ""  # the last keep-open reason recorded (each said once in the report)
         self.paged: list[str] = []
         self._waiting: Any = None
@@ -89,7 +91,7 @@ class Incident:
         context, now = self.run.context, self.run.now()
         climb = rules.next_escalation(self.levels, self.opened, self.reached, acknowledged=self.acknowledged)
         update_at = rules.next_update(self.last_update, self.run.settings.status_update_minutes)
-        auto_at = rules.auto_resolve_at(self.last_link, self.run.settings.incident_auto_resolve_minutes)
+        auto_at = self.auto_at
         deadlines = [
             update_at,
             *([climb[1]] if climb else []),
@@ -185,6 +187,7 @@ class Incident:
         entry = {k: str(event.get(k) or "") for k in ("run_id", "operation", "reason")}
         self.record["runs"].append({**entry, "linked_at": self.run.iso()})
         self.last_link = self.run.now()  # the quiet period before auto-resolution starts again
+        self.auto_at = rules.auto_resolve_at(self.last_link, self.run.settings.incident_auto_resolve_minutes)
         severity = str(event.get("severity") or "")
         raised = rules.highest(self.record["severity"], severity) if severity else self.record["severity"]
         text = f"{entry['operation']} {run_id} joins the incident"
@@ -225,6 +228,8 @@ class Incident:
             )
         minutes = self.run.settings.incident_auto_resolve_minutes
         decision = rules.auto_resolution(linked, self.last_link, self.run.now(), minutes)
+        if decision.is_(rules.WAIT) and decision.value:  # the quiet period now ends later: look again then
+            self.auto_at = parse_time(str(decision.value))
         if decision.is_(rules.KEEP_OPEN) and decision.reason != self.kept_open:
             self.kept_open = decision.reason
             self.run.decide("auto-resolve", decision)

@@ -402,8 +402,8 @@ FIELDS: dict[str, Field] = {
     "INCIDENT_AUTO_RESOLVE_MINUTES": Field(
         _float,
         "30",
-        "An incident resolves itself when every linked run has ended, the last well, and none linked for "
-        "this long (0: off).",
+        "An incident resolves itself when every linked run has ended, the last well, and this long has "
+        "passed since the later of the last link and that end (0: off).",
     ),
     "POSTMORTEM_DUE_HOURS": Field(_float, "48", "The post-mortem is due this long after resolution."),
 }

@@ -271,6 +271,9 @@ class LinkedRun:
         return self.status not in ("", "running")
 
 
+AUTO_RECHECK_MINUTES = 5.0  # while a linked run has not ended, auto-resolution looks again this often
+
+
 def auto_resolve_at(last_link_at: datetime, minutes: float) -> datetime | None:
     """When the quiet period after the last run linked ends; None when auto-resolution is off (0)."""
     return last_link_at + timedelta(minutes=minutes) if minutes > 0 else None
@@ -280,22 +283,32 @@ def auto_resolution(
     runs: Sequence[LinkedRun], last_link_at: datetime, now: datetime, minutes: float
 ) -> Decision:
     """Whether the incident resolves itself now: ``auto-resolve`` (``value``: the run whose end resolved it)
-    when every linked run has ended, the last to end ended well (ENDED_WELL) and none linked for
-    ``minutes``; ``keep-open`` when the last ended otherwise (people resolve it); ``wait`` while the quiet
-    period runs or a run has not ended; ``off`` when ``minutes`` is 0."""
+    when every linked run has ended, the last to end ended well (ENDED_WELL), and for ``minutes`` since
+    the later of the last link and that end nothing has linked; ``keep-open`` when the last ended otherwise
+    (people resolve it); ``wait`` while the quiet period runs or a run has not ended (``value``: when to
+    look again, ISO 8601); ``off`` when ``minutes`` is 0."""
     if minutes <= 0:
         return Decision(OFF, "auto-resolution is off (INCIDENT_AUTO_RESOLVE_MINUTES is 0)")
-    quiet = describe_duration(now - last_link_at)
-    if now < last_link_at + timedelta(minutes=minutes):
-        return Decision(WAIT, f"quiet for {quiet} of {minutes:g} min since the last run linked")
+    quiet = timedelta(minutes=minutes)
+    if now < last_link_at + quiet:
+        since = describe_duration(now - last_link_at)
+        reason = f"quiet for {since} of {minutes:g} min since the last run linked"
+        return Decision(WAIT, reason, value=(last_link_at + quiet).isoformat())
     going = [r.run_id for r in runs if not r.ended]
     if going or not runs:
-        return Decision(WAIT, f"{', '.join(going) or 'no run'} not ended yet: the incident stays open")
+        again = now + timedelta(minutes=min(AUTO_RECHECK_MINUTES, minutes))
+        reason = f"{', '.join(going) or 'no run'} not ended yet: the incident stays open"
+        return Decision(WAIT, reason, value=again.isoformat())
     order = {r.run_id: i for i, r in enumerate(runs)}
     last = max(runs, key=lambda r: (_moment(r.ended_at), order[r.run_id]))
     what = f"{last.operation or 'run'} {last.run_id} {last.status}"
+    ended_at = _moment(last.ended_at)
+    if now < ended_at + quiet:
+        reason = f"quiet for {describe_duration(now - ended_at)} of {minutes:g} min since {last.run_id} ended"
+        return Decision(WAIT, reason, value=(ended_at + quiet).isoformat())
+    quiet_for = describe_duration(now - max(last_link_at, ended_at))
     if last.status in ENDED_WELL:
-        reason = f"{what}, every linked run has ended and none linked for {quiet}: resolved by continuity"
+        reason = f"{what}, every linked run has ended and none linked for {quiet_for}: resolved by continuity"
         return Decision(AUTO_RESOLVE, reason, value=last.run_id)
     return Decision(KEEP_OPEN, f"{what}: the incident stays open for people to resolve", value=last.run_id)
 

@@ -67,12 +67,13 @@ def decisions(ctx: FakeContext) -> list[dict[str, Any]]:
 
 
 # ---- the orchestrator ------------------------------------------------------------------------------------
-def test_resolves_itself_after_the_quiet_period_when_the_linked_run_succeeded() -> None:
+def test_resolves_itself_30_min_after_the_linked_run_succeeded() -> None:
     ctx = context([], run_report=ended("succeeded", 8), STATUS_UPDATE_MINUTES="600")
     out = run(ctx)
-    assert out["status"] == "resolved" and minutes(30) in ctx.timers
+    assert out["status"] == "resolved" and minutes(30) in ctx.timers  # the quiet period since the link
     incident = ctx.last_report()["incident"]
-    assert incident["resolved_by"] == "continuity" and incident["resolved_at"].startswith("2026-11-29T12:30")
+    # the run ended 8 min in: quiet for 30 min from then, looked at again when that ends
+    assert incident["resolved_by"] == "continuity" and incident["resolved_at"].startswith("2026-11-29T12:38")
     assert incident["resolution"] == (
         f"failover {RUN} succeeded, every linked run has ended and none linked for 30 min: "
         "resolved by continuity"
@@ -103,22 +104,27 @@ def test_a_link_during_the_quiet_period_restarts_the_wait() -> None:
         lambda rid, _: ended("succeeded", 25, rid, "rollback") if rid == ROLLBACK else ended("succeeded", 8),
     )
     run(ctx)
-    assert minutes(50) in ctx.timers
+    assert minutes(50) in ctx.timers  # 30 min after the link, then 30 min after the rollback ended (25)
     incident = ctx.last_report()["incident"]
-    assert incident["resolved_by"] == "continuity" and incident["resolved_at"].startswith("2026-11-29T12:50")
+    assert incident["resolved_by"] == "continuity" and incident["resolved_at"].startswith("2026-11-29T12:55")
     assert incident["resolution"].startswith(f"rollback {ROLLBACK} succeeded, every linked run has ended")
     events = [p["message"]["event"] for p in sent(ctx) if p["audience"] == "status"]
     assert events == ["incident-status-update", "incident-resolved"]  # 30 min: still quiet since the link
 
 
-def test_a_run_still_going_at_the_deadline_is_checked_again_at_the_next_tick() -> None:
+def test_a_run_still_going_is_looked_at_every_5_min_and_the_quiet_period_counts_from_its_end() -> None:
     ctx = context([])
-    reports(ctx, lambda _, n: ended("running", 0) | {"ended_at": ""} if n == 1 else ended("succeeded", 45))
+    reports(ctx, lambda _, n: ended("running", 0) | {"ended_at": ""} if n < 4 else ended("succeeded", 45))
     run(ctx)
     incident = ctx.last_report()["incident"]
-    assert incident["resolved_by"] == "continuity" and incident["resolved_at"].startswith("2026-11-29T13:00")
-    assert [u["at"][:16] for u in incident["updates"]] == ["2026-11-29T12:30", "2026-11-29T13:00"]
-    assert len(ctx.payloads(names.STORAGE_READ_REPORT)) == 3  # one read per tick, one for the last update
+    looks = {t.replace(second=0) for t in ctx.timers}  # each look comes 5 min after the last read
+    assert {minutes(35), minutes(40), minutes(45)} <= looks  # while it ran
+    assert incident["resolved_by"] == "continuity" and incident["resolved_at"].startswith("2026-11-29T13:15")
+    assert [u["at"][:16] for u in incident["updates"]] == [
+        "2026-11-29T12:30",
+        "2026-11-29T13:00",
+        "2026-11-29T13:15",
+    ]
 
 
 def test_off_with_zero() -> None:
@@ -134,7 +140,7 @@ def test_off_with_zero() -> None:
 
 
 # ---- the rule --------------------------------------------------------------------------------------------
-def decide(*runs: LinkedRun, quiet: float = 31, minutes_: float = 30) -> rules.Decision:
+def decide(*runs: LinkedRun, quiet: float = 60, minutes_: float = 30) -> rules.Decision:
     return rules.auto_resolution(runs, T0, T0 + timedelta(minutes=quiet), minutes_)
 
 
@@ -152,6 +158,17 @@ def test_the_rule_in_every_state() -> None:
     assert decide(calm).action == "auto-resolve"  # the outage was not confirmed: nothing left for people
     cancelled = LinkedRun("failover-5", "failover", "cancelled", "2026-11-29T12:20:00+00:00")
     assert decide(cancelled).action == "keep-open"  # someone stopped it: people decide
+
+
+def test_the_quiet_period_counts_from_the_last_end_when_a_run_ended_after_the_last_link() -> None:
+    late = LinkedRun("failover-1", "failover", "succeeded", "2026-11-29T12:40:00+00:00")
+    waiting = decide(late, quiet=50)
+    assert (waiting.action, waiting.value) == ("wait", "2026-11-29T13:10:00+00:00")
+    assert waiting.reason == "quiet for 10 min of 30 min since failover-1 ended"
+    assert decide(late, quiet=70).reason.endswith("none linked for 30 min: resolved by continuity")
+    going = decide(LinkedRun("rollback-2", "rollback", "running"), quiet=31)
+    assert (going.action, going.value) == ("wait", "2026-11-29T12:36:00+00:00")  # looked at again in 5 min
+    assert decide(late, quiet=10).value == "2026-11-29T12:30:00+00:00"  # the end of the quiet period
 
 
 def test_the_last_run_to_end_decides_not_the_last_linked() -> None:
