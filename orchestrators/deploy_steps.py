@@ -58,16 +58,18 @@ class Listener:
         if by is not None:
             self.stop(by, where)
 
-    def stop(self, by: Json, where: str) -> None:
+    def stop(self, by: Json, where: str, *, then: str = "", page: bool = False) -> None:
+        """End the run ``preempted`` by ``by`` at ``where``; ``then``: what it did after stopping there."""
         run = self.run
         reason = (
             f"preempted by {by.get('operation')} {by.get('run_id')} "
             f"({by.get('reason') or 'no reason given'}) "
-            f"at the checkpoint after {where}: stopped here; {by.get('operation')} runs next under the lock"
+            f"at the checkpoint after {where}: stopped here{then}; "
+            f"{by.get('operation')} runs next under the lock"
         )
         run.decide(where, Decision(PREEMPTED, reason, "rule 12"))
         run.measure(preempted_by=by.get("run_id"), preempted_at=run.iso())
-        run.stop(PREEMPTED, reason)
+        run.stop(PREEMPTED, reason, page=page)
 
     def wait(self, seconds: float, *, approvals: bool = False) -> Gen:
         """Wait up to ``seconds``: ``("timer", None)``, ``("signal", signal)``, ``("approval", answer)``;

@@ -14,6 +14,11 @@ and read back as gone. Classic Front Door has no separate routes to add: there t
 that reason. The evidence report (what ran, RTO and RPO against objectives, teardown verified) is kept
 under the compliance retention (7 years by default).
 
+A failover queued behind a drill (an outage alert while it holds the lock, rule 12) stops it at its
+next checkpoint, between steps: it builds nothing more, tears down what it made (drill resources are
+never left behind for the failover to step around), and ends ``preempted``, paging only when a drill
+resource could not be verified gone.
+
 The security drill is the exception: it rotates the production database credential (alternating login
 roles, the app moved to the idle slot with the new credential, the old one revoked; see
 orchestrators/credential_rotation.py) and records the tabletop checklist beside what it proved.
@@ -27,7 +32,7 @@ from dataclasses import dataclass, field
 
 import azure.durable_functions as df
 
-from orchestrators import tiers
+from orchestrators import deploy_steps, tiers
 from orchestrators.credential_rotation import rotate_credential
 from orchestrators.restore_test import run_restore_test
 from orchestrators.steps import await_probe, verdict_end
@@ -62,26 +67,38 @@ def drill_orchestrator(context: df.DurableOrchestrationContext) -> Gen:
 
 @dataclass
 class Evidence:
-    """What the parts of a drill measured: RTOs, RPOs, teardowns and failures, each part adding its own."""
+    """What the parts of a drill measured: RTOs, RPOs, teardowns and failures, each part adding its own;
+    and where a preempting failover was first seen (the drill's checkpoints ask ``proceed``)."""
 
+    listener: deploy_steps.Listener
     rto: list[float | None] = field(default_factory=list)
     rpo: list[float | None] = field(default_factory=list)
     teardown: list[bool] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     started: str = ""  # when the region part began (the drill's "first signal", for per-tier RTO)
+    preempted: tuple[Json, str] | None = None  # (the preempting run, the checkpoint it was seen at)
+
+    def proceed(self, where: str) -> bool:
+        """A checkpoint after ``where``: False from the first one a failover is queued at (rule 12), so
+        the drill builds nothing more and only tears down."""
+        by = self.listener.preemption()
+        if self.preempted is None and by is not None:
+            self.preempted = (by, where)
+        return self.preempted is None
 
 
 def drill_plan(run: Run, scenario: str) -> Gen:
     if scenario == "security":
         return (yield from security_drill(run))
     yield from run.announce("started", f"{scenario} drill in practice mode; production traffic is not moved")
+    evidence = Evidence(deploy_steps.Listener(run))
+    yield from evidence.listener.start()
     primary = yield from run.require_primary(page=True)
-    evidence = Evidence()
-    if scenario in ("restore", "database", "complete"):
+    if scenario in ("restore", "database", "complete") and evidence.proceed("observe"):
         yield from database_drill(run, evidence, primary)
-    if scenario in ("region", "complete"):
+    if scenario in ("region", "complete") and evidence.proceed("the database part"):
         yield from region_drill(run, evidence, primary, frontdoor=scenario == "complete")
-    if scenario == "complete":
+    if scenario == "complete" and evidence.proceed("the region part"):
         yield from frontdoor_check(run, evidence)
     return ending(run, evidence)
 
@@ -109,7 +126,10 @@ def security_drill(run: Run) -> Gen:
 
 def database_drill(run: Run, evidence: Evidence, primary: policy.Primary) -> Gen:
     scratch = derived_server_name(primary.server, "drill", run.now())
-    verdict = yield from run_restore_test(run, scratch, primary)
+    verdict = yield from run_restore_test(run, scratch, primary, proceed=evidence.proceed)
+    if evidence.preempted is not None:
+        evidence.teardown.append(bool(run.record.measurements.get("scratch_teardown_verified")))
+        return
     if not verdict.passed:
         evidence.failed.append("database: " + verdict.reason)
     m = run.record.measurements
@@ -166,7 +186,7 @@ def region_drill(run: Run, evidence: Evidence, primary: policy.Primary, *, front
         base = yield from bring_up_region(run, primary, site, evidence)
     except StepFailed as failed:
         evidence.failed.append(f"region: {failed.error[:300]}")
-    if frontdoor:
+    if frontdoor and evidence.proceed("drill-read-back"):
         yield from frontdoor_drill_path(run, evidence, site.tag, base)
     gone_group = yield from run.teardown("group", site.group, step="drill-group", where=site.where)
     cleared = yield from clear_drill_secret(run, site.secret)
@@ -190,11 +210,15 @@ def bring_up_region(run: Run, primary: policy.Primary, site: DrillSite, evidence
     create = {"source": primary.server, "source_resource_group": primary.resource_group}
     create.update(target=site.replica, run_id=run.run_id, location=site.region, **where)
     yield from run.step("create-drill-replica", run.act(names.DATABASE_CREATE_REPLICA, create))
+    if not evidence.proceed("create-drill-replica"):
+        return ""
     replica = {"server": site.replica, **where}
     lag = yield from run.step("drill-replica-lag", run.act(names.DATABASE_GET_REPLICATION_LAG, replica))
     started = evidence.started = run.iso()
     promote = {**replica, "mode": "planned", "operation": "standalone"}
     yield from run.step("promote-drill-replica", run.act(names.DATABASE_PROMOTE_REPLICA, promote))
+    if not evidence.proceed("promote-drill-replica"):
+        return ""
     point = {**replica, "secret_name": site.secret}
     yield from run.step("point-drill-secret", run.act(names.SECRETS_POINT_DATABASE_URL, point))
     standby = yield from run.step(
@@ -205,21 +229,35 @@ def bring_up_region(run: Run, primary: policy.Primary, site: DrillSite, evidence
         location=site.region, port=s.container_port, environment={"DATABASE_SECRET_NAME": site.secret}
     )
     up = yield from run.step("drill-group", run.act(names.CONTAINERS_ENSURE_GROUP, ensure))
+    if not evidence.proceed("drill-group"):
+        return ""
     base = str(up.get("url") or "").rstrip("/")
     failure = f"drill group {site.group} did not answer {s.health_path}"
     probe = {"url": base + s.health_path}
     yield from run.step(
         "verify-drill-group",
-        await_probe(run, probe, attempts=VERIFY_ATTEMPTS, interval=PROBE_INTERVAL_SECONDS, failure=failure),
+        await_probe(
+            run,
+            probe,
+            attempts=VERIFY_ATTEMPTS,
+            interval=PROBE_INTERVAL_SECONDS,
+            failure=failure,
+            stopped=lambda: not evidence.proceed("a probe of the drill group"),
+        ),
     )
-    yield from verify_write(run, base, replica, f"continuity drill {run.run_id}")
+    if not evidence.proceed("verify-drill-group"):
+        return ""
+    yield from verify_write(run, base, replica, f"continuity drill {run.run_id}", evidence)
+    if not evidence.proceed("drill-write"):
+        return ""
     evidence.rto.append(seconds_between(started, run.iso()))
     evidence.rpo.append(lag.get("lag_seconds"))
     return base
 
 
-def verify_write(run: Run, base: str, replica: Json, marker: str) -> Gen:
-    """A write through the drill group's own API, then read back from the drill replica itself."""
+def verify_write(run: Run, base: str, replica: Json, marker: str, evidence: Evidence) -> Gen:
+    """A write through the drill group's own API, then read back from the drill replica itself (not when
+    a failover was queued meanwhile)."""
     write: Json = {
         "url": base + "/api/v1/intents",
         "method": "POST",
@@ -227,10 +265,19 @@ def verify_write(run: Run, base: str, replica: Json, marker: str) -> Gen:
         "expect_status": 201,
     }
     failure = "write through the drill group failed"
-    yield from run.step(
+    written = yield from run.step(
         "drill-write",
-        await_probe(run, write, attempts=WRITE_ATTEMPTS, interval=PROBE_INTERVAL_SECONDS, failure=failure),
+        await_probe(
+            run,
+            write,
+            attempts=WRITE_ATTEMPTS,
+            interval=PROBE_INTERVAL_SECONDS,
+            failure=failure,
+            stopped=lambda: not evidence.proceed("a write through the drill group"),
+        ),
     )
+    if written.get("stopped"):
+        return
     literal = "'" + marker.replace("'", "''") + "'"
     sql = f"SELECT EXISTS (SELECT 1 FROM {WORKLOAD_TABLE} WHERE text = {literal})"
     checks = {"critical_tables": [], "sql": [{"name": "drill-write-on-replica", "sql": sql}]}
@@ -276,9 +323,16 @@ def through_drill_path(run: Run, tag: str, base: str, evidence: Evidence) -> Gen
     yield from run.step(
         "frontdoor-drill-probe",
         await_probe(
-            run, {"url": url}, attempts=VERIFY_ATTEMPTS, interval=PROBE_INTERVAL_SECONDS, failure=failure
+            run,
+            {"url": url},
+            attempts=VERIFY_ATTEMPTS,
+            interval=PROBE_INTERVAL_SECONDS,
+            failure=failure,
+            stopped=lambda: not evidence.proceed("a probe through the drill route"),
         ),
     )
+    if not evidence.proceed("frontdoor-drill-probe"):
+        return
     run.measure(frontdoor_drill_path="served", frontdoor_drill_served_by=made.get("origin_group"))
     drill_url = s.public_url.rstrip("/") + DRILL_PATTERN[:-2]
     measured = tiers.measure_tiers(run, base_url=drill_url, since=evidence.started)
@@ -320,13 +374,22 @@ def frontdoor_check(run: Run, evidence: Evidence) -> Gen:
 
 def ending(run: Run, evidence: Evidence) -> End:
     s = run.settings
+    teardown_ok = all(evidence.teardown) if evidence.teardown else None
+    if evidence.preempted is not None:
+        run.measure(teardown_verified=teardown_ok)
+        by, where = evidence.preempted
+        then = {
+            None: ", before it made anything",
+            True: ", tore down what it made (verified gone)",
+            False: ", tore down what it made, but a drill resource is still there (the teardown decisions)",
+        }[teardown_ok]
+        evidence.listener.stop(by, where, then=then, page=teardown_ok is False)
     rto = max((x for x in evidence.rto if x is not None), default=None)
     rpo = (
         None
         if not evidence.rpo or any(x is None for x in evidence.rpo)
         else max(x or 0.0 for x in evidence.rpo)
     )
-    teardown_ok = all(evidence.teardown) if evidence.teardown else None
     verdict = policy.drill_verdict(
         policy.DrillEvidence(
             failed_steps=tuple(evidence.failed),

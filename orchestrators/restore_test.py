@@ -12,6 +12,8 @@ Input: {run_id, settings, trigger, [scratch_server]}.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import azure.durable_functions as df
 
 from orchestrators.steps import verdict_end
@@ -38,13 +40,17 @@ def restore_test_plan(run: Run) -> Gen:
     return verdict_end(run.judge((yield from run_restore_test(run, scratch, primary))))
 
 
-def run_restore_test(run: Run, scratch: str, primary: policy.Primary) -> Gen:
+def run_restore_test(
+    run: Run, scratch: str, primary: policy.Primary, *, proceed: Callable[[str], bool] = lambda _: True
+) -> Gen:
     """Every step of a restore test of ``primary`` (the server found now) into ``scratch`` (in the
-    primary's resource group), recorded on ``run``; returns the policy's Verdict. Always tears down."""
+    primary's resource group), recorded on ``run``; returns the policy's Verdict. Always tears down.
+    ``proceed(where)`` is asked before the restore and before the checks: False skips the rest (a drill
+    preempted by a failover), and the teardown still runs."""
     run.resource(source_server=primary.server, scratch_server=scratch)
     evidence: Json = {"restore_error": None, "checks": [], "before": None, "after_absent": None}
     try:
-        yield from restore_and_check(run, primary, scratch, evidence)
+        yield from restore_and_check(run, primary, scratch, evidence, proceed)
     except StepFailed as failed:
         evidence["restore_error"] = evidence["restore_error"] or failed.error[:300]
     where = {"resource_group": primary.resource_group}
@@ -67,7 +73,9 @@ def run_restore_test(run: Run, scratch: str, primary: policy.Primary) -> Gen:
     )
 
 
-def restore_and_check(run: Run, primary: policy.Primary, scratch: str, evidence: Json) -> Gen:
+def restore_and_check(
+    run: Run, primary: policy.Primary, scratch: str, evidence: Json, proceed: Callable[[str], bool]
+) -> Gen:
     settings, rg, tag = run.settings, primary.resource_group, stamp(run.now())
     before_name, after_name = f"restore-test-{tag}-before", f"restore-test-{tag}-after"
     tables = {"critical_tables": list(settings.critical_tables), "sql": []}
@@ -79,6 +87,8 @@ def restore_and_check(run: Run, primary: policy.Primary, scratch: str, evidence:
     before = yield from run.step("sentinel-before", run.act(write, primary.address(name=before_name)))
     yield from run.pause(SENTINEL_GAP_SECONDS)
     after = yield from run.step("sentinel-after", run.act(write, primary.address(name=after_name)))
+    if not proceed("sentinel-after"):
+        return
     point = policy.restore_test_point(parse_time(before["written_at"]), parse_time(after["written_at"]))
     run.decide(
         "restore-point",
@@ -104,6 +114,8 @@ def restore_and_check(run: Run, primary: policy.Primary, scratch: str, evidence:
         achieved_restore_point=restored.get("point_in_time") or point.isoformat(),
     )
     yield from run.save()  # the timeline so far, while the checks and the teardown run
+    if not proceed("restore"):
+        return
     checks = {
         "critical_tables": list(settings.critical_tables),
         # every row counted on the source before the first sentinel was committed before the point

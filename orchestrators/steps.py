@@ -5,6 +5,7 @@ and how a calendar check ends on its verdict."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from orchestrators.toolkit import COMPLETED, FAILED, End, Gen, Json, Run, StepFailed
@@ -100,16 +101,27 @@ def rows_missing(old: dict[str, Any] | None, new: dict[str, Any] | None) -> int 
     return sum(max(0, int(n) - int(new.get(table, 0))) for table, n in old.items())
 
 
-def await_probe(run: Run, probe: Json, *, attempts: int, interval: float, failure: str) -> Gen:
+def await_probe(
+    run: Run,
+    probe: Json,
+    *,
+    attempts: int,
+    interval: float,
+    failure: str,
+    stopped: Callable[[], bool] = lambda: False,
+) -> Gen:
     """Probe until the answer is ok (a durable timer between probes); returns it. When it never is,
-    raises StepFailed: ``failure`` and the last answer."""
+    raises StepFailed: ``failure`` and the last answer. ``stopped()`` True (asked after each probe) ends
+    the wait early: the last answer is returned with ``stopped`` (a preempted drill stops waiting)."""
 
     def read() -> Gen:
         return (yield from run.act(names.PROBE_HTTP, probe))
 
     ok, result, calls = yield from run.poll(
-        read, lambda r: bool(r.get("ok")), attempts=attempts, interval=interval
+        read, lambda r: bool(r.get("ok")) or stopped(), attempts=attempts, interval=interval
     )
+    if ok and not result.get("ok"):
+        return {**result, "stopped": True, "message": f"stopped waiting after {calls} call(s)"}
     if not ok:
         raise StepFailed(
             run.record.step, f"{failure}: {result.get('status')} {result.get('error') or ''}".strip()

@@ -24,8 +24,8 @@ from shared.config import Settings
 from shared.models import HealthSignal
 from triggers import coalesce, runs
 
-# a failover preempts these (rule 12): a deploy, rollback or recovery, and the security drill, stop at their
-# next checkpoint; the practice drills run to their end (minutes), then the failover runs next under the lock
+# a failover preempts these (rule 12): each stops at its next checkpoint (a drill after tearing down what it
+# made), then the failover runs next under the lock
 PREEMPTIBLE = ("deploy", "rollback", "container-recovery", "drill")
 RECOVERY = "container-recovery"
 _remembered: set[tuple[str, str, str]] = set()  # (log, alert, state) this worker already recorded

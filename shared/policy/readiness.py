@@ -124,18 +124,30 @@ def backup_age(obs: ReadinessObservation, goal: ReadinessObjectives) -> Verdict:
     return _result(CHECK_BACKUP_AGE, ok, f"latest backup is {describe_duration(age)} old, {word} {limit}")
 
 
+UNPROVEN = frozenset({"running", "preempted"})  # a run that neither passed nor failed: it proves nothing
+
+
 def _newest(runs: tuple[RunSeen, ...], operation: str) -> tuple[RunSeen, datetime] | None:
-    mine = [(r, r.started_at) for r in runs if r.operation == operation and r.started_at is not None]
+    mine = [
+        (r, r.started_at)
+        for r in runs
+        if r.operation == operation and r.started_at is not None and r.status not in UNPROVEN
+    ]
     return max(mine, key=lambda pair: pair[1], default=None)
 
 
 def last_run(obs: ReadinessObservation, name: str, operation: str, max_age: timedelta, label: str) -> Verdict:
-    """The newest run of ``operation`` must have succeeded and be younger than ``max_age``."""
+    """The newest run of ``operation`` that ended with a result (one still running, or stopped for a
+    failover, proves nothing either way) must have succeeded and be younger than ``max_age``."""
     if obs.runs is None:
         return _unknown(name, f"run reports could not be listed: {obs.runs_error or 'no answer'}")
     found = _newest(obs.runs, operation)
     if found is None:
-        return _result(name, False, f"no {label} has run")
+        unproven = [r for r in obs.runs if r.operation == operation]
+        if not unproven:
+            return _result(name, False, f"no {label} has run")
+        last = max(unproven, key=lambda r: str(r.started_at or ""))
+        return _result(name, False, f"no {label} has ended with a result ({last.run_id} {last.status})")
     newest, started = found
     age = obs.now - started
     when = f"{label} {newest.run_id} {describe_duration(age)} ago".replace("  ", " ")

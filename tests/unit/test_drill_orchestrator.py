@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from orchestrators import drill
 from shared import names
-from tests.support.durable import FakeContext, drive, fails, orchestrator, returns
+from tests.support.durable import T0, Event, FakeContext, drive, fails, orchestrator, returns
 from tests.support.estate import RG, SOUTH, WEST
 from tests.support.restore_estate import FakeEstate
 from tests.support.settings import backup_settings
+
+FAILOVER = {"run_id": "failover-qlp-1", "operation": "failover", "reason": "region outage"}
 
 
 class FakeDrillEstate(FakeEstate):
@@ -86,10 +89,12 @@ def _run(
     scenario: str,
     state: str = "home",
     tweak: Callable[[FakeDrillEstate], dict[str, Any]] | None = None,
+    preempt_after: str = "",
+    events: tuple[Event, ...] = (),
     **overrides: Any,
 ) -> tuple[FakeContext, FakeDrillEstate, dict[str, Any]]:
     inp = {"run_id": "drill-qlp", "settings": backup_settings(), "scenario": scenario, "trigger": {}}
-    ctx = FakeContext(inp, {})
+    ctx = FakeContext(inp, {}, events=events)
     estate = FakeDrillEstate(lambda: ctx.current_utc_datetime, state)
     ctx.activities.update(
         {
@@ -111,6 +116,15 @@ def _run(
     )
     ctx.activities.update(overrides)
     ctx.activities.update(tweak(estate) if tweak else {})
+    if preempt_after:  # a failover queued on the lock raises ``preempt`` while this activity runs
+        handler = ctx.activities[preempt_after]
+
+        def preempting(p: dict[str, Any]) -> Any:
+            for waiting in [t for t in ctx.listening if t.name == "preempt" and not t.completed]:
+                waiting.result, waiting.completed = FAILOVER, True  # it arrives while the activity runs
+            return handler(p)
+
+        ctx.activities[preempt_after] = preempting
     out = drive(orchestrator(names.DRILL_ORCHESTRATOR), ctx)
     report = ctx.last_report()
     assert (out["status"], out["summary"], out["verdict"]) == (
@@ -342,3 +356,71 @@ def test_two_writable_primaries_refuse_the_drill_with_the_reason() -> None:
     assert report["summary"].startswith(f"refusing to choose a primary: {SOUTH} and {WEST} are both writable")
     for activity in (names.DATABASE_RESTORE_SERVER, names.DATABASE_CREATE_REPLICA, names.PROBE_HTTP):
         assert activity not in ctx.names()
+
+
+# ---- a failover queued behind a drill (rule 12) -----------------------------------------------------------
+def test_a_failover_stops_the_region_drill_after_the_replica_is_made_and_the_replica_is_torn_down() -> None:
+    ctx, estate, report = _run("region", preempt_after=names.DATABASE_CREATE_REPLICA)
+    assert report["status"] == "preempted", report["summary"]
+    assert "preempted by failover failover-qlp-1 (region outage)" in report["summary"]
+    assert "at the checkpoint after create-drill-replica" in report["summary"]
+    assert "tore down what it made (verified gone)" in report["summary"]
+    called = ctx.names()
+    assert names.DATABASE_PROMOTE_REPLICA not in called and names.CONTAINERS_ENSURE_GROUP not in called
+    assert estate.servers == set() and estate.groups == set() and estate.secrets["database-url-drill"] == ""
+    assert report["measurements"]["preempted_by"] == "failover-qlp-1"
+    assert report["measurements"]["teardown_verified"] is True and report["verdict"] is None
+    assert not [p for p in ctx.payloads(names.NOTIFY_SEND) if p.get("page")]
+
+
+def test_a_failover_during_the_restore_skips_the_checks_and_deletes_the_scratch_server() -> None:
+    ctx, estate, report = _run("complete", preempt_after=names.DATABASE_RESTORE_SERVER)
+    assert report["status"] == "preempted" and "at the checkpoint after restore" in report["summary"]
+    scratch = ctx.payloads(names.DATABASE_RESTORE_SERVER)[0]["target"]
+    assert [p["server"] for p in estate.checked] == ["qlp-db-uksouth"]  # the source counted, no checks
+    assert scratch not in estate.servers and estate.servers == set()
+    assert names.DATABASE_CREATE_REPLICA not in ctx.names()  # the region part never began
+    assert names.TRAFFIC_GET_ROUTE not in ctx.names()
+
+
+def test_a_failover_queued_before_the_drill_began_stops_it_before_it_makes_anything() -> None:
+    ctx, _, report = _run("database", events=(Event("preempt", FAILOVER),))
+    assert report["status"] == "preempted" and "after observe" in report["summary"]
+    assert "before it made anything" in report["summary"]
+    assert names.DATABASE_WRITE_SENTINEL not in ctx.names()
+    assert names.DATABASE_RESTORE_SERVER not in ctx.names()
+    assert report["measurements"]["teardown_verified"] is None
+
+
+def test_a_preempted_drill_that_leaves_a_resource_behind_pages() -> None:
+    ctx, estate, report = _run(
+        "region",
+        preempt_after=names.CONTAINERS_ENSURE_GROUP,
+        **{names.CONTAINERS_DELETE_GROUP: returns({"deleted": False})},
+    )
+    assert report["status"] == "preempted" and "at the checkpoint after drill-group" in report["summary"]
+    assert "a drill resource is still there" in report["summary"] and estate.groups
+    assert names.PROBE_HTTP not in ctx.names()  # the drill group was not checked: the failover waits
+    assert [p["page"] for p in ctx.payloads(names.NOTIFY_SEND)][-1] is True
+
+
+def test_the_restore_test_itself_is_not_preempted() -> None:
+    from orchestrators import restore_test
+
+    assert "proceed" not in restore_test.restore_test_plan.__code__.co_varnames  # it runs to its end
+
+
+def test_a_failover_queued_while_the_drill_group_is_probed_stops_the_wait_at_the_next_probe() -> None:
+    down = {"ok": False, "status": 503}
+
+    def tweak(estate: FakeDrillEstate) -> dict[str, Any]:
+        return {names.PROBE_HTTP: lambda p: down}
+
+    late = Event("preempt", FAILOVER, at=T0 + timedelta(seconds=60))
+    ctx, estate, report = _run("region", tweak=tweak, events=(late,))
+    assert report["status"] == "preempted", report["summary"]
+    assert "at the checkpoint after a probe of the drill group" in report["summary"]
+    probes = ctx.payloads(names.PROBE_HTTP)
+    assert 1 < len(probes) < drill.VERIFY_ATTEMPTS  # it stopped waiting, well before the attempts ran out
+    assert estate.servers == set() and estate.groups == set()
+    assert names.DATABASE_RUN_CHECKS not in ctx.names()  # no write, no read-back

@@ -76,6 +76,21 @@ def test_a_failed_or_old_restore_test_fails_and_a_missing_one_fails() -> None:
     assert results(dataclasses.replace(READY, runs=None, runs_error="403"))["drill_database"][0] == UNKNOWN
 
 
+def test_a_drill_stopped_for_a_failover_or_still_running_leaves_the_last_result_standing() -> None:
+    newer = (
+        policy.RunSeen("drill-region", "preempted", NOW - timedelta(days=1), "drill-region-9"),
+        policy.RunSeen("drill-region", "running", NOW - timedelta(minutes=5), "drill-region-10"),
+    )
+    assert results(dataclasses.replace(READY, runs=(*newer, *RUNS)))["drill_region"] == (
+        policy.PASS,
+        "the last region drill drill-region 20 d 0 h ago succeeded",
+    )
+    assert results(dataclasses.replace(READY, runs=newer))["drill_region"] == (
+        policy.FAIL,
+        "no region drill has ended with a result (drill-region-10 running)",
+    )
+
+
 def test_the_standby_must_run_the_live_release_and_have_an_origin_to_route_to() -> None:
     stale = results(dataclasses.replace(READY, standby_image="qlp:1.3.0"))
     assert stale["standby_image"] == (policy.FAIL, "the DR standby runs qlp:1.3.0, the live slot qlp:1.4.0")
