@@ -17,11 +17,11 @@ quietly = { $(1); } >>$(INSTALL_LOG) 2>&1 || { echo "install failed: $(2) (the l
 .PHONY: run test lint bench deps system-deps browser-deps package clean
 
 # ---- installation -------------------------------------------------------------------------------
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	@echo "installing Python packages into $(VENV) (log: $(INSTALL_LOG))"
 	@test -x $(PY) || $(call quietly,$(PYTHON) -m venv $(VENV),virtualenv)
 	@$(call quietly,$(PY) -m pip install --upgrade pip,pip)
-	@$(call quietly,$(PY) -m pip install -r requirements-dev.txt,requirements-dev.txt)
+	@$(call quietly,$(PY) -m pip install -r requirements-dev.txt -c constraints.txt,requirements-dev.txt)
 	@touch $(STAMP)
 
 # drctl, the operator command line: the console script of pyproject.toml, editable (cli/ is used as is)
