@@ -45,6 +45,7 @@ from triggers import (
     runs_api,
     schedules,
     status_api,
+    tabletop_api,
     watchdog,
 )
 
@@ -85,6 +86,7 @@ _BLUEPRINTS = (
     readiness_api,
     readiness,
     calendar_api,
+    tabletop_api,
     alert_verification,
     failover_validation,
     performance_baseline,

@@ -16,6 +16,7 @@ import typer
 
 from cli import outcome
 from cli.core import DryRun, JsonFlag, Reason, Timeout, Wait, api, app, guarded, out, show_json, start
+from cli.views import esc, utc
 
 
 class Mode(StrEnum):
@@ -220,3 +221,41 @@ def reject(run_id: RunId, note: Note, as_json: JsonFlag = False) -> None:
 def cancel(run_id: RunId, note: Note, as_json: JsonFlag = False) -> None:
     """Cancel a run at a decision point."""
     answer("cancel", run_id, note, as_json)
+
+
+@app.command()
+def tabletop(
+    run_id: RunId,
+    answers: Annotated[
+        list[str] | None,
+        typer.Option("--answer", help="N=TEXT: an answer to checklist item N (repeat for more items)"),
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """The security drill's tabletop checklist with its answers; --answer records answers (kept, never
+    replaced; who answered is you, as the API authenticates you)."""
+
+    def send() -> int:
+        given: dict[str, str] = {}
+        for entry in answers or []:
+            number, sep, text = entry.partition("=")
+            if not sep or not number.strip().isdigit():
+                raise typer.BadParameter(f"{entry!r}: an answer is N=TEXT", param_hint="--answer")
+            given[number.strip()] = text
+        path = f"drills/{run_id}/tabletop"
+        found = api().post(path, {"answers": given}) if given else api().get(path)
+        if as_json:
+            show_json(found)
+            return outcome.DONE
+        for item in found.get("checklist") or []:
+            out.print(esc(f"{item.get('item')}. {item.get('text')}"))
+            for a in item.get("answers") or []:
+                out.print(esc(f"   - {a.get('answer')} ({a.get('by')}, {utc(a.get('at'))})"))
+            if not item.get("answers"):
+                out.print("   (for the tabletop)")
+        open_items = ", ".join(str(n) for n in found.get("open") or []) or "none"
+        total = len(found.get("checklist") or [])
+        out.print(esc(f"answered {found.get('answered')} of {total}; open: {open_items}"))
+        return outcome.DONE
+
+    guarded(send)

@@ -203,6 +203,8 @@ TIMER_RESTORE_TEST = "timer_restore_test"
 TIMER_DRILL = "timer_drill"
 HTTP_RESTORE = "http_restore"
 HTTP_DRILLS = "http_drills"
+HTTP_DRILL_TABLETOP = "http_drill_tabletop"  # triggers/tabletop_api.py: read the security drill's tabletop
+HTTP_DRILL_TABLETOP_ANSWER = "http_drill_tabletop_answer"  # and answer its checklist
 
 # ---- failover and failback intake and operator API (triggers/alerts.py, triggers/http_api.py) ----------
 HTTP_ALERTS = "http_alerts"

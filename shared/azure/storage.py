@@ -193,17 +193,21 @@ class StorageAdapter:
         }
 
     def write_document(self, run_id: str, name: str, text: str) -> dict[str, Any]:
-        """Write a Markdown document beside a run's report (``runs/<run_id>/<name>``: an incident's
-        post-mortem draft). Written once: when it exists, the one written first is kept (a retried
-        activity converges)."""
+        """Write a Markdown or JSON document beside a run's report (``runs/<run_id>/<name>``: an incident's
+        post-mortem draft, a drill's tabletop answers). Written once: when it exists, the one written first
+        is kept (a retried activity converges)."""
         with SDK_IMPORT_LOCK:
             from azure.storage.blob import ContentSettings
 
-        if not re.fullmatch(r"[a-z0-9-]+\.md", name):
-            raise PermanentError("write document", name, "name must be lower-case letters, digits, - and .md")
+        kind = re.fullmatch(r"[a-z0-9-]+\.(md|json)", name)
+        if not kind:
+            raise PermanentError(
+                "write document", name, "name must be lower-case letters, digits, - and .md or .json"
+            )
         blob_name = f"{run_prefix(run_id)}/{name}"
         blob = self._container().get_blob_client(blob_name)
-        settings = ContentSettings(content_type="text/markdown; charset=utf-8")
+        media = "text/markdown" if kind.group(1) == "md" else "application/json"
+        settings = ContentSettings(content_type=f"{media}; charset=utf-8")
         with translated("write document", blob_name):
             try:
                 blob.upload_blob(text, overwrite=False, content_settings=settings)
@@ -218,6 +222,16 @@ class StorageAdapter:
         """A document beside a run's report, or None when there is none."""
         raw = self._read_bytes(self._container(), f"{run_prefix(run_id)}/{name}")
         return raw.decode() if raw is not None else None
+
+    def read_documents(self, run_id: str, starting: str) -> list[tuple[str, str]]:
+        """The documents beside a run's report whose names start with ``starting``: (name, text), in name
+        order (names that begin with a UTC stamp are in the order written)."""
+        prefix = f"{run_prefix(run_id)}/"
+        container = self._container()
+        with translated("list documents", prefix + starting):
+            listed = sorted(b.name for b in container.list_blobs(name_starts_with=prefix + starting))
+        found = [(name.removeprefix(prefix), self._read_bytes(container, name)) for name in listed]
+        return [(name, raw.decode()) for name, raw in found if raw is not None]
 
 
 _SUMMARY_KEYS = ("run_id", "operation", "status", "started_at", "ended_at", "retain_until")

@@ -160,6 +160,7 @@ from shared.policy.security import (
     rotation_roles,
     security_verdict,
     tabletop,
+    tabletop_record,
 )
 from shared.policy.tiers import TierComponent, tier_rto, tier_verdicts, tiers_decision, tiers_pending
 from shared.policy.verdicts import (
@@ -321,6 +322,7 @@ __all__ = [
     "smoke_requests",
     "smoke_verdict",
     "tabletop",
+    "tabletop_record",
     "tier_rto",
     "tier_verdicts",
     "tiers_decision",

@@ -61,9 +61,37 @@ def revocable(role: str, *, secret_user: str, admin: str | None) -> Decision:
 
 
 def tabletop(items: Sequence[str]) -> list[dict[str, Any]]:
-    """The tabletop checklist as evidence: each item open for the people at the table (their answers go
-    in the incident's post-mortem or the drill's review); what the drill proved is listed beside it."""
+    """The tabletop checklist as evidence: each item open for the people at the table (their answers are
+    recorded beside the drill's report: POST /api/drills/{id}/tabletop, ``tabletop_record``); what the
+    drill proved is listed beside it."""
     return [{"item": text, "status": "for the tabletop"} for text in items]
+
+
+def tabletop_record(
+    checklist: Sequence[Mapping[str, Any]], submissions: Sequence[Mapping[str, Any]]
+) -> dict[str, Any]:
+    """The tabletop as it stands: each checklist item (numbered from 1) with every answer given to it, in
+    the order given (``submissions``: {by, at, answers: {number: text}}, oldest first), and which items no
+    one has answered yet. Nothing is replaced: a later answer is added beside the earlier ones."""
+    items: list[dict[str, Any]] = [
+        {"item": n, "text": str(entry.get("item") or ""), "answers": []}
+        for n, entry in enumerate(checklist, 1)
+    ]
+    for sub in submissions:
+        for key, text in dict(sub.get("answers") or {}).items():
+            n = int(key) if str(key).isdigit() else 0
+            if 1 <= n <= len(items):
+                given = {"answer": str(text), "by": sub.get("by"), "at": sub.get("at")}
+                items[n - 1]["answers"].append(given)
+    unanswered = [i["item"] for i in items if not i["answers"]]
+    for i in items:
+        i["status"] = "answered" if i["answers"] else "for the tabletop"
+    return {
+        "checklist": items,
+        "answered": len(items) - len(unanswered),
+        "open": unanswered,
+        "submissions": len(submissions),
+    }
 
 
 def revocation_proved(read_back: Mapping[str, Any]) -> bool:

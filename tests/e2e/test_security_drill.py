@@ -76,9 +76,25 @@ def test_the_credential_is_rotated_with_no_failed_public_request(estate_factory:
         i["status"] == "for the tabletop" for i in tabletop["checklist"]
     )
     assert any("qlp_app revoked" in p for p in tabletop["proved"])
+    tabletop_answers(estate, str(report["run_id"]))
     assert str(urlsplit(rotated).password) not in json.dumps(report)  # no password in the report
 
     back = drill(estate)  # the next drill hands the credential back to the base role
     assert back["measurements"]["secret_user_after"] == "qlp_app"
     assert urlsplit(secret_url(estate)).username == "qlp_app" and not can_log_in(local(rotated, estate))
     assert releases(estate)["live_slot"] == "blue"
+
+
+def tabletop_answers(estate: Estate, run: str) -> None:
+    """The people at the table answer two items through the API; a bad answer changes nothing."""
+    path = f"/api/drills/{run}/tabletop"
+    refused = estate.api("POST", path, {"answers": {"9": "no such item"}})
+    assert refused.status_code == 400 and refused.json()["field"] == "answers.9", refused.text
+    answers = {"1": "The rotation was scheduled: the drill calendar, Q4", "5": "Nobody outside: a drill"}
+    answered = estate.api("POST", path, {"answers": answers})
+    assert answered.status_code == 200, answered.text
+    assert answered.json()["by"] == "function key"  # the caller, as the host authenticated it
+    read = estate.api("GET", path).json()
+    assert (read["answered"], read["open"], read["submissions"]) == (2, [2, 3, 4, 6], 1)
+    assert read["checklist"][4]["answers"][0]["answer"] == answers["5"]
+    assert estate.report(run)["tabletop"]["checklist"][0]["status"] == "for the tabletop"  # report unchanged
