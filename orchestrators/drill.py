@@ -86,6 +86,17 @@ class Evidence:
             self.preempted = (by, where)
         return self.preempted is None
 
+    def probe(self, run: Run, probe: Json, *, attempts: int, failure: str, during: str) -> Gen:
+        """await_probe at the drill's interval; a failover queued meanwhile ends the wait (the checkpoint
+        after ``during``), and the answer says ``stopped``."""
+
+        def stopped() -> bool:
+            return not self.proceed(during)
+
+        return await_probe(
+            run, probe, attempts=attempts, interval=PROBE_INTERVAL_SECONDS, failure=failure, stopped=stopped
+        )
+
 
 def drill_plan(run: Run, scenario: str) -> Gen:
     if scenario == "security":
@@ -236,13 +247,8 @@ def bring_up_region(run: Run, primary: policy.Primary, site: DrillSite, evidence
     probe = {"url": base + s.health_path}
     yield from run.step(
         "verify-drill-group",
-        await_probe(
-            run,
-            probe,
-            attempts=VERIFY_ATTEMPTS,
-            interval=PROBE_INTERVAL_SECONDS,
-            failure=failure,
-            stopped=lambda: not evidence.proceed("a probe of the drill group"),
+        evidence.probe(
+            run, probe, attempts=VERIFY_ATTEMPTS, failure=failure, during="a probe of the drill group"
         ),
     )
     if not evidence.proceed("verify-drill-group"):
@@ -267,13 +273,8 @@ def verify_write(run: Run, base: str, replica: Json, marker: str, evidence: Evid
     failure = "write through the drill group failed"
     written = yield from run.step(
         "drill-write",
-        await_probe(
-            run,
-            write,
-            attempts=WRITE_ATTEMPTS,
-            interval=PROBE_INTERVAL_SECONDS,
-            failure=failure,
-            stopped=lambda: not evidence.proceed("a write through the drill group"),
+        evidence.probe(
+            run, write, attempts=WRITE_ATTEMPTS, failure=failure, during="a write through the drill group"
         ),
     )
     if written.get("stopped"):
@@ -320,16 +321,10 @@ def through_drill_path(run: Run, tag: str, base: str, evidence: Evidence) -> Gen
         run.measure(frontdoor_drill_path=f"skipped: {made.get('reason')}")
         return
     failure = f"{url} through the drill route answered"
+    during = "a probe through the drill route"
     yield from run.step(
         "frontdoor-drill-probe",
-        await_probe(
-            run,
-            {"url": url},
-            attempts=VERIFY_ATTEMPTS,
-            interval=PROBE_INTERVAL_SECONDS,
-            failure=failure,
-            stopped=lambda: not evidence.proceed("a probe through the drill route"),
-        ),
+        evidence.probe(run, {"url": url}, attempts=VERIFY_ATTEMPTS, failure=failure, during=during),
     )
     if not evidence.proceed("frontdoor-drill-probe"):
         return

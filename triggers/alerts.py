@@ -31,7 +31,7 @@ from shared.config import Settings, current_settings
 from shared.models import HealthSignal, ProbeSnapshot, parse_time
 from triggers import coalesce, deploy_signals, practice, runs
 from triggers.api import endpoint
-from triggers.web import BadRequest, Body, Field, check_json, json_response, settings_or_error
+from triggers.web import BadRequest, Body, Field, check_json, json_response
 
 bp = df.Blueprint()
 log = logging.getLogger(__name__)
@@ -351,13 +351,8 @@ def _failover_input(settings: Settings, signal: HealthSignal, recent: list[str])
 )
 async def http_alerts(req: func.HttpRequest, client: Any) -> func.HttpResponse:
     """POST /api/alerts: an Azure Monitor action-group webhook (common alert schema). 202 or 4xx."""
-    try:
-        signal = signal_from_common_alert(WEBHOOK.parse(req))
-    except BadRequest as bad:
-        return bad.response()
-    settings = settings_or_error()
-    if isinstance(settings, func.HttpResponse):
-        return settings
+    signal = signal_from_common_alert(WEBHOOK.parse(req))
+    settings = current_settings()
     return json_response(await handle_signal(client, settings, signal), 202)
 
 

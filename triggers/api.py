@@ -130,20 +130,40 @@ def checked(req: func.HttpRequest, declared: Endpoint) -> func.HttpResponse | No
     return None
 
 
+def answered(refusal: BadRequest | SettingsError) -> func.HttpResponse:
+    """How every route answers what its handler raised on the way: a bad request (the 4xx naming the
+    field, triggers/web.py), or settings that do not load (503 naming the problems)."""
+    if isinstance(refusal, BadRequest):
+        return refusal.response()
+    return json_response({"error": "settings invalid", "problems": refusal.problems}, 503)
+
+
 def _guarded(function: Callable[..., Any], declared: Endpoint) -> Callable[..., Any]:
+    """The handler behind the route's checks; a BadRequest or SettingsError it raises is answered here,
+    so a handler validates by calling the parsers (and ``current_settings``) and nothing else."""
     if inspect.iscoroutinefunction(function):
 
         @functools.wraps(function)
         async def guarded_async(req: func.HttpRequest, *args: Any, **kwargs: Any) -> Any:
             refused = checked(req, declared)
-            return refused if refused is not None else await function(req, *args, **kwargs)
+            if refused is not None:
+                return refused
+            try:
+                return await function(req, *args, **kwargs)
+            except (BadRequest, SettingsError) as refusal:
+                return answered(refusal)
 
         return guarded_async
 
     @functools.wraps(function)
     def guarded(req: func.HttpRequest, *args: Any, **kwargs: Any) -> Any:
         refused = checked(req, declared)
-        return refused if refused is not None else function(req, *args, **kwargs)
+        if refused is not None:
+            return refused
+        try:
+            return function(req, *args, **kwargs)
+        except (BadRequest, SettingsError) as refusal:
+            return answered(refusal)
 
     return guarded
 

@@ -23,7 +23,7 @@ from shared.config import Settings, current_settings
 from shared.models import parse_time
 from triggers import runs
 from triggers.api import endpoint
-from triggers.web import NO_QUERY, BadRequest, json_response, settings_or_error
+from triggers.web import NO_QUERY, json_response
 
 bp = df.Blueprint()
 log = logging.getLogger("continuity.calendar")
@@ -69,13 +69,8 @@ def calendar_view(settings: Settings, summaries: list[dict[str, Any]], now: date
 )
 async def http_calendar(req: func.HttpRequest) -> func.HttpResponse:
     """GET /api/calendar."""
-    try:
-        NO_QUERY.parse(req)
-    except BadRequest as bad:
-        return bad.response()
-    settings = settings_or_error()
-    if isinstance(settings, func.HttpResponse):
-        return settings
+    NO_QUERY.parse(req)
+    settings = current_settings()
     summaries = await asyncio.to_thread(runs.report_summaries)
     return json_response(calendar_view(settings, summaries, utc_now()))
 

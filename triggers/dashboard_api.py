@@ -16,7 +16,7 @@ import azure.functions as func
 
 from shared import names
 from triggers.api import endpoint
-from triggers.web import NO_QUERY, BadRequest, json_response
+from triggers.web import NO_QUERY, json_response
 
 bp = df.Blueprint()
 
@@ -61,10 +61,7 @@ def _serve(name: str, mimetype: str) -> func.HttpResponse:
 )
 def http_dashboard(req: func.HttpRequest) -> func.HttpResponse:
     """GET /api/dashboard: the page."""
-    try:
-        NO_QUERY.parse(req)
-    except BadRequest as bad:
-        return bad.response()
+    NO_QUERY.parse(req)
     return _serve(PAGE, "text/html")
 
 

@@ -17,11 +17,11 @@ import azure.functions as func
 
 from activities.inprocess import read_now
 from shared import names, policy, releases
-from shared.config import Settings
+from shared.config import Settings, current_settings
 from triggers import runs
 from triggers.api import endpoint
 from triggers.operations_api import STARTS, dry_run, start_operation, trigger_of
-from triggers.web import NO_QUERY, BadRequest, Body, Field, json_response, settings_or_error
+from triggers.web import NO_QUERY, BadRequest, Body, Field, json_response
 
 bp = df.Blueprint()
 
@@ -97,21 +97,10 @@ def migration_of(value: dict[str, Any], settings: Settings) -> dict[str, Any]:
 async def http_deployments(req: func.HttpRequest, client: Any) -> func.HttpResponse:
     """POST /api/deployments {image, reason, dry_run, not_before, change_id, force_window,
     retry_quarantined}: 202, 200 (dry run), 400 naming the field, or 409."""
-    try:
-        body = DEPLOYMENT.parse(req)
-    except BadRequest as bad:
-        return bad.response()
-    settings = settings_or_error()
-    if isinstance(settings, func.HttpResponse):
-        return settings
-    try:
-        image = image_of(body["image"], settings, "image")
-    except BadRequest as bad:
-        return bad.response()
-    try:
-        migration = migration_of(body["migration"], settings) if body["migration"] is not None else None
-    except BadRequest as bad:
-        return bad.response()
+    body = DEPLOYMENT.parse(req)
+    settings = current_settings()
+    image = image_of(body["image"], settings, "image")
+    migration = migration_of(body["migration"], settings) if body["migration"] is not None else None
     payload = {
         "image": image,
         "migration": migration,
@@ -140,17 +129,9 @@ async def http_deployments(req: func.HttpRequest, client: Any) -> func.HttpRespo
 )
 async def http_rollback(req: func.HttpRequest, client: Any) -> func.HttpResponse:
     """POST /api/rollback {reason, to_image, force}: 202 (started, or preempting the deploy), 400, 409."""
-    try:
-        body = ROLLBACK.parse(req)
-    except BadRequest as bad:
-        return bad.response()
-    settings = settings_or_error()
-    if isinstance(settings, func.HttpResponse):
-        return settings
-    try:
-        to_image = image_of(body["to_image"], settings, "to_image") if body["to_image"] else None
-    except BadRequest as bad:
-        return bad.response()
+    body = ROLLBACK.parse(req)
+    settings = current_settings()
+    to_image = image_of(body["to_image"], settings, "to_image") if body["to_image"] else None
     payload = {
         "settings": settings.to_dict(),
         "to_image": to_image,
@@ -202,12 +183,7 @@ async def http_rollback(req: func.HttpRequest, client: Any) -> func.HttpResponse
 async def http_releases(req: func.HttpRequest, client: Any) -> func.HttpResponse:
     """GET /api/releases: the live slot and image (from the route and the group), the idle slot, the DR
     standby (and whether it follows the live release), the release history."""
-    try:
-        NO_QUERY.parse(req)
-    except BadRequest as bad:
-        return bad.response()
-    settings = settings_or_error()
-    if isinstance(settings, func.HttpResponse):
-        return settings
+    NO_QUERY.parse(req)
+    settings = current_settings()
     view = await asyncio.to_thread(read_now, releases.observe(settings))
     return json_response(view)

@@ -19,7 +19,7 @@ import azure.functions as func
 
 from shared import incidents, names, policy
 from shared.azure import runtime
-from shared.config import current_secrets
+from shared.config import current_secrets, current_settings
 from triggers import incidents as finder
 from triggers import runs
 from triggers.api import endpoint
@@ -33,7 +33,6 @@ from triggers.web import (
     json_response,
     read_json,
     run_id_of,
-    settings_or_error,
 )
 
 bp = df.Blueprint()
@@ -79,13 +78,8 @@ def _report(iid: str) -> dict[str, Any]:
     summary="The app's incidents, newest first (status=open: the open one)",
 )
 async def http_incidents(req: func.HttpRequest, client: Any) -> func.HttpResponse:
-    try:
-        only_open = LIST_QUERY.parse(req).get("status") == "open"
-    except BadRequest as bad:
-        return bad.response()
-    settings = settings_or_error()
-    if isinstance(settings, func.HttpResponse):
-        return settings
+    only_open = LIST_QUERY.parse(req).get("status") == "open"
+    settings = current_settings()
     found = await finder.all_incidents(client, settings.app_name)
     views = [finder.incident_view(s) for s in found if finder.is_open(s) or not only_open]
     return json_response({"incidents": views, "count": len(views)})
@@ -101,10 +95,7 @@ async def http_incidents(req: func.HttpRequest, client: Any) -> func.HttpRespons
     summary="One incident: severity, status, escalation level, linked runs, response SLA, post-mortem",
 )
 async def http_incident(req: func.HttpRequest, client: Any) -> func.HttpResponse:
-    try:
-        iid = incident_id_of(req)
-    except BadRequest as bad:
-        return bad.response()
+    iid = incident_id_of(req)
     status = await find(client, iid)
     if status is not None:
         return json_response(finder.incident_view(status))
@@ -146,14 +137,11 @@ def refusal(action: str, view: dict[str, Any], active: bool) -> str:
     summary="Acknowledge an incident (stops the escalation) or resolve it (ends it: post-mortem draft)",
 )
 async def http_incident_action(req: func.HttpRequest, client: Any) -> func.HttpResponse:
-    try:
-        iid = incident_id_of(req)
-        verb = str(req.route_params.get("action", ""))
-        if verb not in ACTIONS:
-            raise BadRequest("action", "must be ack or resolve")
-        note = ANSWER.parse(req)["note"] or ""
-    except BadRequest as bad:
-        return bad.response()
+    iid = incident_id_of(req)
+    verb = str(req.route_params.get("action", ""))
+    if verb not in ACTIONS:
+        raise BadRequest("action", "must be ack or resolve")
+    note = ANSWER.parse(req)["note"] or ""
     status = await find(client, iid)
     if status is None:
         return json_response({"error": "not found", "id": iid}, 404)
@@ -179,10 +167,7 @@ async def http_incident_action(req: func.HttpRequest, client: Any) -> func.HttpR
     summary="The post-mortem draft of a resolved incident (Markdown)",
 )
 async def http_incident_postmortem(req: func.HttpRequest) -> func.HttpResponse:
-    try:
-        iid = incident_id_of(req)
-    except BadRequest as bad:
-        return bad.response()
+    iid = incident_id_of(req)
     text = await asyncio.to_thread(_postmortem, iid)
     if text is None:
         return json_response({"error": "not found", "id": iid, "reason": "no post-mortem draft yet"}, 404)
@@ -245,10 +230,7 @@ async def http_pagerduty_webhook(req: func.HttpRequest, client: Any) -> func.Htt
         return json_response(
             {"error": "unauthorized", "reason": "X-PagerDuty-Signature does not verify"}, 401
         )
-    try:
-        key, agent = pagerduty_ack(read_json(req))
-    except BadRequest as bad:
-        return bad.response()
+    key, agent = pagerduty_ack(read_json(req))
     if not key:
         return json_response({"status": "ignored", "reason": agent}, 202)
     status = await find(client, key) if key.startswith("incident-") else None

@@ -13,10 +13,11 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from shared import names, policy
+from shared.config import current_settings
 from triggers.api import endpoint
 from triggers.deploy_api import image_of
 from triggers.operations_api import STARTS, dry_run, start_operation, trigger_of
-from triggers.web import BadRequest, Body, Field, settings_or_error
+from triggers.web import Body, Field
 
 bp = df.Blueprint()
 
@@ -52,17 +53,9 @@ MAINTENANCE = Body(
 )
 async def http_migrations(req: func.HttpRequest, client: Any) -> func.HttpResponse:
     """POST /api/migrations {image, reason, target_version, class, dry_run}: 202, 200, 400 or 409."""
-    try:
-        body = MIGRATION.parse(req)
-    except BadRequest as bad:
-        return bad.response()
-    settings = settings_or_error()
-    if isinstance(settings, func.HttpResponse):
-        return settings
-    try:
-        image = image_of(body["image"], settings, "image")
-    except BadRequest as bad:
-        return bad.response()
+    body = MIGRATION.parse(req)
+    settings = current_settings()
+    image = image_of(body["image"], settings, "image")
     payload = {
         "image": image,
         "target_version": body["target_version"],
@@ -93,13 +86,8 @@ async def http_migrations(req: func.HttpRequest, client: Any) -> func.HttpRespon
 )
 async def http_maintenance(req: func.HttpRequest, client: Any) -> func.HttpResponse:
     """POST /api/maintenance {enabled, reason}: 202, 400 or 409."""
-    try:
-        body = MAINTENANCE.parse(req)
-    except BadRequest as bad:
-        return bad.response()
-    settings = settings_or_error()
-    if isinstance(settings, func.HttpResponse):
-        return settings
+    body = MAINTENANCE.parse(req)
+    settings = current_settings()
     payload = {"enabled": body["enabled"], "trigger": trigger_of(req, body["reason"])}
     return await start_operation(
         req,

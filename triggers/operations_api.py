@@ -19,10 +19,10 @@ from activities.inprocess import read_now
 from orchestrators.drill import SCENARIOS
 from orchestrators.restore import integrity_checks, restore_window, restored_server_name
 from shared import estate, names, policy
-from shared.config import Settings
+from shared.config import Settings, current_settings
 from triggers import runs
 from triggers.api import endpoint
-from triggers.web import BadRequest, Body, Field, actor_of, json_response, settings_or_error
+from triggers.web import Body, Field, actor_of, json_response
 
 bp = df.Blueprint()
 
@@ -113,13 +113,8 @@ async def dry_run(
 )
 async def http_failover(req: func.HttpRequest, client: Any) -> func.HttpResponse:
     """POST /api/failover {reason, mode: auto|planned|forced, dry_run}: 202, 200 (dry run), 400 or 409."""
-    try:
-        body = FAILOVER.parse(req)
-    except BadRequest as bad:
-        return bad.response()
-    settings = settings_or_error()
-    if isinstance(settings, func.HttpResponse):
-        return settings
+    body = FAILOVER.parse(req)
+    settings = current_settings()
     payload = {"mode": body["mode"], "dry_run": body["dry_run"], "trigger": trigger_of(req, body["reason"])}
     start = dry_run if body["dry_run"] else start_operation
     return await start(
@@ -138,13 +133,8 @@ async def http_failover(req: func.HttpRequest, client: Any) -> func.HttpResponse
 )
 async def http_failback(req: func.HttpRequest, client: Any) -> func.HttpResponse:
     """POST /api/failback {reason, slot: blue|green}: start the planned return to the home region."""
-    try:
-        body = FAILBACK.parse(req)
-    except BadRequest as bad:
-        return bad.response()
-    settings = settings_or_error()
-    if isinstance(settings, func.HttpResponse):
-        return settings
+    body = FAILBACK.parse(req)
+    settings = current_settings()
     payload = {"slot": body["slot"], "trigger": trigger_of(req, body["reason"])}
     return await start_operation(
         req, client, settings, operation="failback", orchestrator=names.FAILBACK_ORCHESTRATOR, payload=payload
@@ -201,13 +191,8 @@ async def http_restore(req: func.HttpRequest, client: Any) -> func.HttpResponse:
     rule the point fails, 409 (another run, or no primary can be told now), or 503 when the source's
     window cannot be read. The point is validated
     against the primary found now before anything starts."""
-    try:
-        body = RESTORE.parse(req)
-    except BadRequest as bad:
-        return bad.response()
-    settings = settings_or_error()
-    if isinstance(settings, func.HttpResponse):
-        return settings
+    body = RESTORE.parse(req)
+    settings = current_settings()
     now, point = datetime.now(UTC), body["restore_point"]
     try:
         server = await asyncio.to_thread(read_window, settings)
@@ -247,13 +232,8 @@ async def http_restore(req: func.HttpRequest, client: Any) -> func.HttpResponse:
 async def http_drills(req: func.HttpRequest, client: Any) -> func.HttpResponse:
     """POST /api/drills {scenario: restore|database|region|complete, reason}: 202, 400 or 409. The
     restore scenario is a restore test."""
-    try:
-        body = DRILL.parse(req)
-    except BadRequest as bad:
-        return bad.response()
-    settings = settings_or_error()
-    if isinstance(settings, func.HttpResponse):
-        return settings
+    body = DRILL.parse(req)
+    settings = current_settings()
     scenario = body["scenario"]
     trigger = trigger_of(req, body["reason"] or f"{scenario} drill")
     if scenario == "restore":

@@ -22,7 +22,7 @@ from shared import names, readiness
 from shared.config import Settings, current_settings
 from triggers import runs
 from triggers.api import endpoint
-from triggers.web import NO_QUERY, BadRequest, json_response, settings_or_error
+from triggers.web import NO_QUERY, json_response
 
 bp = df.Blueprint()
 log = logging.getLogger("continuity.readiness")
@@ -75,11 +75,6 @@ def readiness_now(settings: Settings) -> dict[str, Any]:
 )
 async def http_readiness(req: func.HttpRequest) -> func.HttpResponse:
     """GET /api/readiness: the score (share of passing checks), each check's result and reason."""
-    try:
-        NO_QUERY.parse(req)
-    except BadRequest as bad:
-        return bad.response()
-    settings = settings_or_error()
-    if isinstance(settings, func.HttpResponse):
-        return settings
+    NO_QUERY.parse(req)
+    settings = current_settings()
     return json_response(await asyncio.to_thread(readiness_now, settings))

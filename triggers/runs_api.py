@@ -72,10 +72,7 @@ def _matches(view: dict[str, Any], operation: str, status: str) -> bool:
 )
 async def http_runs(req: func.HttpRequest, client: Any) -> func.HttpResponse:
     """GET /api/runs?operation=&status=&limit=: every run, newest first (Durable, then reports)."""
-    try:
-        operation, status, limit = run_filters(RUNS_QUERY.parse(req))
-    except BadRequest as bad:
-        return bad.response()
+    operation, status, limit = run_filters(RUNS_QUERY.parse(req))
     durable, reports = await asyncio.gather(client.get_status_all(), asyncio.to_thread(runs.report_summaries))
     views = [v for v in runs.merged(durable, reports) if _matches(v, operation, status)]
     return json_response({"runs": views[:limit], "count": min(len(views), limit)})
@@ -111,11 +108,8 @@ def _read_report(run_id: str) -> dict[str, Any]:
 )
 async def http_run(req: func.HttpRequest, client: Any) -> func.HttpResponse:
     """GET /api/runs/{id}: status, current step, decisions, report link; 404 when unknown."""
-    try:
-        NO_QUERY.parse(req)
-        run_id = run_id_of(req)
-    except BadRequest as bad:
-        return bad.response()
+    NO_QUERY.parse(req)
+    run_id = run_id_of(req)
     view = await find_run(client, run_id)
     if view is None:
         return json_response({"error": "not found", "id": run_id}, 404)
@@ -136,12 +130,9 @@ async def http_run(req: func.HttpRequest, client: Any) -> func.HttpResponse:
 )
 async def http_run_report(req: func.HttpRequest) -> func.HttpResponse:
     """GET /api/runs/{id}/report[?format=markdown]: the run's report as written so far; 404 when none."""
-    try:
-        params = REPORT_QUERY.parse(req)
-        run_id = run_id_of(req)
-        fmt = params.get("format", "json")
-    except BadRequest as bad:
-        return bad.response()
+    params = REPORT_QUERY.parse(req)
+    run_id = run_id_of(req)
+    fmt = params.get("format", "json")
     found = await asyncio.to_thread(_read_report, run_id)
     if not found.get("found"):
         return json_response({"error": "not found", "id": run_id}, 404)
@@ -185,14 +176,11 @@ def action_refusal(action: str, run_id: str, status: Any) -> str:
 )
 async def http_run_action(req: func.HttpRequest, client: Any) -> func.HttpResponse:
     """POST /api/runs/{id}/approve|reject|cancel {note}: delivered to the run as an event (202)."""
-    try:
-        run_id = run_id_of(req)
-        action = str(req.route_params.get("action", ""))
-        if action not in ACTIONS:
-            raise BadRequest("action", "must be approve, reject or cancel")
-        note = ANSWER.parse(req)["note"] or ""
-    except BadRequest as bad:
-        return bad.response()
+    run_id = run_id_of(req)
+    action = str(req.route_params.get("action", ""))
+    if action not in ACTIONS:
+        raise BadRequest("action", "must be approve, reject or cancel")
+    note = ANSWER.parse(req)["note"] or ""
     status = await client.get_status(run_id)
     if not runs.runtime_status(status) or getattr(status, "name", "") in runs.NOT_RUNS:
         return json_response({"error": "not found", "id": run_id}, 404)

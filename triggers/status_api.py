@@ -16,11 +16,11 @@ import azure.functions as func
 
 from activities.inprocess import read_now
 from shared import estate, names, releases
-from shared.config import Settings
+from shared.config import Settings, current_settings
 from shared.version import VERSION
 from triggers import runs, watchdog
 from triggers.api import endpoint, openapi
-from triggers.web import NO_QUERY, BadRequest, json_response, settings_or_error
+from triggers.web import NO_QUERY, json_response
 
 bp = df.Blueprint()
 
@@ -172,13 +172,8 @@ def observe_status(settings: Settings) -> dict[str, Any]:
 async def http_status(req: func.HttpRequest, client: Any) -> func.HttpResponse:
     """GET /api/status: primary region, live slot, replica lag, backup age, running operations, objectives,
     and the runs the watchdog finds stuck (triggers/watchdog.py)."""
-    try:
-        NO_QUERY.parse(req)
-    except BadRequest as bad:
-        return bad.response()
-    settings = settings_or_error()
-    if isinstance(settings, func.HttpResponse):
-        return settings
+    NO_QUERY.parse(req)
+    settings = current_settings()
     observed, running, reports, stuck = await asyncio.gather(
         asyncio.to_thread(observe_status, settings),
         runs.active_operations(client, settings.app_name),
@@ -200,8 +195,5 @@ async def http_status(req: func.HttpRequest, client: Any) -> func.HttpResponse:
 )
 def http_openapi(req: func.HttpRequest) -> func.HttpResponse:
     """GET /api/openapi.json: the contract, made from the same declarations the validation uses."""
-    try:
-        NO_QUERY.parse(req)
-    except BadRequest as bad:
-        return bad.response()
+    NO_QUERY.parse(req)
     return json_response(openapi())

@@ -129,12 +129,14 @@ def answer(iid: str, answers: dict[int, str], by: str) -> dict[str, Any]:
 
 
 async def _answered(iid: str, work: Any) -> func.HttpResponse:
+    """``work()`` in a thread, as JSON; a refusal as its 404 / 409 (a BadRequest goes to the route's
+    guard), storage that cannot be reached as 503."""
     try:
         return json_response(await asyncio.to_thread(work))
     except Refused as refused:
         return refused.response(iid)
-    except BadRequest as bad:
-        return bad.response()
+    except BadRequest:
+        raise
     except Exception:
         return json_response({"error": "unavailable", "reason": "the reports cannot be read now"}, 503)
 
@@ -150,10 +152,7 @@ async def _answered(iid: str, work: Any) -> func.HttpResponse:
     summary="The security drill's tabletop: the checklist, each item's answers, what the drill proved",
 )
 async def http_drill_tabletop(req: func.HttpRequest) -> func.HttpResponse:
-    try:
-        iid = drill_id_of(req)
-    except BadRequest as bad:
-        return bad.response()
+    iid = drill_id_of(req)
     return await _answered(iid, lambda: tabletop_view(iid))
 
 
@@ -169,10 +168,7 @@ async def http_drill_tabletop(req: func.HttpRequest) -> func.HttpResponse:
     summary="Answer items of the security drill's tabletop checklist (each answer kept, never replaced)",
 )
 async def http_drill_tabletop_answer(req: func.HttpRequest) -> func.HttpResponse:
-    try:
-        iid = drill_id_of(req)
-        answers = answers_of(ANSWERS.parse(req)["answers"])
-    except BadRequest as bad:
-        return bad.response()
+    iid = drill_id_of(req)
+    answers = answers_of(ANSWERS.parse(req)["answers"])
     by = actor_of(req)
     return await _answered(iid, lambda: answer(iid, answers, by))

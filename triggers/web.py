@@ -4,8 +4,9 @@ A route declares its body as a :class:`Body` of :class:`Field` s; ``Body.parse``
 returns the values (defaults filled in) or raises :class:`BadRequest` naming the field: a body larger than
 ``MAX_BODY_BYTES`` (413), sent as another media type than JSON (415; a body without a Content-Type is read
 as JSON), not JSON, nested deeper than ``MAX_DEPTH``, holding text that is not valid Unicode (a lone
-surrogate), an unknown field, or a field of the wrong kind (400). Nothing is started or written before a
-request parsed. The same declarations document the API.
+surrogate), an unknown field, or a field of the wrong kind (400). A handler just calls the parsers: the
+route's guard (triggers/api.py ``endpoint``) answers the BadRequest it raises. Nothing is started or
+written before a request parsed. The same declarations document the API.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from typing import Any
 
 import azure.functions as func
 
-from shared.config import Settings, SettingsError, current_settings
 from shared.models import parse_time
 
 MAX_BODY_BYTES = 64 * 1024
@@ -285,10 +285,3 @@ def run_id_of(req: func.HttpRequest) -> str:
     if not RUN_ID.match(value):
         raise BadRequest("id", "must be 1-128 letters, digits or . _ : -")
     return value
-
-
-def settings_or_error() -> Settings | func.HttpResponse:
-    try:
-        return current_settings()
-    except SettingsError as exc:
-        return json_response({"error": "settings invalid", "problems": exc.problems}, 503)

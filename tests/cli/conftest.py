@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from cli import core
+from tests.support.fake_api import FakeApi
 
 
 @pytest.fixture(autouse=True)
@@ -18,3 +19,11 @@ def wide_consoles() -> Iterator[None]:
     yield
     for console, width in widths:
         console.width = width
+
+
+@pytest.fixture
+def api() -> Iterator[FakeApi]:
+    """The fake operator API drctl talks to in a test."""
+    fake = FakeApi()
+    yield fake
+    fake.close()

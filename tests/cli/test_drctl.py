@@ -3,33 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from cli import core, settings
-from cli.main import app
-from tests.support.fake_api import FakeApi
+from cli import settings
+from tests.support.fake_api import FakeApi, drctl
 
 RUN = "failover-qlp-20261202T151759-3f2a"
 T = "2026-12-02T15:18:00+00:00"
-
-
-@pytest.fixture
-def api() -> Iterator[FakeApi]:
-    fake = FakeApi()
-    yield fake
-    fake.close()
-
-
-def drctl(fake: FakeApi | None, *args: str, key: str = "the-key", **env: str) -> Any:
-    core.STATE.clear()
-    base = {"DRCTL_URL": fake.url if fake else "http://127.0.0.1:9/api", "DRCTL_KEY": key}
-    base.update(DRCTL_POLL_SECONDS="0.01", DRCTL_CONFIG="/nonexistent", **env)
-    return CliRunner().invoke(app, list(args), env=base)
 
 
 def view(status: str = "running", runtime: str = "Running", **custom: Any) -> dict[str, Any]:

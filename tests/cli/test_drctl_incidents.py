@@ -3,15 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from typing import Any
 
-import pytest
-from typer.testing import CliRunner
-
-from cli.core import STATE
-from cli.main import app
-from tests.support.fake_api import FakeApi
+from tests.support.fake_api import FakeApi, drctl
 
 IID = "incident-qlp-20261203T112828-ba5b"
 INCIDENT = {
@@ -25,19 +18,6 @@ INCIDENT = {
     "response": {"reason": "P0 response SLA met: acknowledged after 6 s"},
     "last_update": "failover succeeded",
 }
-
-
-@pytest.fixture
-def api() -> Iterator[FakeApi]:
-    fake = FakeApi()
-    yield fake
-    fake.close()
-
-
-def drctl(fake: FakeApi, *args: str) -> Any:
-    STATE.clear()
-    env = {"DRCTL_URL": fake.url, "DRCTL_KEY": "k", "COLUMNS": "250", "DRCTL_CONFIG": "/nonexistent"}
-    return CliRunner().invoke(app, list(args), env=env)
 
 
 def test_incidents_lists_them_and_open_asks_for_the_open_one(api: FakeApi) -> None:

@@ -4,15 +4,8 @@ answers (a malformed one is refused before anything is sent)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from typing import Any
 
-import pytest
-from typer.testing import CliRunner
-
-from cli.core import STATE
-from cli.main import app
-from tests.support.fake_api import FakeApi
+from tests.support.fake_api import FakeApi, drctl
 
 DRILL = "drill-qlp-20261204T013358-d4e8"
 PATH = f"/api/drills/{DRILL}/tabletop"
@@ -26,19 +19,6 @@ TABLETOP = {
     "answered": 1,
     "open": [2],
 }
-
-
-@pytest.fixture
-def api() -> Iterator[FakeApi]:
-    fake = FakeApi()
-    yield fake
-    fake.close()
-
-
-def drctl(fake: FakeApi, *args: str) -> Any:
-    STATE.clear()
-    env = {"DRCTL_URL": fake.url, "DRCTL_KEY": "k", "COLUMNS": "250", "DRCTL_CONFIG": "/nonexistent"}
-    return CliRunner().invoke(app, list(args), env=env)
 
 
 def test_tabletop_shows_each_item_with_its_answers_and_the_open_ones(api: FakeApi) -> None:

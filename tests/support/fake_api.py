@@ -2,7 +2,8 @@
 
 ``FakeApi()`` serves on 127.0.0.1; ``api.on("GET", "/api/status", lambda req: (200, {...}))`` sets an
 answer (a handler may change with each call); ``api.requests`` lists what came (method, path, query,
-headers, body). Unknown routes answer 404 with the API's error shape.
+headers, body). Unknown routes answer 404 with the API's error shape. ``drctl(fake, *args)`` runs the
+command line against it.
 """
 
 from __future__ import annotations
@@ -87,3 +88,16 @@ class FakeApi:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def drctl(fake: FakeApi | None, *args: str, key: str = "the-key", **env: str) -> Any:
+    """Run drctl with ``args`` against ``fake`` (None: nothing listens), its state fresh each time."""
+    from typer.testing import CliRunner
+
+    from cli import core
+    from cli.main import app
+
+    core.STATE.clear()
+    base = {"DRCTL_URL": fake.url if fake else "http://127.0.0.1:9/api", "DRCTL_KEY": key}
+    base.update(DRCTL_POLL_SECONDS="0.01", DRCTL_CONFIG="/nonexistent", **env)
+    return CliRunner().invoke(app, list(args), env=base)

@@ -101,7 +101,7 @@ def test_the_calendar_route_shows_each_item_and_the_overdue_ones(monkeypatch: py
     ]
     monkeypatch.setattr(calendar_api.runs, "report_summaries", lambda: summaries)
     monkeypatch.setattr(calendar_api, "utc_now", lambda: NOW)
-    monkeypatch.setattr(calendar_api, "settings_or_error", lambda: SETTINGS)
+    monkeypatch.setattr(calendar_api, "current_settings", lambda: SETTINGS)
     resp = asyncio.run(call_http(names.HTTP_CALENDAR, http("GET", "/api/calendar")))
     body = json.loads(resp.get_body())
     assert resp.status_code == 200

@@ -339,7 +339,7 @@ def test_the_calendar_shows_each_checks_last_run_result_next_run_and_overdue(
     ]  # fmt: skip
     monkeypatch.setattr(calendar_api.runs, "report_summaries", lambda: summaries)
     monkeypatch.setattr(calendar_api, "utc_now", lambda: now)
-    monkeypatch.setattr(calendar_api, "settings_or_error", lambda: SETTINGS)
+    monkeypatch.setattr(calendar_api, "current_settings", lambda: SETTINGS)
     resp = asyncio.run(call_http(names.HTTP_CALENDAR, http("GET", "/api/calendar")))
     by_name = {i["name"]: i for i in json.loads(resp.get_body())["items"]}
     fv, pb = by_name["failover-validation"], by_name["performance-baseline"]

@@ -147,7 +147,7 @@ def test_the_route_scores_now_and_shows_the_last_tick(monkeypatch: pytest.Monkey
     found = {**activities(), names.STORAGE_READ_STATE: blob.read}
     monkeypatch.setattr(readiness_api, "read_now", reads_from(found))
     monkeypatch.setattr(readiness_api, "utc_now", lambda: NOW)
-    monkeypatch.setattr(readiness_api, "settings_or_error", lambda: Settings.from_dict(backup_settings()))
+    monkeypatch.setattr(readiness_api, "current_settings", lambda: Settings.from_dict(backup_settings()))
     resp = asyncio.run(call_http(names.HTTP_READINESS, http("GET", "/api/readiness")))
     body = json.loads(resp.get_body())
     assert resp.status_code == 200
