@@ -2,7 +2,11 @@
 incident's audience, write its post-mortem draft.
 
 INCIDENTS_OPEN takes the durable client binding (as any function on Azure may): it starts the incident's
-own instance or raises the ``link`` event on the open one (triggers/incidents.py ``join``).
+own instance or raises the ``link`` event on the open one (``join``). At most one incident is open per app:
+a run that opens one while one is open joins it instead, so one incident links every run of the same
+trouble. Two runs that open one at the same moment both start one; each then lists the open ones again and
+the earliest opened wins (shared/policy/incidents.py ``first_opened``): the other run joins it and ends
+its own as merged into it (the ``merge`` event).
 Audiences of INCIDENTS_NOTIFY: ``default`` (the configured targets), ``level:<name>`` (that escalation
 level's targets from ESCALATION_TARGETS; a level not listed there: the configured targets), ``status``
 (Slack, Teams and the status page webhook, which receives shared/incidents.py ``status_page_body``).
@@ -18,9 +22,11 @@ import azure.durable_functions as df
 
 from activities._params import Params, done
 from activities.registry import activity
-from shared import names
-from shared.config import Secrets, current_secrets, current_settings
+from shared import incident_instances as finder
+from shared import incidents, instances, names
+from shared.config import Secrets, Settings, current_secrets, current_settings
 from shared.errors import PermanentError
+from shared.policy import incidents as rules
 
 bp = df.Blueprint()
 AUDIENCES = ("default", "status")
@@ -31,8 +37,6 @@ AUDIENCES = ("default", "status")
 @bp.durable_client_input(client_name="client")
 async def incidents_open(params: dict[str, Any], client: Any) -> dict[str, Any]:
     """Join the app's open incident or open one (idempotent: a retry links the same run again)."""
-    from triggers.incidents import join
-
     p = Params(names.INCIDENTS_OPEN, params)
     p.text("run_id"), p.text("operation")
     severity = p.opt_text("severity")
@@ -113,3 +117,87 @@ def incidents_write_postmortem(params: dict[str, Any]) -> dict[str, Any]:
     return done(
         p.activity, {**written, "markdown": markdown[:2000], "message": f"post-mortem {written['blob']}"}
     )
+
+
+# ---- opening and joining --------------------------------------------------------------------------------
+async def join(client: Any, settings: Settings, params: dict[str, Any]) -> dict[str, Any]:
+    """Link a run to the app's open incident (raising its severity to the run's), or open one when none
+    is open and the run gives a severity; when another was opened at the same moment, the earliest is the
+    incident and the one just opened is merged into it. Idempotent: a retried call finds the incident
+    (the earliest open), links the run again, which the incident ignores, and merges any later one the
+    run opened."""
+    app, run_id = settings.app_name, str(params["run_id"])
+    found = await finder.open_incidents(client, app)
+    if found:
+        return await _join_earliest(client, found, params)
+    severity, reason = str(params.get("severity") or ""), str(params.get("reason") or "")
+    if not severity:
+        return {
+            "incident_id": "",
+            "severity": "",
+            "opened": False,
+            "linked": False,
+            "message": "no open incident",
+        }
+    iid = instances.new_run_id("incident", app)
+    spec = {
+        "severity": severity,
+        "reason": reason,
+        "run": {"run_id": run_id, "operation": str(params["operation"]), "reason": reason},
+    }
+    await client.start_new(
+        names.INCIDENT_ORCHESTRATOR, iid, {"settings": settings.to_dict(), "run_id": iid, "incident": spec}
+    )
+    found = await finder.open_incidents(client, app)  # the post-check: another opened at the same moment?
+    if rules.first_opened(iid, [finder.opened(s) for s in found]).is_(rules.MERGE):
+        return await _join_earliest(client, found, params, opened=iid)
+    return {
+        "incident_id": iid,
+        "severity": severity,
+        "opened": True,
+        "linked": True,
+        "message": f"{severity} incident {iid} opened by {run_id}",
+    }
+
+
+async def _join_earliest(
+    client: Any, found: list[Any], params: dict[str, Any], *, opened: str = ""
+) -> dict[str, Any]:
+    """Link the run to the earliest of the open incidents ``found``, then merge into it each later one
+    that is the run's: ``opened`` just now, or listing the run (opened by an attempt that failed before
+    its merge was sent)."""
+    winner, *later = found
+    joined = await _link(client, winner, params)
+    run_id, ranked = str(params["run_id"]), [finder.opened(s) for s in found]
+    message = joined["message"]
+    for status in later:
+        iid, custom = str(status.instance_id), getattr(status, "custom_status", None)
+        if iid != opened and run_id not in ((custom if isinstance(custom, dict) else {}).get("runs") or []):
+            continue
+        race = rules.first_opened(iid, ranked)
+        merge = {"action": "merge", "into": race.value, "by": "continuity", "note": race.reason}
+        await client.raise_event(iid, incidents.EVENT, merge)
+        message += f": {race.reason}"
+    return {**joined, "message": message}
+
+
+async def _link(client: Any, current: Any, params: dict[str, Any]) -> dict[str, Any]:
+    """Raise ``link`` with the run on the open incident ``current``; its severity raised to the run's."""
+    iid, run_id = str(current.instance_id), str(params["run_id"])
+    severity = str(params.get("severity") or "")
+    known = str((getattr(current, "custom_status", None) or {}).get("severity") or "")
+    link = {
+        "action": "link",
+        "run_id": run_id,
+        "operation": str(params["operation"]),
+        "severity": severity,
+        "reason": str(params.get("reason") or ""),
+    }
+    await client.raise_event(iid, incidents.EVENT, link)
+    return {
+        "incident_id": iid,
+        "severity": rules.highest(known, severity) if severity else known,
+        "opened": False,
+        "linked": True,
+        "message": f"{run_id} joins {iid}",
+    }

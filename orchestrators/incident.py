@@ -9,7 +9,7 @@ and INCIDENT_AUTO_RESOLVE_MINUTES have passed since the later of the last link a
 its timers: at the end of the quiet period, every AUTO_RECHECK_MINUTES while a run has not ended); a run
 that failed leaves it to people. At resolution: one last status update, the response SLA judged, a resolve to
 every PagerDuty routing key it paged, the post-mortem draft written to the reports; then it ends, so
-nothing is sent after. A duplicate, opened at the same moment as an earlier incident (triggers/incidents.py
+nothing is sent after. A duplicate, opened at the same moment as an earlier incident (activities/incidents.py
 ``join``), is merged into it: its pages resolved, no status update, no post-mortem. It takes no lock:
 incidents run beside the runs they link.
 

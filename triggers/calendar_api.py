@@ -18,7 +18,7 @@ from typing import Any
 import azure.durable_functions as df
 import azure.functions as func
 
-from shared import calendar, names, policy
+from shared import calendar, instances, names, policy
 from shared.config import Settings, current_settings
 from shared.models import parse_time
 from triggers import runs
@@ -98,9 +98,9 @@ async def start_check(client: Any, settings: Settings, item: str) -> str:
         return f"skipped: {holder.operation} {holder.run_id} holds the lock; the next tick runs the check"
     within = timedelta(days=policy.CADENCE_DAYS[cadence])
     for status in await runs.recent_runs(client, item, app, within):
-        if runs.is_active(status):
+        if instances.is_active(status):
             return f"skipped: {status.instance_id} is still running"
-    run_id = runs.new_run_id(item, app)
+    run_id = instances.new_run_id(item, app)
     trigger = {"kind": "timer", "reason": f"{cadence} {item.replace('-', ' ')} (DR test calendar)"}
     payload = {"settings": settings.to_dict(), "run_id": run_id, "trigger": trigger}
     await client.start_new(ORCHESTRATORS[item], run_id, payload)

@@ -17,11 +17,10 @@ from typing import Any
 import azure.durable_functions as df
 import azure.functions as func
 
-from shared import incidents, names, policy
+from shared import incident_instances as finder
+from shared import incidents, instances, names, policy
 from shared.azure import runtime
 from shared.config import current_secrets, current_settings
-from triggers import incidents as finder
-from triggers import runs
 from triggers.api import endpoint
 from triggers.web import (
     BadRequest,
@@ -46,6 +45,25 @@ READS = {200: "found", 400: "invalid request: the field and the problem", 404: "
 PAGERDUTY_ACK = "incident.acknowledged"
 
 
+def incident_view(status: Any) -> dict[str, Any]:
+    """An incident's Durable status as API JSON: its view (custom status), runtime status, links."""
+    custom = getattr(status, "custom_status", None)
+    iid = str(getattr(status, "instance_id", ""))
+    view = dict(custom) if isinstance(custom, dict) else {"id": iid}
+    view.update(
+        id=iid,
+        runtime_status=instances.runtime_status(status),
+        links={
+            "incident": f"/api/incidents/{iid}",
+            "ack": f"/api/incidents/{iid}/ack",
+            "resolve": f"/api/incidents/{iid}/resolve",
+            "postmortem": f"/api/incidents/{iid}/postmortem",
+            "report": f"/api/runs/{iid}/report",
+        },
+    )
+    return view
+
+
 def incident_id_of(req: func.HttpRequest) -> str:
     value = run_id_of(req)
     if not value.startswith("incident-"):
@@ -55,7 +73,7 @@ def incident_id_of(req: func.HttpRequest) -> str:
 
 async def find(client: Any, iid: str) -> Any | None:
     status = await client.get_status(iid)
-    if runs.runtime_status(status) and getattr(status, "name", "") == names.INCIDENT_ORCHESTRATOR:
+    if instances.runtime_status(status) and getattr(status, "name", "") == names.INCIDENT_ORCHESTRATOR:
         return status
     return None
 
@@ -81,7 +99,7 @@ async def http_incidents(req: func.HttpRequest, client: Any) -> func.HttpRespons
     only_open = LIST_QUERY.parse(req).get("status") == "open"
     settings = current_settings()
     found = await finder.all_incidents(client, settings.app_name)
-    views = [finder.incident_view(s) for s in found if finder.is_open(s) or not only_open]
+    views = [incident_view(s) for s in found if finder.is_open(s) or not only_open]
     return json_response({"incidents": views, "count": len(views)})
 
 
@@ -98,7 +116,7 @@ async def http_incident(req: func.HttpRequest, client: Any) -> func.HttpResponse
     iid = incident_id_of(req)
     status = await find(client, iid)
     if status is not None:
-        return json_response(finder.incident_view(status))
+        return json_response(incident_view(status))
     found = await asyncio.to_thread(_report, iid)  # the Durable record was purged: its report
     record = (found.get("report") or {}).get("incident") if found.get("found") else None
     if not isinstance(record, dict):
@@ -145,8 +163,8 @@ async def http_incident_action(req: func.HttpRequest, client: Any) -> func.HttpR
     status = await find(client, iid)
     if status is None:
         return json_response({"error": "not found", "id": iid}, 404)
-    action, view = ACTIONS[verb], finder.incident_view(status)
-    refused = refusal(action, view, runs.is_active(status))
+    action, view = ACTIONS[verb], incident_view(status)
+    refused = refusal(action, view, instances.is_active(status))
     if refused:
         return json_response({"error": "conflict", "reason": refused}, 409)
     by = actor_of(req)
@@ -236,7 +254,7 @@ async def http_pagerduty_webhook(req: func.HttpRequest, client: Any) -> func.Htt
     status = await find(client, key) if key.startswith("incident-") else None
     if status is None:
         return json_response({"status": "ignored", "reason": f"{key} is not an incident of this app"}, 202)
-    refused = refusal("acknowledge", finder.incident_view(status), runs.is_active(status))
+    refused = refusal("acknowledge", incident_view(status), instances.is_active(status))
     if refused:
         return json_response({"status": "ignored", "reason": refused}, 202)
     ack = {"action": "acknowledge", "by": agent, "through": "pagerduty", "note": ""}

@@ -18,7 +18,7 @@ import azure.functions as func
 from activities.inprocess import read_now
 from orchestrators.drill import SCENARIOS
 from orchestrators.restore import integrity_checks, restore_window, restored_server_name
-from shared import estate, names, policy
+from shared import estate, instances, names, policy
 from shared.config import Settings, current_settings
 from triggers import runs
 from triggers.api import endpoint
@@ -94,7 +94,7 @@ async def dry_run(
     payload: dict[str, Any],
 ) -> Any:
     """Run the plan's observe-and-decide part under its own id; return its plan (200) when it finishes."""
-    run_id = runs.new_run_id(f"{operation}-dryrun", settings.app_name)
+    run_id = instances.new_run_id(f"{operation}-dryrun", settings.app_name)
     body = {"settings": settings.to_dict(), **payload}
     await runs.start_unlocked(client, orchestrator=orchestrator, run_id=run_id, payload=body)
     return await client.wait_for_completion_or_create_check_status_response(

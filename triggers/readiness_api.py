@@ -18,9 +18,8 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from activities.inprocess import read_now
-from shared import names, readiness
+from shared import instances, names, readiness
 from shared.config import Settings, current_settings
-from triggers import runs
 from triggers.api import endpoint
 from triggers.web import NO_QUERY, json_response
 
@@ -35,7 +34,7 @@ def tick_instance_id(app: str) -> str:
 async def start_readiness(client: Any, settings: Settings) -> str:
     """Start one readiness tick unless the previous one still runs; returns what happened."""
     iid = tick_instance_id(settings.app_name)
-    if runs.is_active(await client.get_status(iid)):
+    if instances.is_active(await client.get_status(iid)):
         return f"skipped: {iid} is still running"
     await client.start_new(names.READINESS_ORCHESTRATOR, iid, {"settings": settings.to_dict(), "run_id": iid})
     return f"started {iid}"

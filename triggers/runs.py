@@ -11,7 +11,6 @@ their reports (``list_runs``, ``find_run``).
 from __future__ import annotations
 
 import json
-import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,18 +18,12 @@ from typing import Any
 from orchestrators.lock import lock_id
 from shared import names, policy
 from shared.azure import runtime
+from shared.instances import is_active, new_run_id, runtime_status
 from shared.models import Decision
 
-ACTIVE_STATES = frozenset({"Running", "Pending", "ContinuedAsNew", "Suspended"})
 NOT_RUNS = frozenset(
     {names.LOCK_ORCHESTRATOR, names.BACKUP_WATCH_ORCHESTRATOR, names.INCIDENT_ORCHESTRATOR}
 )  # instances that are not runs (incidents: GET /api/incidents)
-
-
-def new_run_id(operation: str, app: str, *, now: datetime | None = None) -> str:
-    """A run's own id: ``failover-qlp-20261202T151759-3f2a``."""
-    moment = (now or datetime.now(UTC)).astimezone(UTC)
-    return f"{operation}-{app}-{moment:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:4]}"
 
 
 def report_summaries() -> list[dict[str, Any]]:
@@ -40,18 +33,6 @@ def report_summaries() -> list[dict[str, Any]]:
         return runtime.storage().list_reports()
     except Exception:
         return []
-
-
-def runtime_status(status: Any) -> str:
-    """The runtime status name of a Durable status object ('' when the instance does not exist)."""
-    if not status:
-        return ""
-    value = getattr(status, "runtime_status", None)
-    return str(getattr(value, "value", value or ""))
-
-
-def is_active(status: Any) -> bool:
-    return runtime_status(status) in ACTIVE_STATES
 
 
 def input_of(status: Any) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from typing import Any
 import azure.durable_functions as df
 import azure.functions as func
 
-from shared import names, policy
+from shared import instances, names, policy
 from shared.azure import runtime
 from shared.config import current_settings
 from triggers import runs
@@ -81,7 +81,7 @@ async def http_runs(req: func.HttpRequest, client: Any) -> func.HttpResponse:
 async def find_run(client: Any, run_id: str) -> dict[str, Any] | None:
     """A run's view from Durable, else from its report; None when neither knows it."""
     status = await client.get_status(run_id)
-    if runs.runtime_status(status) and getattr(status, "name", "") not in runs.NOT_RUNS:
+    if instances.runtime_status(status) and getattr(status, "name", "") not in runs.NOT_RUNS:
         return runs.run_view(status)
     found = await asyncio.to_thread(_read_report, run_id)
     if found.get("found"):
@@ -145,8 +145,8 @@ async def http_run_report(req: func.HttpRequest) -> func.HttpResponse:
 
 def action_refusal(action: str, run_id: str, status: Any) -> str:
     """Why an approve/reject/cancel cannot be delivered now ('' when it can)."""
-    if not runs.is_active(status):
-        return f"run {run_id} is {runs.runtime_status(status)}: nothing to {action}"
+    if not instances.is_active(status):
+        return f"run {run_id} is {instances.runtime_status(status)}: nothing to {action}"
     custom = status.custom_status if isinstance(status.custom_status, dict) else {}
     if custom.get("awaiting") in ANSWERABLE[action]:
         return ""
@@ -182,7 +182,7 @@ async def http_run_action(req: func.HttpRequest, client: Any) -> func.HttpRespon
         raise BadRequest("action", "must be approve, reject or cancel")
     note = ANSWER.parse(req)["note"] or ""
     status = await client.get_status(run_id)
-    if not runs.runtime_status(status) or getattr(status, "name", "") in runs.NOT_RUNS:
+    if not instances.runtime_status(status) or getattr(status, "name", "") in runs.NOT_RUNS:
         return json_response({"error": "not found", "id": run_id}, 404)
     refusal = action_refusal(action, run_id, status)
     if refusal:

@@ -15,7 +15,7 @@ from typing import Any
 import azure.durable_functions as df
 import azure.functions as func
 
-from shared import calendar, names
+from shared import calendar, instances, names
 from shared.config import Settings, current_settings
 from triggers import runs
 
@@ -34,7 +34,7 @@ def watch_instance_id(app: str) -> str:
 async def start_backup_watch(client: Any, settings: Settings) -> str:
     """Start one watch tick unless the previous one still runs; returns what happened."""
     iid = watch_instance_id(settings.app_name)
-    if runs.is_active(await client.get_status(iid)):
+    if instances.is_active(await client.get_status(iid)):
         return f"skipped: {iid} is still running"
     await client.start_new(
         names.BACKUP_WATCH_ORCHESTRATOR, iid, {"settings": settings.to_dict(), "run_id": iid}

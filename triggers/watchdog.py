@@ -18,7 +18,7 @@ from typing import Any
 import azure.durable_functions as df
 import azure.functions as func
 
-from shared import names, policy
+from shared import instances, names, policy
 from shared.config import Settings, current_secrets, current_settings
 from triggers import runs
 
@@ -57,7 +57,7 @@ async def active_runs(client: Any, app: str) -> list[policy.ActiveRun]:
     mine = [
         s
         for s in found
-        if runs.is_active(s)
+        if instances.is_active(s)
         and getattr(s, "name", "") not in runs.NOT_RUNS
         and f"-{app}-" in str(getattr(s, "instance_id", ""))
     ]

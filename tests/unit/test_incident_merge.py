@@ -8,13 +8,13 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from activities import incidents
 from shared import names
 from shared.config import load_settings
 from shared.policy import incidents as rules
 from tests.support.durable import Event, FakeClient
 from tests.support.incidents import IID, context, minutes, run, sent
 from tests.support.settings import FAILOVER_ENV
-from triggers import incidents
 
 EARLIER = "incident-qlp-20261129T115959-ffff"
 T0 = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)

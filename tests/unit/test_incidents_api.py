@@ -14,12 +14,11 @@ from typing import Any
 
 import pytest
 
-from activities.incidents import audience_secrets
+from activities.incidents import audience_secrets, join
 from shared import config, names
 from shared.config import Secrets, load_settings
 from tests.support.durable import FakeClient, call_http, http
 from tests.support.settings import FAILOVER_ENV
-from triggers import incidents
 
 IID = "incident-qlp-20261129T120000-a1b2"
 SECRET = "pd-signing-secret"
@@ -115,7 +114,7 @@ def test_incidents_are_listed_and_read() -> None:
 
 def run_join(client: FakeClient, **params: Any) -> dict[str, Any]:
     settings = load_settings(FAILOVER_ENV)
-    return asyncio.run(incidents.join(client, settings, {"operation": "failover", **params}))
+    return asyncio.run(join(client, settings, {"operation": "failover", **params}))
 
 
 def test_a_run_opens_an_incident_when_none_is_open() -> None:

@@ -1,5 +1,6 @@
-"""The house rules, checked on the code itself: no import cycle, small modules, orchestration code only in
-orchestrators/, one observation of the primary, test files that import no other test file."""
+"""The house rules, checked on the code itself: no import cycle, triggers/ the outermost layer, small
+modules, orchestration code only in orchestrators/, one observation of the primary, test files that import
+no other test file."""
 
 from __future__ import annotations
 
@@ -70,6 +71,20 @@ def test_no_import_cycle_anywhere_in_the_repo() -> None:
 
     for module in sorted(graph):
         visit(module, ())
+
+
+def test_only_the_composition_root_and_triggers_import_triggers() -> None:
+    """triggers/ is the outermost layer (HTTP, timers, events): the plans, activities and shared code
+    never reach up into it."""
+    files = [p for p in python_files() if in_app(p)]
+    known = {module_of(p) for p in files}
+    offenders = [
+        f"{p.relative_to(ROOT)} imports {sorted(i for i in imports_of(p, known) if i.startswith('triggers'))}"
+        for p in files
+        if p.relative_to(ROOT).parts[0] in ("orchestrators", "activities", "shared")
+        and any(i == "triggers" or i.startswith("triggers.") for i in imports_of(p, known))
+    ]
+    assert offenders == []
 
 
 def test_modules_are_small() -> None:
