@@ -145,12 +145,12 @@ async def join(client: Any, settings: Settings, params: dict[str, Any]) -> dict[
         "reason": reason,
         "run": {"run_id": run_id, "operation": str(params["operation"]), "reason": reason},
     }
-    await client.start_new(
-        names.INCIDENT_ORCHESTRATOR, iid, {"settings": settings.to_dict(), "run_id": iid, "incident": spec}
-    )
+    start = {"settings": settings.to_dict(), "run_id": iid, "incident": spec, "settle": True}
+    await client.start_new(names.INCIDENT_ORCHESTRATOR, iid, start)
     found = await finder.open_incidents(client, app)  # the post-check: another opened at the same moment?
     if rules.first_opened(iid, [finder.opened(s) for s in found]).is_(rules.MERGE):
-        return await _join_earliest(client, found, params, opened=iid)
+        return await _join_earliest(client, found, params, opened=iid)  # merged before it paged anyone
+    await client.raise_event(iid, incidents.KEPT, {"by": run_id})  # not a duplicate: it pages now
     return {
         "incident_id": iid,
         "severity": severity,

@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -25,16 +24,14 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sandbox.app_settings import app_settings  # noqa: E402
+from bench.harness import FINISHED, estate  # noqa: E402
 from tests.fixtures.devhost import DevhostProcess  # noqa: E402
-from tests.fixtures.sandbox import start_sandbox, stop_sandbox  # noqa: E402
 
 ALERTS = 1000
 CONCURRENCY = 50
 RULES = 3  # alert rules on the primary: several alert ids of one incident
 FLAPS = 3  # instances per rule inside the grace period (each fired, then resolved)
 GRACE_SECONDS = 20
-NEVER = "0 0 0 1 1 *"
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -108,29 +105,18 @@ def show(name: str, latencies: list[float]) -> None:
 
 
 def main() -> int:
-    sandbox = start_sandbox()
-    work = Path(tempfile.mkdtemp(prefix="bench-alerts-"))
     overrides = {
         "CONTINUITY_CONFIRM_PROBES": "1",
         "CONTINUITY_CONFIRM_INTERVAL_SECONDS": "0",
         "CONTINUITY_GRACE_PERIOD_SECONDS": str(GRACE_SECONDS),
         "CONTINUITY_PROBE_TIMEOUT_SECONDS": "3",
-        **{
-            f"CONTINUITY_{k}_SCHEDULE": NEVER
-            for k in ("HEALTH_PROBE", "BACKUP_WATCH", "RESTORE_TEST", "DRILL")
-        },
     }
-    env = app_settings(sandbox.endpoints, overrides=overrides)
-    host = DevhostProcess(
-        app="function_app", cwd=ROOT, env=env, state_dir=work / "state", log_path=work / "devhost.log"
-    )
-    e = sandbox.endpoints
-    target = (
-        f"/subscriptions/{e['subscription_id']}/resourceGroups/{e['resource_groups']['primary']}"
-        f"/providers/Microsoft.DBforPostgreSQL/flexibleServers/{e['servers']['primary']}"
-    )
-    try:
-        host.start()
+    with estate("alerts", overrides) as (sandbox, host, _):
+        e = sandbox.endpoints
+        target = (
+            f"/subscriptions/{e['subscription_id']}/resourceGroups/{e['resource_groups']['primary']}"
+            f"/providers/Microsoft.DBforPostgreSQL/flexibleServers/{e['servers']['primary']}"
+        )
         load = Load(host)
         load.run("GET", "/api/health", [None] * 200)  # warm-up: connections, imports
         health = [t for t, _ in load.run("GET", "/api/health", [None] * ALERTS)]
@@ -145,13 +131,10 @@ def main() -> int:
         runs: list[dict[str, Any]] = []
         while time.monotonic() < deadline:
             runs = host.request("GET", "/api/runs?operation=failover", key="function").json()["runs"]
-            if runs and all(r["runtime_status"] in ("Completed", "Failed", "Terminated") for r in runs):
+            if runs and all(r["runtime_status"] in FINISHED for r in runs):
                 break
             time.sleep(0.5)
         promotions = sum(sandbox.status()["actions"]["counts"]["promotes"].values())
-    finally:
-        host.stop()
-        stop_sandbox(sandbox.state_dir)
 
     print(f"alert storm: {ALERTS} webhook calls at concurrency {CONCURRENCY}")
     print(f"  {RULES} alert rules x {FLAPS} flaps inside a {GRACE_SECONDS} s grace period, each repeated")

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -35,12 +34,10 @@ sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
 
-from sandbox.app_settings import app_settings  # noqa: E402
+from bench.harness import Api, estate  # noqa: E402
 from sandbox.client import SandboxClient  # noqa: E402
 from tests.fixtures.devhost import DevhostProcess  # noqa: E402
-from tests.fixtures.sandbox import start_sandbox, stop_sandbox  # noqa: E402
 
-NEVER = "0 0 0 1 1 *"
 REPO = "qlpregistry.azurecr.io/qlp-app"
 # blue-green-deploy.sh, as the issue describes it (reconstructed: see the module docstring)
 SCRIPT_SLEEP_AFTER_CREATE = 30.0  # "sleep 30" after az container create
@@ -84,29 +81,18 @@ class Poller:
         return good_since - first if good_since is not None and good_since > first else None
 
 
-class Bench:
+class Bench(Api):
     def __init__(
         self, sandbox: SandboxClient, host: DevhostProcess, env: dict[str, str], scale: float
     ) -> None:
         from shared.azure.clients import Clients
         from shared.config import load_secrets, load_settings
 
-        self.sandbox, self.host, self.scale = sandbox, host, scale
+        super().__init__(host)
+        self.sandbox, self.scale = sandbox, scale
         self.public = str(sandbox.endpoints["frontdoor_url"])
         self.settings = load_settings(env)
         self.clients = Clients(self.settings, load_secrets(env))
-
-    def api(self, method: str, path: str, body: Any = None) -> Any:
-        return self.host.request(method, path, key="function", json=body).json()
-
-    def wait_run(self, iid: str, timeout: float = 1800) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            run = self.api("GET", f"/api/runs/{iid}")
-            if run.get("runtime_status") in ("Completed", "Failed", "Terminated"):
-                return dict(run["output"] or {})
-            time.sleep(0.5)
-        raise TimeoutError(f"{iid} did not finish")
 
     # ---- Continuity -------------------------------------------------------------------------------------
     def continuity(self, tag: str) -> tuple[float, dict[str, Any], Poller]:
@@ -114,7 +100,7 @@ class Bench:
         started = time.monotonic()
         resp = self.api("POST", "/api/deployments", {"image": tag, "reason": "benchmark"})
         assert "id" in resp, resp
-        out = self.wait_run(resp["id"])
+        out = dict(self.wait_run(resp["id"], timeout=1800)["output"] or {})
         took = time.monotonic() - started
         time.sleep(1)
         poller.stop()
@@ -211,8 +197,6 @@ def main() -> int:
     args = parser.parse_args()
     scale = 0.1 if args.quick else 1.0
     errors_after = 15 if args.quick else 45  # after the script's switch, so the bad release gets traffic
-    sandbox = start_sandbox()
-    work = Path(tempfile.mkdtemp(prefix="bench-deploy-"))
     overrides = {
         "CONTINUITY_DEPLOY_WINDOW": "00:00-24:00",
         "CONTINUITY_POST_SWITCH_CHECKS": str(MONITOR_CHECKS),
@@ -220,17 +204,8 @@ def main() -> int:
         "CONTINUITY_PROPAGATION_INTERVAL_SECONDS": str(2 * scale),
         "CONTINUITY_DEPLOY_POLL_INTERVAL_SECONDS": str(5 * scale),
         "CONTINUITY_SCALE_DOWN_DELAY_MINUTES": "0",
-        **{
-            f"CONTINUITY_{k}_SCHEDULE": NEVER
-            for k in ("HEALTH_PROBE", "BACKUP_WATCH", "RESTORE_TEST", "DRILL")
-        },
     }
-    env = app_settings(sandbox.endpoints, overrides=overrides)
-    host = DevhostProcess(
-        app="function_app", cwd=ROOT, env=env, state_dir=work / "state", log_path=work / "devhost.log"
-    )
-    try:
-        host.start()
+    with estate("deploy", overrides) as (sandbox, host, env):
         bench = Bench(sandbox, host, env, scale)
         print(f"monitoring: {MONITOR_CHECKS} checks, {MONITOR_INTERVAL * scale:g} s apart, for both")
         good_c, out, _ = bench.continuity("1.1.0")
@@ -246,9 +221,6 @@ def main() -> int:
         script_recovers = bench.script_bad(f"1.3.0-errors-after-{errors_after}")
         good_s, completed = bench.script("1.4.0")
         assert completed, "the script's good case did not complete"
-    finally:
-        host.stop()
-        stop_sandbox(sandbox.state_dir)
     recovered = f"{recover:.1f}" if recover is not None else "never"
     recovers = "yes" if script_recovers else "no"
     print(f"deploy ratio: good={good_s / good_c:.2f} recover={recovered} script_recovers={recovers}")

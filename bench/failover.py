@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -28,12 +27,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sandbox.app_settings import app_settings  # noqa: E402
+from bench.harness import Api, estate  # noqa: E402
 from sandbox.client import SandboxClient  # noqa: E402
 from tests.fixtures.devhost import DevhostProcess  # noqa: E402
-from tests.fixtures.sandbox import start_sandbox, stop_sandbox  # noqa: E402
 
-NEVER = "0 0 0 1 1 *"
 POLL_SECONDS = 10.0  # the runbook's health polling interval
 RUNBOOK_PATIENCE = 3  # failed polls before the operator restarts the standby again
 
@@ -85,24 +82,11 @@ def overhead(history: list[dict[str, Any]]) -> float:
     return max(0.0, 1 - covered / (end - start)) if end > start else 0.0
 
 
-class Bench:
+class Bench(Api):
     def __init__(self, sandbox: SandboxClient, host: DevhostProcess, env: dict[str, str]) -> None:
-        self.sandbox, self.host, self.env = sandbox, host, env
+        super().__init__(host)
+        self.sandbox, self.env = sandbox, env
         self.public = str(sandbox.endpoints["frontdoor_url"])
-
-    def api(self, method: str, path: str, body: Any = None) -> Any:
-        resp = self.host.request(method, path, key="function", json=body)
-        return resp.json()
-
-    def wait_run(self, iid: str, timeout: float = 300) -> dict[str, Any]:
-        done: dict[str, Any] = {}
-
-        def finished() -> bool:
-            done.update(self.api("GET", f"/api/runs/{iid}"))
-            return done.get("runtime_status") in ("Completed", "Failed", "Terminated")
-
-        wait_for(finished, timeout, 0.2)
-        return done
 
     def alert(self) -> dict[str, Any]:
         e = self.sandbox.endpoints
@@ -226,33 +210,19 @@ class Bench:
 
 
 def main() -> int:
-    sandbox = start_sandbox()
-    work = Path(tempfile.mkdtemp(prefix="bench-failover-"))
     overrides = {
         "CONTINUITY_CONFIRM_PROBES": "1",
         "CONTINUITY_CONFIRM_INTERVAL_SECONDS": "0",
         "CONTINUITY_GRACE_PERIOD_SECONDS": "0",
         "CONTINUITY_PROBE_TIMEOUT_SECONDS": "3",
-        **{
-            f"CONTINUITY_{k}_SCHEDULE": NEVER
-            for k in ("HEALTH_PROBE", "BACKUP_WATCH", "RESTORE_TEST", "DRILL")
-        },
     }
-    env = app_settings(sandbox.endpoints, overrides=overrides)
-    host = DevhostProcess(
-        app="function_app", cwd=ROOT, env=env, state_dir=work / "state", log_path=work / "devhost.log"
-    )
-    try:
-        host.start()
+    with estate("failover", overrides) as (sandbox, host, env):
         bench = Bench(sandbox, host, env)
         continuity, share = bench.continuity()
         new_primary = bench.reset()
         print(f"reset: failed back; {new_primary} is the UK South primary, the UK West server its replica")
         bench.env = {**env, "CONTINUITY_PRIMARY_SERVER": new_primary}
         runbook = bench.runbook()
-    finally:
-        host.stop()
-        stop_sandbox(sandbox.state_dir)
     print(f"failover ratio: runbook/continuity={runbook / continuity:.1f} overhead={share:.3f}")
     return 0
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -29,40 +28,28 @@ sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
 
-from sandbox.app_settings import app_settings  # noqa: E402
+from bench.harness import Api, estate  # noqa: E402
 from tests.fixtures.devhost import DevhostProcess  # noqa: E402
-from tests.fixtures.sandbox import start_sandbox, stop_sandbox  # noqa: E402
 
-NEVER = "0 0 0 1 1 *"
 REPO = "qlpregistry.azurecr.io/qlp-app"
 SCRIPT_DRAIN_SLEEP = 30.0  # database-migration-deploy.sh: "sleep 30" for connections to drain
 
 
-class Bench:
+class Bench(Api):
     def __init__(self, host: DevhostProcess, env: dict[str, str], scale: float) -> None:
         from shared.azure.clients import Clients
         from shared.config import load_secrets, load_settings
 
-        self.host, self.scale = host, scale
+        super().__init__(host)
+        self.scale = scale
         self.settings = load_settings(env)
         self.clients = Clients(self.settings, load_secrets(env))
 
-    def api(self, method: str, path: str, body: Any = None) -> Any:
-        return self.host.request(method, path, key="function", json=body).json()
-
-    def wait_run(self, iid: str, timeout: float = 900) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            run = self.api("GET", f"/api/runs/{iid}")
-            if run.get("runtime_status") in ("Completed", "Failed", "Terminated"):
-                return dict(run["output"] or {})
-            time.sleep(0.5)
-        raise TimeoutError(f"{iid} did not finish")
-
     def start(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Start a run and wait for it: its output."""
         resp = self.api("POST", path, body)
         assert "id" in resp, resp
-        return self.wait_run(resp["id"])
+        return dict(self.wait_run(resp["id"])["output"] or {})
 
     # ---- Continuity -------------------------------------------------------------------------------------
     def continuity(self, target: int) -> tuple[float, bool]:
@@ -135,31 +122,17 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="the script's sleep divided by 10")
     args = parser.parse_args()
     scale = 0.1 if args.quick else 1.0
-    sandbox = start_sandbox()
-    work = Path(tempfile.mkdtemp(prefix="bench-migration-"))
     overrides = {
         "CONTINUITY_DEPLOY_POLL_INTERVAL_SECONDS": "0.5",
         "CONTINUITY_MIGRATION_DRAIN_SECONDS": "10",
         "CONTINUITY_MIGRATION_DRAIN_INTERVAL_SECONDS": "0.5",
-        **{
-            f"CONTINUITY_{k}_SCHEDULE": NEVER
-            for k in ("HEALTH_PROBE", "BACKUP_WATCH", "RESTORE_TEST", "DRILL")
-        },
     }
-    env = app_settings(sandbox.endpoints, overrides=overrides)
-    host = DevhostProcess(
-        app="function_app", cwd=ROOT, env=env, state_dir=work / "state", log_path=work / "devhost.log"
-    )
-    try:
-        host.start()
+    with estate("migration", overrides) as (_, host, env):
         bench = Bench(host, env, scale)
         tested = bench.start("/api/drills", {"scenario": "restore", "reason": "the migration's anchor"})
         assert tested["status"] == "succeeded", tested
         ours, ours_verified = bench.continuity(2)
         script, script_verified = bench.script(3)
-    finally:
-        host.stop()
-        stop_sandbox(sandbox.state_dir)
     verified = f"continuity:{'yes' if ours_verified else 'no'},script:{'yes' if script_verified else 'no'}"
     print(f"migration ratio: unavailable={script / ours:.2f} verified={verified}")
     return 0

@@ -20,7 +20,7 @@ reason} | {action: resolve, by, note} | {action: merge, into: the earlier incide
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import azure.durable_functions as df
@@ -31,6 +31,7 @@ from shared.models import Decision, parse_time
 from shared.policy import incidents as rules
 
 bp = df.Blueprint()
+SETTLE_SECONDS = 15.0  # how long a new incident waits for its opener to say it is no duplicate
 
 
 @bp.function_name(names.INCIDENT_ORCHESTRATOR)
@@ -78,12 +79,37 @@ class Incident:
     # ---- the loop ------------------------------------------------------------------------------------
     def handle(self) -> Gen:
         self.run.set_status()
-        yield from self.climb()
+        yield from self.settle()
+        if self.record["status"] not in incidents.ENDED:
+            yield from self.climb()
         while self.record["status"] not in incidents.ENDED:
             yield from self.wait_once()
         if self.record["status"] == "merged":
             return (yield from self.close_merged())
         return (yield from self.close())
+
+    def settle(self) -> Gen:
+        """Before the first page: wait for the run that opened it to say it is no duplicate (``kept``,
+        after its post-check), or to merge it into an earlier incident opened at the same moment, so a
+        duplicate never pages; events that come meanwhile are taken as usual. At most SETTLE_SECONDS (an
+        opener that failed in between: it pages then). Only when opened through ``join`` (``settle``)."""
+        if not self.run.input.get("settle"):
+            return
+        context = self.run.context
+        deadline = self.run.now() + timedelta(seconds=SETTLE_SECONDS)
+        kept = context.wait_for_external_event(incidents.KEPT)
+        while self.record["status"] not in incidents.ENDED:
+            timer = context.create_timer(deadline)
+            if self._waiting is None:
+                self._waiting = context.wait_for_external_event(incidents.EVENT)
+            winner = yield context.task_any([timer, kept, self._waiting])
+            if winner is not self._waiting:
+                if winner is kept:
+                    timer.cancel()
+                return
+            timer.cancel()
+            event, self._waiting = dict(winner.result or {}), None
+            yield from self.on_event(event)
 
     def wait_once(self) -> Gen:
         """Wait for the next escalation, status update or auto-resolve deadline, or an event, whichever

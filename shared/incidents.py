@@ -21,6 +21,7 @@ from typing import Any
 
 Json = dict[str, Any]
 EVENT = "incident"  # the external event an incident takes: {action: acknowledge|link|resolve|merge, ...}
+KEPT = "kept"  # raised by the run that opened it, once it is known not to be a duplicate: it may page
 ACTIONS = ("acknowledge", "link", "resolve", "merge")
 ENDED = ("resolved", "merged")  # an incident with this status is no longer open (its instance is closing)
 STATUS_SCHEMA = "continuity.incident-status/1"

@@ -47,9 +47,16 @@ def report(status: str = "running", rto: float | None = None) -> dict[str, Any]:
 
 
 def context(
-    events: list[Event], *, severity: str = "P0", run_report: dict[str, Any] | None = None, **settings: str
+    events: list[Event],
+    *,
+    severity: str = "P0",
+    run_report: dict[str, Any] | None = None,
+    settle: bool = False,
+    **settings: str,
 ) -> FakeContext:
+    """``settle``: opened through ``join`` (it waits for its opener's ``kept`` before the first page)."""
     payload = {
+        "settle": settle,
         "run_id": IID,
         "settings": failover_settings(**settings),
         "incident": {

@@ -9,11 +9,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from activities import incidents
+from orchestrators.incident import SETTLE_SECONDS
 from shared import names
 from shared.config import load_settings
+from shared.models import parse_time
 from shared.policy import incidents as rules
 from tests.support.durable import Event, FakeClient
-from tests.support.incidents import IID, context, minutes, run, sent
+from tests.support.incidents import IID, RUN, context, minutes, resolve, run, sent
 from tests.support.settings import FAILOVER_ENV
 
 EARLIER = "incident-qlp-20261129T115959-ffff"
@@ -56,7 +58,9 @@ def test_two_runs_opening_at_the_same_moment_end_with_the_earliest_incident() ->
     assert second["incident_id"] == winner and second["linked"] and not second["opened"]
     assert second["severity"] == "P0"  # the winner is raised to the run's severity by the link
     assert second["message"].startswith(f"container-recovery-qlp-2 joins {winner}: {winner} was opened first")
-    link, merge = client.events
+    kept = [(iid, data) for iid, name, data in client.events if name == "kept"]
+    assert kept == [(winner, {"by": "failover-qlp-1"})]  # the loser is merged before it may page anyone
+    link, merge = [e for e in client.events if e[1] == "incident"]
     assert link == (
         winner,
         "incident",
@@ -104,7 +108,8 @@ def test_an_incident_that_is_resolving_or_merged_is_not_open() -> None:
         EARLIER, "Running", name=names.INCIDENT_ORCHESTRATOR, custom={"id": EARLIER, "status": "resolved"}
     )
     found = asyncio.run(join(client, ask("failover-qlp-1", "failover", "P0")))
-    assert found["opened"] and found["incident_id"] != EARLIER and client.events == []
+    assert found["opened"] and found["incident_id"] != EARLIER
+    assert client.events == [(found["incident_id"], "kept", {"by": "failover-qlp-1"})]
 
 
 def test_the_earliest_opened_wins_ties_by_id_unknown_time_last() -> None:
@@ -156,6 +161,30 @@ def test_a_merged_incident_resolves_its_pages_and_ends_without_update_or_postmor
     (decision,) = [d for d in report["decisions"] if d["step"] == "merge"]
     assert decision["action"] == "merge" and decision["reason"].endswith(f"{IID} is merged into it")
     assert ctx.statuses[-1]["status"] == "merged" and ctx.statuses[-1]["merged_into"] == EARLIER
+
+
+def test_a_new_incident_pages_once_its_opener_says_it_is_no_duplicate() -> None:
+    kept = Event("kept", {"by": RUN}, at=T0 + timedelta(seconds=2))
+    ctx = context([kept, resolve(100)], settle=True, STATUS_UPDATE_MINUTES="600")
+    run(ctx)
+    first = sent(ctx)[0]
+    assert first["audience"] == "level:on-call" and first["message"]["event"] == "incident-opened"
+    paged_at = parse_time(ctx.last_report()["incident"]["escalations"][0]["at"])
+    assert T0 + timedelta(seconds=2) <= paged_at < T0 + timedelta(seconds=SETTLE_SECONDS)
+
+
+def test_a_duplicate_merged_before_its_opener_keeps_it_never_pages() -> None:
+    ctx = context([merge(0.05)], settle=True)
+    out = run(ctx)
+    assert out["status"] == "merged" and sent(ctx) == []  # nobody was paged, so nobody is told
+    assert ctx.last_report()["incident"]["escalations"] == []
+
+
+def test_without_word_from_its_opener_it_pages_when_the_settle_time_is_up() -> None:
+    ctx = context([resolve(100)], settle=True, STATUS_UPDATE_MINUTES="600")
+    run(ctx)
+    paged_at = parse_time(ctx.last_report()["incident"]["escalations"][0]["at"])
+    assert paged_at == T0 + timedelta(seconds=SETTLE_SECONDS)
 
 
 def test_a_merge_resolves_every_level_it_paged() -> None:
