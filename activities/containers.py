@@ -147,15 +147,3 @@ def containers_delete_group(params: dict[str, Any]) -> dict[str, Any]:
     """Delete a group Continuity created; already gone is success; others are refused."""
     p = Params(names.CONTAINERS_DELETE_GROUP, params)
     return done(p.activity, runtime.containers().delete(*_group(p)))
-
-
-@activity(bp, names.CONTAINERS_RUN_JOB)
-def containers_run_job(params: dict[str, Any]) -> dict[str, Any]:
-    """Run a job container to completion (restart policy Never); returns exit code and logs."""
-    p = Params(names.CONTAINERS_RUN_JOB, params)
-    name, rg = _group(p)
-    timeout = p.number("timeout_seconds", 600)
-    result = runtime.containers().run_job(
-        name, rg, _spec(p), location=_location(p, rg), run_id=p.text("run_id"), timeout=timeout
-    )
-    return done(p.activity, {**result, "message": f"job {name} exited with {result['exit_code']}"})

@@ -14,7 +14,7 @@ import azure.durable_functions as df
 
 from activities._params import Params, done
 from activities.registry import activity
-from shared import names
+from shared import names, waits
 from shared.azure import runtime
 from shared.config import current_settings
 
@@ -125,6 +125,12 @@ def database_promote_replica(params: dict[str, Any]) -> dict[str, Any]:
     return done(p.activity, runtime.database().promote(name, rg, mode=mode, operation=operation))
 
 
+def _wait(p: Params) -> float:
+    """How long this call waits for the server to be Ready (``wait_seconds``, at most shared.waits
+    ACTIVITY_WAIT_SECONDS); still provisioning then, it answers ``pending`` (the plan calls again)."""
+    return waits.budget(p.number("wait_seconds", waits.ACTIVITY_WAIT_SECONDS))
+
+
 def _target(p: Params) -> tuple[str, str, str, str, str, str]:
     settings = current_settings()
     source, source_rg = _server(p, "source")
@@ -136,18 +142,20 @@ def _target(p: Params) -> tuple[str, str, str, str, str, str]:
 
 @activity(bp, names.DATABASE_CREATE_REPLICA)
 def database_create_replica(params: dict[str, Any]) -> dict[str, Any]:
-    """Create a read replica ``target`` of ``source``; already created by Continuity is success."""
+    """Create a read replica ``target`` of ``source``; already created by Continuity is success (both
+    once it is Ready; until then ``pending``)."""
     p = Params(names.DATABASE_CREATE_REPLICA, params)
     source, source_rg, target, rg, location, run_id = _target(p)
     result = runtime.database().create_replica(
-        source, source_rg, target, rg, location=location, run_id=run_id
+        source, source_rg, target, rg, location=location, run_id=run_id, wait=_wait(p)
     )
     return done(p.activity, result)
 
 
 @activity(bp, names.DATABASE_RESTORE_SERVER)
 def database_restore_server(params: dict[str, Any]) -> dict[str, Any]:
-    """Restore ``source`` at ``point_in_time`` into the new server ``target``; never over an existing one."""
+    """Restore ``source`` at ``point_in_time`` into the new server ``target``; never over an existing one
+    (``pending`` until the new server is Ready)."""
     p = Params(names.DATABASE_RESTORE_SERVER, params)
     source, source_rg, target, rg, location, run_id = _target(p)
     point = p.text("point_in_time")
@@ -160,6 +168,7 @@ def database_restore_server(params: dict[str, Any]) -> dict[str, Any]:
         geo=p.flag("geo"),
         location=location,
         run_id=run_id,
+        wait=_wait(p),
     )
     return done(p.activity, result)
 

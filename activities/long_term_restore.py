@@ -11,7 +11,7 @@ import azure.durable_functions as df
 
 from activities._params import Params, done
 from activities.registry import activity
-from shared import names
+from shared import names, waits
 from shared.azure import runtime
 from shared.config import current_settings
 from shared.reports import redact
@@ -28,20 +28,23 @@ def _resource_group(p: Params, server: str) -> str:
 @activity(bp, names.DATABASE_CREATE_EMPTY_SERVER)
 def database_create_empty_server(params: dict[str, Any]) -> dict[str, Any]:
     """Create the empty server ``target`` (createMode Default); one Continuity already created is
-    success (``created: false``); a server of that name it did not create is refused (precondition)."""
+    success (``created: false``); a server of that name it did not create is refused (precondition).
+    ``pending`` until it is Ready (shared.waits)."""
     p = Params(names.DATABASE_CREATE_EMPTY_SERVER, params)
     target = p.text("target")
     rg = _resource_group(p, target)
     location = p.opt_text("location") or current_settings().region_of_resource_group(rg)
-    made = runtime.database().create_empty(target, rg, location=location, run_id=p.text("run_id"))
+    wait = waits.budget(p.number("wait_seconds", waits.ACTIVITY_WAIT_SECONDS))
+    made = runtime.database().create_empty(target, rg, location=location, run_id=p.text("run_id"), wait=wait)
     return done(p.activity, made)
 
 
 @activity(bp, names.LTR_RESTORE_JOB)
 def ltr_restore_job(params: dict[str, Any]) -> dict[str, Any]:
     """Run the pg_restore job of ``blob`` into ``server`` to its exit (restart policy Never); a job
-    already run for this run is not run again: its outcome is returned. Raises TransientError when it
-    is still running after ``timeout_seconds``."""
+    already started for this run is not started again: it is waited for, or its outcome returned.
+    ``pending`` while it runs after this call's wait (shared.waits); the blob's SAS lasts the
+    plan's whole deadline (``timeout_seconds``)."""
     p = Params(names.LTR_RESTORE_JOB, params)
     settings = current_settings()
     server, group = p.text("server"), p.text("group")
@@ -61,9 +64,11 @@ def ltr_restore_job(params: dict[str, Any]) -> dict[str, Any]:
         spec,
         location=settings.region_of_resource_group(rg),
         run_id=p.text("run_id"),
-        timeout=timeout,
+        wait=waits.budget(p.number("wait_seconds", waits.ACTIVITY_WAIT_SECONDS)),
         secure_values={"ARCHIVE_URL": sas},
     )
+    if result.get("pending"):
+        return done(p.activity, result)
     logs = str(redact(str(result.get("logs") or "")))[-LOG_TAIL_CHARS:]
     message = f"pg_restore job {group} exited with {result['exit_code']}"
     return done(p.activity, {**result, "logs": logs, "message": message})

@@ -220,7 +220,8 @@ def bring_up_region(run: Run, primary: policy.Primary, site: DrillSite, evidence
     s, where = run.settings, site.where
     create = {"source": primary.server, "source_resource_group": primary.resource_group}
     create.update(target=site.replica, run_id=run.run_id, location=site.region, **where)
-    yield from run.step("create-drill-replica", run.act(names.DATABASE_CREATE_REPLICA, create))
+    replicate = run.act_long(names.DATABASE_CREATE_REPLICA, create, deadline_seconds=run.create_deadline)
+    yield from run.step("create-drill-replica", replicate)
     if not evidence.proceed("create-drill-replica"):
         return ""
     replica = {"server": site.replica, **where}

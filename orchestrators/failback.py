@@ -97,7 +97,10 @@ class Failback:
             "resource_group": s.primary_resource_group,
             "source_resource_group": s.secondary_resource_group,
         }
-        result = yield from self.run.act(names.DATABASE_CREATE_REPLICA, request)
+        replicate = self.run.act_long(
+            names.DATABASE_CREATE_REPLICA, request, deadline_seconds=self.run.create_deadline
+        )
+        result = yield from replicate
         self.run.resource(home_server={"name": self.home, "state": result.get("state")})
         return str(result.get("message") or f"replica {self.home} of {self.replica} created")
 

@@ -68,10 +68,14 @@ def restore_and_check(run: Run, entry: Json, scratch: str, group: str, rg: str) 
     if blob is None:
         raise StepFailed("restore", "the backup has no pg_dump archive blob to restore")
     create = {"target": scratch, "run_id": run.run_id, "resource_group": rg}
-    yield from run.step("scratch-create", run.act(names.DATABASE_CREATE_EMPTY_SERVER, create))
+    made = run.act_long(names.DATABASE_CREATE_EMPTY_SERVER, create, deadline_seconds=run.create_deadline)
+    yield from run.step("scratch-create", made)
     timeout = run.settings.ltr_restore_deadline_minutes * 60.0
     job = {"blob": blob, "server": scratch, "group": group, "run_id": run.run_id, "resource_group": rg}
-    ran = yield from run.step("restore", run.act(names.LTR_RESTORE_JOB, {**job, "timeout_seconds": timeout}))
+    restore = run.act_long(
+        names.LTR_RESTORE_JOB, {**job, "timeout_seconds": timeout}, deadline_seconds=timeout
+    )
+    ran = yield from run.step("restore", restore)
     step = run.record.step_named("restore") or {}
     run.measure(
         restore_seconds=seconds_between(step.get("started_at", ""), step.get("ended_at", "")),

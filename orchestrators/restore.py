@@ -69,7 +69,8 @@ def restore_plan(run: Run) -> Gen:
         "point_in_time": point,
         "run_id": run.run_id,
     }
-    restored = yield from run.step("restore", run.act(names.DATABASE_RESTORE_SERVER, payload))
+    restore = run.act_long(names.DATABASE_RESTORE_SERVER, payload, deadline_seconds=run.create_deadline)
+    restored = yield from run.step("restore", restore)
     run.resource(target_fqdn=restored.get("fqdn", ""))
     integrity = {"server": target, "resource_group": rg, "checks": integrity_checks(run.settings, point)}
     checks = yield from run.step("integrity-checks", run.act(names.DATABASE_RUN_CHECKS, integrity))

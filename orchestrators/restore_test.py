@@ -103,7 +103,8 @@ def restore_and_check(
         "run_id": run.run_id,
     }
     try:
-        restored = yield from run.step("restore", run.act(names.DATABASE_RESTORE_SERVER, payload))
+        restore = run.act_long(names.DATABASE_RESTORE_SERVER, payload, deadline_seconds=run.create_deadline)
+        restored = yield from run.step("restore", restore)
     except StepFailed as failed:
         evidence["restore_error"] = failed.error[:300]
         return

@@ -113,7 +113,6 @@ CONTAINERS_GET_LOGS = "containers_get_logs"
 CONTAINERS_DELETE_GROUP = "containers_delete_group"
 # {group, image, run_id, [command], [environment], [timeout_seconds], [resource_group], [location]}
 #   -> {group, exit_code, succeeded, logs, state}   (runs to completion; restart policy Never)
-CONTAINERS_RUN_JOB = "containers_run_job"
 
 # traffic (Front Door Standard/Premium or classic, chosen by settings; "origin group" = backend pool)
 # {} -> {kind, route, origin_group, endpoint_url, deployment_status}

@@ -21,6 +21,7 @@ Json = dict[str, Any]
 Read = tuple[str, Json]  # (activity name, input)
 T = TypeVar("T")
 OBSERVE_ATTEMPTS = 2
+LOOK_AGAIN_SECONDS = 30.0  # between two calls of an activity that answered ``pending``
 
 
 def error_text(exc: BaseException) -> str:
@@ -76,6 +77,21 @@ class Calls:
                     raise
                 yield from self.pause(self.retry.delay(attempt))
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def act_long(self, name: str, payload: Json, *, deadline_seconds: float) -> Gen:
+        """An activity that starts (or finds) a long Azure operation and waits for it only a bounded while
+        (shared.waits: well inside the host's functionTimeout): while it answers ``pending`` it is
+        called again after a durable timer, until it answers done; after ``deadline_seconds`` the call
+        fails, naming the state it was last in."""
+        deadline = self.now() + timedelta(seconds=deadline_seconds)
+        while True:
+            result = yield from self.act(name, payload)
+            if not result.get("pending"):
+                return result
+            if self.now() >= deadline:
+                state = result.get("state") or "running"
+                raise TimeoutError(f"{name}: still {state} after {deadline_seconds:.0f} s")
+            yield from self.pause(LOOK_AGAIN_SECONDS)
 
     def observe(self, name: str, payload: Json) -> Gen:
         """An observation that may fail (the region is down): ``{"error": ...}`` instead of raising."""

@@ -93,6 +93,11 @@ class Run(Calls):
         return self.record.operation
 
     @property
+    def create_deadline(self) -> float:
+        """Seconds a server this run creates may take to be Ready (``act_long``'s deadline)."""
+        return self.settings.server_create_deadline_minutes * 60.0
+
+    @property
     def trigger_kind(self) -> str:
         return str(self.trigger.get("kind") or "operator")
 

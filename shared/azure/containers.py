@@ -4,17 +4,16 @@ Continuity's own groups, and job containers run to completion.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
+from shared import waits
 from shared.azure.clients import Clients
 from shared.azure.errors import is_not_found, translated
 from shared.config import TAG_CREATED_BY, TAG_CREATED_BY_VALUE, TAG_RUN
-from shared.errors import PermanentError, PreconditionFailed, TransientError
+from shared.errors import PermanentError, PreconditionFailed
 
 _TERMINAL = ("succeeded", "failed", "stopped", "terminated")
-JOB_POLL_SECONDS = 1.0
 
 
 def view_of(group: Any, resource_group: str) -> dict[str, Any]:
@@ -209,13 +208,15 @@ class ContainersAdapter:
         *,
         location: str,
         run_id: str,
-        timeout: float,
+        wait: float | None = None,
         secure_values: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         """Run a job container (restart policy Never) to completion; returns its exit code and logs.
         ``secure_values`` (made by the caller's activity, e.g. a SAS) become secure environment values.
+        Waits at most ``wait`` seconds (shared.waits): still running then, ``pending``.
 
-        A group already created for the same run is not started again: its outcome is returned.
+        A group already created for the same run is not started again: it is waited for, or its outcome
+        returned.
         """
         existing = self.find(name, resource_group)
         if existing is not None and existing["tags"].get(TAG_RUN) != run_id:
@@ -225,7 +226,10 @@ class ContainersAdapter:
         if existing is None:
             job = {**spec, "restart_policy": "Never", "secure_values": dict(secure_values or {})}
             self.ensure(name, resource_group, job, location=location, run_id=run_id)
-        view = self._wait_terminal(name, resource_group, timeout)
+        seconds = waits.budget(wait)
+        ended, view = waits.wait_until(lambda: self.get(name, resource_group), _job_ended, seconds)
+        if not ended:
+            return waits.pending({"group": name, "state": view["state"]}, f"job {name}", seconds)
         first = view["containers"][0] if view["containers"] else {}
         logs = self.logs(name, resource_group, first.get("name"), None)["logs"]
         exit_code = first.get("exit_code")
@@ -237,18 +241,11 @@ class ContainersAdapter:
             "state": view["state"],
         }
 
-    def _wait_terminal(self, name: str, resource_group: str, timeout: float) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while True:
-            view = self.get(name, resource_group)
-            states = [str(c["state"] or "").lower() for c in view["containers"]]
-            if states and all(s in _TERMINAL for s in states):
-                return view
-            if time.monotonic() > deadline:
-                raise TransientError(
-                    "run job in container group", name, f"still {view['state']} after {timeout:.0f}s"
-                )
-            time.sleep(JOB_POLL_SECONDS)
+
+def _job_ended(view: dict[str, Any]) -> bool:
+    """Every container of the group has ended (succeeded, failed, stopped or terminated)."""
+    states = [str(c["state"] or "").lower() for c in view["containers"]]
+    return bool(states) and all(s in _TERMINAL for s in states)
 
 
 # ---- "this group with that group's spec and another image" (blue-green's idle slot, the DR standby) --

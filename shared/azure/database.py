@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from shared import waits
 from shared.azure.clients import Clients
 from shared.azure.errors import is_not_found, translated
 from shared.config import TAG_CREATED_BY, TAG_CREATED_BY_VALUE, TAG_RUN
@@ -234,9 +235,20 @@ class DatabaseAdapter:
             self._servers.begin_update(resource_group, name, body).result()
 
     def create_from(
-        self, target: str, resource_group: str, body: dict[str, Any], *, source: str, run_id: str, action: str
+        self,
+        target: str,
+        resource_group: str,
+        body: dict[str, Any],
+        *,
+        source: str,
+        run_id: str,
+        action: str,
+        wait: float | None = None,
     ) -> dict[str, Any]:
-        """Create ``target`` (replica or restore) unless Continuity already did; never touch others."""
+        """Create ``target`` (replica, restore or empty) unless Continuity already did; never touch others.
+        Waits at most ``wait`` seconds (shared.waits) for it to be Ready; still provisioning then:
+        ``pending`` (a later call finds it and waits again, it never creates it twice)."""
+        seconds = waits.budget(wait)
         if target == source:
             raise PreconditionFailed(action, target, "the target must be a new server, not the source")
         existing = self.find(target, resource_group)
@@ -246,15 +258,41 @@ class DatabaseAdapter:
                     action, target, "a server of that name exists and was not created by Continuity"
                 )
             message = f"{target} already exists (created by run {existing['tags'].get(TAG_RUN)})"
-            return {**_created_view(existing), "created": False, "message": message}
+            return self._when_ready(existing, resource_group, seconds, action, created=False, message=message)
         body["tags"] = {TAG_CREATED_BY: TAG_CREATED_BY_VALUE, TAG_RUN: run_id}
         with translated(action, target):
-            self._servers.begin_create_or_update(resource_group, target, body).result()
+            poller = self._servers.begin_create_or_update(resource_group, target, body)
+            poller.wait(timeout=seconds)  # a failed operation raises here
         created = self.get(target, resource_group)
-        return {**_created_view(created), "created": True, "message": f"{action}: created {target}"}
+        message = f"{action}: created {target}"
+        return self._when_ready(created, resource_group, 0.0, action, created=True, message=message)
+
+    def _when_ready(
+        self, server: dict[str, Any], resource_group: str, seconds: float, action: str, **answer: Any
+    ) -> dict[str, Any]:
+        """The created server's view once it is Ready (waiting at most ``seconds``), else ``pending``."""
+        name = str(server["name"])
+        ready, view = waits.wait_until(
+            lambda: self.get(name, resource_group),
+            lambda s: str(s.get("state") or "").lower() == "ready",
+            seconds,
+            first=server,
+        )
+        if not ready:
+            still = waits.pending(_created_view(view), f"{action} {name}", seconds)
+            return {**still, "created": answer["created"]}
+        return {**_created_view(view), **answer}
 
     def create_replica(
-        self, source: str, source_rg: str, target: str, resource_group: str, *, location: str, run_id: str
+        self,
+        source: str,
+        source_rg: str,
+        target: str,
+        resource_group: str,
+        *,
+        location: str,
+        run_id: str,
+        wait: float | None = None,
     ) -> dict[str, Any]:
         body = {
             "location": location,
@@ -264,7 +302,7 @@ class DatabaseAdapter:
             },
         }
         return self.create_from(
-            target, resource_group, body, source=source, run_id=run_id, action="create replica"
+            target, resource_group, body, source=source, run_id=run_id, action="create replica", wait=wait
         )
 
     def restore(
@@ -278,6 +316,7 @@ class DatabaseAdapter:
         geo: bool,
         location: str,
         run_id: str,
+        wait: float | None = None,
     ) -> dict[str, Any]:
         """Restore ``source`` at ``point_in_time`` into the new server ``target`` (never over the source).
         ``geo`` (GeoRestore, into the paired region) needs a source created with geo-redundant backups: a
@@ -293,11 +332,13 @@ class DatabaseAdapter:
         }
         body = {"location": location, "properties": properties}
         result = self.create_from(
-            target, resource_group, body, source=source, run_id=run_id, action="restore server"
+            target, resource_group, body, source=source, run_id=run_id, action="restore server", wait=wait
         )
         return {**result, "point_in_time": properties["pointInTimeUTC"]}
 
-    def create_empty(self, target: str, resource_group: str, *, location: str, run_id: str) -> dict[str, Any]:
+    def create_empty(
+        self, target: str, resource_group: str, *, location: str, run_id: str, wait: float | None = None
+    ) -> dict[str, Any]:
         """A new, empty server ``target`` (createMode Default, PostgreSQL 15) whose administrator is the
         user of the database secret, with its password (read from Key Vault here, sent only to ARM): a
         pg_restore into it logs in as the app's checks do. Idempotent as ``create_from``."""
@@ -317,7 +358,7 @@ class DatabaseAdapter:
             },
         }
         return self.create_from(
-            target, resource_group, body, source="", run_id=run_id, action="create server"
+            target, resource_group, body, source="", run_id=run_id, action="create server", wait=wait
         )
 
     def start(self, name: str, resource_group: str) -> dict[str, Any]:

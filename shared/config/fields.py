@@ -358,6 +358,11 @@ FIELDS: dict[str, Field] = {
         "Job image of the monthly proof's pg_restore (PostgreSQL 15 tools).",
     ),
     "LTR_RESTORE_DEADLINE_MINUTES": Field(_float, "60", "The proof's pg_restore job must exit within this."),
+    "SERVER_CREATE_DEADLINE_MINUTES": Field(
+        _float,
+        "180",
+        "A server Continuity creates (a restore, a replica, a scratch server) must be Ready within this.",
+    ),
     # the stuck-run watchdog
     "RUN_DEADLINES_MINUTES": Field(
         _run_deadlines,

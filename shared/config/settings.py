@@ -139,6 +139,7 @@ class Settings:
     ltr_proof_schedule: str = "0 0 5 1 * *"
     ltr_restore_image: str = "continuity-pg-restore:15"
     ltr_restore_deadline_minutes: float = 60.0
+    server_create_deadline_minutes: float = 180.0
     # the stuck-run watchdog
     run_deadlines_minutes: str = "*=120"
     watchdog_schedule: str | None = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import psycopg
 import pytest
@@ -11,7 +12,7 @@ import pytest
 from sandbox.client import SandboxClient
 from shared import names
 from tests.polling import until
-from tests.support.activities import Activity
+from tests.support.activities import Activity, app_environment
 
 pytestmark = pytest.mark.sandbox
 
@@ -79,38 +80,32 @@ def test_deleting_a_group_continuity_did_not_create_is_refused(act: Activity, sa
     assert act(names.CONTAINERS_GET_GROUP, group=blue)["state"] == "Running"
 
 
-def test_jobs_run_to_completion_once_per_run(act: Activity, sandbox: SandboxClient) -> None:
-    ok_job, failing_job = f"ci-qlp-job-{uuid.uuid4().hex[:6]}", f"ci-qlp-job-{uuid.uuid4().hex[:6]}"
-    try:
-        ok = act(
-            names.CONTAINERS_RUN_JOB,
-            group=ok_job,
-            image=IMAGE.replace("1.0.0", "migrate-1"),
-            run_id="it-job-1",
-            timeout_seconds=60,
-        )
-        again = act(
-            names.CONTAINERS_RUN_JOB,
-            group=ok_job,
-            image=IMAGE.replace("1.0.0", "migrate-1"),
-            run_id="it-job-1",
-            timeout_seconds=60,
-        )
-        assert (ok["exit_code"], ok["succeeded"], again["exit_code"]) == (0, True, 0)
-        failed = act(
-            names.CONTAINERS_RUN_JOB,
-            group=failing_job,
-            image=IMAGE.replace("1.0.0", "migrate-fail"),
-            run_id="it-job-2",
-            timeout_seconds=60,
-        )
-        assert (failed["exit_code"], failed["succeeded"]) == (1, False)
-        with pytest.raises(
-            Exception, match=rf"^precondition: run job in container group {ok_job}: .*another run"
-        ):
-            act(names.CONTAINERS_RUN_JOB, group=ok_job, image=IMAGE, run_id="it-job-3")
-    finally:
-        for job in (ok_job, failing_job):
-            act(names.CONTAINERS_DELETE_GROUP, group=job)
+def test_jobs_run_to_completion_once_per_run(sandbox: SandboxClient, sandbox_values: dict[str, str]) -> None:
+    """The job runner behind the long-term proof's restore job (shared/azure/containers.py run_job)."""
+    from shared.azure import runtime
+
+    ok_job, failing_job, long_job = (f"ci-qlp-job-{uuid.uuid4().hex[:6]}" for _ in range(3))
+    rg = sandbox.endpoints["resource_groups"]["primary"]
+    with app_environment(sandbox_values):
+        jobs = runtime.containers()
+
+        def run(group: str, tag: str, run_id: str, **kw: Any) -> dict[str, Any]:
+            spec = {"image": IMAGE.replace("1.0.0", tag)}
+            return jobs.run_job(group, rg, spec, location="uksouth", run_id=run_id, **kw)
+
+        try:
+            serving = run(long_job, "1.0.0", "it-job-0", wait=1)  # a process that never exits
+            assert serving["pending"] is True and "still Running after 1 s; call again" in serving["message"]
+            ok, again = run(ok_job, "migrate-1", "it-job-1"), run(ok_job, "migrate-1", "it-job-1")
+            assert (ok["exit_code"], ok["succeeded"], again["exit_code"]) == (0, True, 0)
+            failed = run(failing_job, "migrate-fail", "it-job-2")
+            assert (failed["exit_code"], failed["succeeded"]) == (1, False)
+            with pytest.raises(
+                Exception, match=rf"^precondition: run job in container group {ok_job}: .*another run"
+            ):
+                run(ok_job, "1.0.0", "it-job-3")
+        finally:
+            for job in (ok_job, failing_job, long_job):
+                jobs.delete(job, rg)
     with psycopg.connect(str(sandbox.endpoints["database_url"])) as conn:
         assert conn.execute("select version from schema_version").fetchall() == [(1,)]

@@ -142,8 +142,14 @@ def test_restore_check_stop_start_delete_a_scratch_server(act: Activity, sandbox
         assert act(names.DATABASE_RUN_CHECKS, server=target, checks=checks)["passed"] is True
         stopped = [act(names.DATABASE_STOP_SERVER, server=target) for _ in range(2)]
         assert [s["changed"] for s in stopped] == [True, False] and stopped[1]["state"] == "Stopped"
+        # a call finding its server not Ready waits its budget (here none), then answers pending
+        waiting = act(names.DATABASE_RESTORE_SERVER, **params, wait_seconds=0)
+        assert (waiting["pending"], waiting["state"], waiting["created"]) == (True, "Stopped", False)
+        assert "still Stopped after 0 s; call again" in waiting["message"]
         started = [act(names.DATABASE_START_SERVER, server=target) for _ in range(2)]
         assert [s["changed"] for s in started] == [True, False] and started[1]["state"] == "Ready"
+        ready = act(names.DATABASE_RESTORE_SERVER, **params)
+        assert "pending" not in ready and ready["state"] == "Ready" and not ready["created"]
     finally:
         deleted = act(names.DATABASE_DELETE_SERVER, server=target)
     assert deleted["deleted"] is True

@@ -183,3 +183,44 @@ def test_with_no_primary_the_test_is_refused_and_pages_and_nothing_is_created() 
         assert activity not in ctx.names()
     paged = [p for p in ctx.payloads(names.NOTIFY_SEND) if p.get("page")]
     assert [p["event"] for p in paged] == ["refused"]
+
+
+# ---- a restore that takes longer than one activity call may wait (shared/waits.py) -------------------------
+def test_a_restore_still_provisioning_is_looked_at_again_until_it_is_ready() -> None:
+    calls = {"n": 0}
+
+    def restore(p: dict[str, Any]) -> dict[str, Any]:
+        calls["n"] += 1
+        view = {"server": p["target"], "created": calls["n"] == 1}
+        if calls["n"] < 4:  # Azure still provisioning it: each call waited its budget
+            return {**view, "state": "Provisioning", "pending": True}
+        return {**view, "state": "Ready", "point_in_time": p["point_in_time"]}
+
+    ctx, _, report = _run(**{names.DATABASE_RESTORE_SERVER: restore})
+    assert report["status"] == "succeeded", report["summary"]
+    assert calls["n"] == 4
+    restores = ctx.payloads(names.DATABASE_RESTORE_SERVER)
+    assert len({p["target"] for p in restores}) == 1  # the same server each time, never a second one
+    assert report["measurements"]["restore_seconds"] >= 3 * 30  # the wait is in the time to restore
+
+
+def test_a_restore_that_never_gets_ready_fails_at_the_deadline_and_still_tears_down() -> None:
+    inp = {
+        "run_id": "restore-test-qlp",
+        "settings": backup_settings(server_create_deadline_minutes="5"),
+        "trigger": {"kind": "timer"},
+    }
+    ctx = FakeContext(inp, {})
+    estate = FakeEstate(lambda: ctx.current_utc_datetime, "home")
+
+    def restore(p: dict[str, Any]) -> dict[str, Any]:
+        estate.servers.add(p["target"])  # it exists, provisioning, and is never Ready
+        return {"server": p["target"], "state": "Provisioning", "pending": True}
+
+    ctx.activities.update(estate.activities())
+    ctx.activities[names.DATABASE_RESTORE_SERVER] = restore
+    report = _drive(ctx)
+    assert report["status"] == "failed"
+    step = next(s for s in report["steps"] if s["name"] == "restore")
+    assert step["outcome"] == "failed" and "still Provisioning after 300 s" in step["detail"]
+    assert estate.servers == set()  # the scratch server is deleted all the same
