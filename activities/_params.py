@@ -10,6 +10,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from shared import waits
 from shared.errors import PermanentError
 
 log = logging.getLogger("continuity.activities")
@@ -46,6 +47,11 @@ class Params:
         if value not in options:
             raise self._bad(key, "must be one of " + ", ".join(options))
         return str(value)
+
+    def wait(self) -> float:
+        """How long this call may wait for the Azure operation it started or found (``wait_seconds``, at
+        most shared.waits ACTIVITY_WAIT_SECONDS); still going then, the activity answers ``pending``."""
+        return waits.budget(self.number("wait_seconds", waits.ACTIVITY_WAIT_SECONDS))
 
     def number(self, key: str, default: float) -> float:
         value = self.data.get(key, default)

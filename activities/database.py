@@ -14,7 +14,7 @@ import azure.durable_functions as df
 
 from activities._params import Params, done
 from activities.registry import activity
-from shared import names, waits
+from shared import names
 from shared.azure import runtime
 from shared.config import current_settings
 
@@ -125,12 +125,6 @@ def database_promote_replica(params: dict[str, Any]) -> dict[str, Any]:
     return done(p.activity, runtime.database().promote(name, rg, mode=mode, operation=operation))
 
 
-def _wait(p: Params) -> float:
-    """How long this call waits for the server to be Ready (``wait_seconds``, at most shared.waits
-    ACTIVITY_WAIT_SECONDS); still provisioning then, it answers ``pending`` (the plan calls again)."""
-    return waits.budget(p.number("wait_seconds", waits.ACTIVITY_WAIT_SECONDS))
-
-
 def _target(p: Params) -> tuple[str, str, str, str, str, str]:
     settings = current_settings()
     source, source_rg = _server(p, "source")
@@ -147,7 +141,7 @@ def database_create_replica(params: dict[str, Any]) -> dict[str, Any]:
     p = Params(names.DATABASE_CREATE_REPLICA, params)
     source, source_rg, target, rg, location, run_id = _target(p)
     result = runtime.database().create_replica(
-        source, source_rg, target, rg, location=location, run_id=run_id, wait=_wait(p)
+        source, source_rg, target, rg, location=location, run_id=run_id, wait=p.wait()
     )
     return done(p.activity, result)
 
@@ -168,7 +162,7 @@ def database_restore_server(params: dict[str, Any]) -> dict[str, Any]:
         geo=p.flag("geo"),
         location=location,
         run_id=run_id,
-        wait=_wait(p),
+        wait=p.wait(),
     )
     return done(p.activity, result)
 

@@ -11,7 +11,7 @@ import azure.durable_functions as df
 
 from activities._params import Params, done
 from activities.registry import activity
-from shared import names, waits
+from shared import names
 from shared.azure import runtime
 from shared.config import current_settings
 from shared.reports import redact
@@ -34,8 +34,9 @@ def database_create_empty_server(params: dict[str, Any]) -> dict[str, Any]:
     target = p.text("target")
     rg = _resource_group(p, target)
     location = p.opt_text("location") or current_settings().region_of_resource_group(rg)
-    wait = waits.budget(p.number("wait_seconds", waits.ACTIVITY_WAIT_SECONDS))
-    made = runtime.database().create_empty(target, rg, location=location, run_id=p.text("run_id"), wait=wait)
+    made = runtime.database().create_empty(
+        target, rg, location=location, run_id=p.text("run_id"), wait=p.wait()
+    )
     return done(p.activity, made)
 
 
@@ -64,7 +65,7 @@ def ltr_restore_job(params: dict[str, Any]) -> dict[str, Any]:
         spec,
         location=settings.region_of_resource_group(rg),
         run_id=p.text("run_id"),
-        wait=waits.budget(p.number("wait_seconds", waits.ACTIVITY_WAIT_SECONDS)),
+        wait=p.wait(),
         secure_values={"ARCHIVE_URL": sas},
     )
     if result.get("pending"):
