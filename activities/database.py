@@ -169,15 +169,17 @@ def database_restore_server(params: dict[str, Any]) -> dict[str, Any]:
 
 @activity(bp, names.DATABASE_START_SERVER)
 def database_start_server(params: dict[str, Any]) -> dict[str, Any]:
+    """Start a server; already Ready is success; ``pending`` while it is still Starting."""
     p = Params(names.DATABASE_START_SERVER, params)
-    return done(p.activity, runtime.database().start(*_server(p)))
+    return done(p.activity, runtime.database().start(*_server(p), wait=p.wait()))
 
 
 @activity(bp, names.DATABASE_STOP_SERVER)
 def database_stop_server(params: dict[str, Any]) -> dict[str, Any]:
-    """Stop (fence) a server; never deletes it. Already stopped is success."""
+    """Stop (fence) a server; never deletes it. Already stopped is success; ``pending`` while it is still
+    Stopping."""
     p = Params(names.DATABASE_STOP_SERVER, params)
-    return done(p.activity, runtime.database().stop(*_server(p)))
+    return done(p.activity, runtime.database().stop(*_server(p), wait=p.wait()))
 
 
 @activity(bp, names.DATABASE_DELETE_SERVER)

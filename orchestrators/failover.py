@@ -21,7 +21,16 @@ import azure.durable_functions as df
 
 from orchestrators import switchover, tiers
 from orchestrators.steps import check_pool, failover_preconditions, rows_missing, verify_app
-from orchestrators.toolkit import COMPLETED, DRY_RUN, REFUSED, End, Gen, Run, StepFailed
+from orchestrators.toolkit import (
+    COMPLETED,
+    DRY_RUN,
+    POWER_DEADLINE_SECONDS,
+    REFUSED,
+    End,
+    Gen,
+    Run,
+    StepFailed,
+)
 from shared import names, policy
 from shared.models import Decision, ProbeSnapshot, ReplicaLag, parse_time, seconds_between
 
@@ -399,7 +408,10 @@ class Failover:
         if decision.is_("skip"):
             return decision.reason
         try:
-            result = yield from run.act(names.DATABASE_STOP_SERVER, {"server": self.primary})
+            stop = {"server": self.primary}
+            result = yield from run.act_long(
+                names.DATABASE_STOP_SERVER, stop, deadline_seconds=POWER_DEADLINE_SECONDS
+            )
         except Exception as exc:
             run.record.warn(f"fence failed: {self.primary} could not be stopped ({exc}); stop it by hand")
             return run.record.warnings[-1]

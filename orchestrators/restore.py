@@ -17,7 +17,17 @@ from typing import Any
 import azure.durable_functions as df
 
 from orchestrators.steps import await_probe
-from orchestrators.toolkit import AWAITING_APPROVAL, COMPLETED, FAILED, REFUSED, End, Gen, Json, Run
+from orchestrators.toolkit import (
+    AWAITING_APPROVAL,
+    COMPLETED,
+    FAILED,
+    POWER_DEADLINE_SECONDS,
+    REFUSED,
+    End,
+    Gen,
+    Json,
+    Run,
+)
 from shared import names, policy
 from shared.config import Settings
 from shared.models import parse_time, seconds_between
@@ -160,7 +170,10 @@ def switch(run: Run, primary: policy.Primary, target: str) -> Gen:
             run, probe, attempts=VERIFY_ATTEMPTS, interval=VERIFY_INTERVAL_SECONDS, failure=failure
         )
         yield from run.step(name, checked)
-    yield from run.step("stop-old-server", run.act(names.DATABASE_STOP_SERVER, primary.address()))
+    stop = run.act_long(
+        names.DATABASE_STOP_SERVER, primary.address(), deadline_seconds=POWER_DEADLINE_SECONDS
+    )
+    yield from run.step("stop-old-server", stop)
     run.resource(old_server_state="stopped (kept, not deleted)", serving_server=target)
     if primary.replica:
         note = f"{primary.replica} still follows {primary.server}: rebuild the replica from {target}"

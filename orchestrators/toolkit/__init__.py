@@ -15,7 +15,7 @@ A plan in ten lines::
         return End("succeeded", f"backup {made.get('name')} of {primary.server} taken")
 """
 
-from orchestrators.toolkit.calls import Calls, Gen, Json, Read, RetryPolicy
+from orchestrators.toolkit.calls import POWER_DEADLINE_SECONDS, Calls, Gen, Json, Read, RetryPolicy
 from orchestrators.toolkit.record import RunRecord, iso
 from orchestrators.toolkit.run import (
     APPROVAL,
@@ -39,6 +39,7 @@ __all__ = [
     "COMPLETED",
     "DRY_RUN",
     "FAILED",
+    "POWER_DEADLINE_SECONDS",
     "REFUSED",
     "SIGNAL",
     "STARTED",

@@ -22,6 +22,7 @@ Read = tuple[str, Json]  # (activity name, input)
 T = TypeVar("T")
 OBSERVE_ATTEMPTS = 2
 LOOK_AGAIN_SECONDS = 30.0  # between two calls of an activity that answered ``pending``
+POWER_DEADLINE_SECONDS = 1800.0  # a server's start or stop (minutes on Azure) must be done within this
 
 
 def error_text(exc: BaseException) -> str:

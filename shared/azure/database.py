@@ -361,30 +361,41 @@ class DatabaseAdapter:
             target, resource_group, body, source="", run_id=run_id, action="create server", wait=wait
         )
 
-    def start(self, name: str, resource_group: str) -> dict[str, Any]:
-        return self._power(name, resource_group, "start", "Ready")
+    def start(self, name: str, resource_group: str, *, wait: float | None = None) -> dict[str, Any]:
+        return self._power(name, resource_group, "start", "Ready", "Starting", wait)
 
-    def stop(self, name: str, resource_group: str) -> dict[str, Any]:
-        return self._power(name, resource_group, "stop", "Stopped")
+    def stop(self, name: str, resource_group: str, *, wait: float | None = None) -> dict[str, Any]:
+        return self._power(name, resource_group, "stop", "Stopped", "Stopping", wait)
 
-    def _power(self, name: str, resource_group: str, verb: str, target_state: str) -> dict[str, Any]:
+    def _power(
+        self, name: str, resource_group: str, verb: str, target_state: str, moving: str, wait: float | None
+    ) -> dict[str, Any]:
+        """Start or stop ``name``; idempotent. Waits at most ``wait`` seconds (shared.waits) for
+        ``target_state``, then answers ``pending``; a later call that finds it ``moving`` (Starting,
+        Stopping) waits again instead of asking a second time."""
+        seconds = waits.budget(wait)
         before = self.get(name, resource_group)
-        if (before["state"] or "").lower() == target_state.lower():
+        state = (before["state"] or "").lower()
+        if state == target_state.lower():
             return {
                 "server": name,
                 "state": before["state"],
                 "changed": False,
                 "message": f"{name} already {target_state}",
             }
-        with translated(f"{verb} server", name):
-            getattr(self._servers, f"begin_{verb}")(resource_group, name).result()
-        after = self.get(name, resource_group)
-        return {
-            "server": name,
-            "state": after["state"],
-            "changed": True,
-            "message": f"{verb}: {name} is {after['state']}",
-        }
+        if state != moving.lower():
+            with translated(f"{verb} server", name):
+                getattr(self._servers, f"begin_{verb}")(resource_group, name).wait(timeout=seconds)
+            seconds = 0.0  # this call has waited already
+        reached, after = waits.wait_until(
+            lambda: self.get(name, resource_group),
+            lambda s: (s["state"] or "").lower() == target_state.lower(),
+            seconds,
+        )
+        view = {"server": name, "state": after["state"], "changed": True}
+        if not reached:
+            return waits.pending(view, f"{verb} server {name}", waits.budget(wait))
+        return {**view, "message": f"{verb}: {name} is {after['state']}"}
 
     def delete(self, name: str, resource_group: str) -> dict[str, Any]:
         """Delete a server Continuity created; already gone is success; any other server is refused."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -42,3 +43,52 @@ def test_a_wait_reads_until_done_or_the_time_is_up(monkeypatch: pytest.MonkeyPat
         still["pending"] is True
         and still["message"] == "restore server s1: still Updating after 240 s; call again"
     )
+
+
+# ---- a server's start or stop (shared/azure/database.py) --------------------------------------------------
+class Poller:
+    def __init__(self, calls: list[Any]) -> None:
+        self.calls = calls
+
+    def wait(self, timeout: float | None = None) -> None:
+        self.calls.append(("wait", timeout))
+
+
+class Servers:
+    def __init__(self, calls: list[Any]) -> None:
+        self.calls = calls
+
+    def begin_stop(self, rg: str, name: str) -> Poller:
+        self.calls.append(("begin_stop", name))
+        return Poller(self.calls)
+
+
+def adapter(states: list[str], calls: list[Any]) -> Any:
+    from shared.azure.database import DatabaseAdapter
+
+    class Fake(DatabaseAdapter):
+        _servers = Servers(calls)  # type: ignore[assignment]
+
+        def __init__(self) -> None:
+            pass
+
+        def get(self, name: str, resource_group: str) -> dict[str, Any]:
+            return {"name": name, "state": states.pop(0) if len(states) > 1 else states[0]}
+
+    return Fake()
+
+
+def test_a_stop_is_asked_once_and_a_later_call_waits_for_it() -> None:
+    calls: list[Any] = []
+    first = adapter(["Ready", "Stopping"], calls).stop("db1", "rg", wait=0)
+    assert first["pending"] is True and first["state"] == "Stopping"
+    assert calls == [("begin_stop", "db1"), ("wait", 0.0)]  # asked once, waited the budget
+    calls.clear()
+    again = adapter(["Stopping", "Stopped"], calls).stop("db1", "rg", wait=5)
+    assert calls == [] and again == {
+        "server": "db1",
+        "state": "Stopped",
+        "changed": True,
+        "message": again["message"],
+    }
+    assert adapter(["Stopped"], calls).stop("db1", "rg")["changed"] is False and calls == []
