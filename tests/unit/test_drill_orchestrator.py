@@ -404,12 +404,6 @@ def test_a_preempted_drill_that_leaves_a_resource_behind_pages() -> None:
     assert [p["page"] for p in ctx.payloads(names.NOTIFY_SEND)][-1] is True
 
 
-def test_the_restore_test_itself_is_not_preempted() -> None:
-    from orchestrators import restore_test
-
-    assert "proceed" not in restore_test.restore_test_plan.__code__.co_varnames  # it runs to its end
-
-
 def test_a_failover_queued_while_the_drill_group_is_probed_stops_the_wait_at_the_next_probe() -> None:
     down = {"ok": False, "status": 503}
 
