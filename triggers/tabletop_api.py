@@ -22,6 +22,7 @@ import azure.functions as func
 
 from shared import names, policy
 from shared.azure import runtime
+from shared.config import current_settings
 from triggers.api import endpoint
 from triggers.web import BadRequest, Body, Field, actor_of, json_response, run_id_of
 
@@ -124,7 +125,10 @@ def answer(iid: str, answers: dict[int, str], by: str) -> dict[str, Any]:
     now = datetime.now(UTC)
     name = f"{DOCUMENT}{now:%Y%m%dt%H%M%S%f}-{uuid.uuid4().hex[:6]}.json"
     sub = {"drill": iid, "by": by, "at": now.isoformat(), "answers": {str(n): t for n, t in answers.items()}}
-    written = runtime.storage().write_document(iid, name, json.dumps(sub, ensure_ascii=False))
+    kept = current_settings().compliance_retention_years  # as long as the drill's report
+    written = runtime.storage().write_document(
+        iid, name, json.dumps(sub, ensure_ascii=False), retain_years=kept
+    )
     return {**tabletop_view(iid), "recorded": sorted(answers), "by": by, "document": written["blob"]}
 
 

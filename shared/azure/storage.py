@@ -192,10 +192,13 @@ class StorageAdapter:
             "reason": "",
         }
 
-    def write_document(self, run_id: str, name: str, text: str) -> dict[str, Any]:
+    def write_document(
+        self, run_id: str, name: str, text: str, *, retain_years: int | None = None
+    ) -> dict[str, Any]:
         """Write a Markdown or JSON document beside a run's report (``runs/<run_id>/<name>``: an incident's
-        post-mortem draft, a drill's tabletop answers). Written once: when it exists, the one written first
-        is kept (a retried activity converges)."""
+        post-mortem draft, a drill's tabletop answers), kept as long as the report when ``retain_years``
+        is given (``retain_until`` metadata). Written once: when it exists, the one written first is kept
+        (a retried activity converges)."""
         with SDK_IMPORT_LOCK:
             from azure.storage.blob import ContentSettings
 
@@ -210,7 +213,8 @@ class StorageAdapter:
         settings = ContentSettings(content_type=f"{media}; charset=utf-8")
         with translated("write document", blob_name):
             try:
-                blob.upload_blob(text, overwrite=False, content_settings=settings)
+                metadata = {"run_id": run_id, **_retention(retain_years)}
+                blob.upload_blob(text, overwrite=False, content_settings=settings, metadata=metadata)
                 written = True
             except Exception as exc:  # already written (a retry): keep the first
                 if getattr(exc, "status_code", None) != 409:
@@ -244,10 +248,15 @@ def _report_metadata(run_id: str, report: dict[str, Any], retain_years: int | No
         value = str(report.get(key) or "")
         if value and value.isascii():
             metadata[key] = value
-    if retain_years:
-        until = dt.datetime.now(dt.UTC) + dt.timedelta(days=365 * retain_years + retain_years // 4)
-        metadata["retain_until"] = until.date().isoformat()
-    return metadata
+    return {**metadata, **_retention(retain_years)}
+
+
+def _retention(retain_years: int | None) -> dict[str, str]:
+    """``retain_until`` (blob metadata) for evidence kept ``retain_years``; nothing when not given."""
+    if not retain_years:
+        return {}
+    until = dt.datetime.now(dt.UTC) + dt.timedelta(days=365 * retain_years + retain_years // 4)
+    return {"retain_until": until.date().isoformat()}
 
 
 def _written(url: str, json_blob: str, metadata: dict[str, str]) -> dict[str, Any]:

@@ -40,8 +40,9 @@ class Storage:
         kept = self.documents.items()
         return sorted((n, t) for (r, n), t in kept if r == run_id and n.startswith(starting))
 
-    def write_document(self, run_id: str, name: str, text: str) -> dict[str, Any]:
+    def write_document(self, run_id: str, name: str, text: str, *, retain_years: int) -> dict[str, Any]:
         assert (run_id, name) not in self.documents  # written once
+        assert retain_years == 7  # kept as long as the drill's report (the compliance retention)
         self.documents[(run_id, name)] = text
         return {"blob": f"runs/{run_id}/{name}", "written": True}
 
