@@ -152,6 +152,7 @@ class Router:
         self._listener: Listener | None = None
         self._probe_task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
+        self._closing = False
 
     # ---- configuration and health ----------------------------------------------------------------
     def set_config(self, config: RouterConfig) -> None:
@@ -189,7 +190,9 @@ class Router:
         return max(min(intervals, default=1.0), 0.1)
 
     async def _probe_loop(self) -> None:
-        while True:
+        # ends on ``_closing`` too: Python 3.11's wait_for can swallow a cancellation that arrives as the
+        # event it waits on is set (a config applied at that moment), and the loop would then never end
+        while not self._closing:
             self._wake.clear()
             await self.probe_all()
             with contextlib.suppress(TimeoutError):
@@ -260,6 +263,8 @@ class Router:
         return self._listener.port if self._listener else 0
 
     async def close(self) -> None:
+        self._closing = True
+        self._wake.set()
         if self._probe_task is not None:
             self._probe_task.cancel()
             await asyncio.gather(self._probe_task, return_exceptions=True)

@@ -154,3 +154,19 @@ async def _serves(session: aiohttp.ClientSession, url: str, name: str) -> bool:
 
 async def _status(session: aiohttp.ClientSession, url: str, status: int) -> bool:
     return (await get(session, url + "/"))[0] == status
+
+
+def test_close_ends_the_probe_loop_even_when_a_config_lands_as_it_is_cancelled() -> None:
+    """Python 3.11's wait_for returns instead of raising when the event it waits on was set just before
+    the cancellation: the probe loop must end all the same (a hang here once stopped a CI run)."""
+
+    async def main() -> None:
+        router = Router(seed=7)
+        await router.start()
+        await asyncio.sleep(0.05)  # the loop has probed and waits on its wake event
+        router.set_config(RouterConfig(route_group=None))
+        await asyncio.sleep(0)  # the event's waiter has its result; wait_for has not resumed yet
+        await asyncio.wait_for(router.close(), timeout=5)
+
+    for _ in range(20):
+        asyncio.run(main())
