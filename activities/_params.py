@@ -49,9 +49,9 @@ class Params:
         return str(value)
 
     def wait(self) -> float:
-        """How long this call may wait for the Azure operation it started or found (``wait_seconds``, at
-        most shared.waits ACTIVITY_WAIT_SECONDS); still going then, the activity answers ``pending``."""
-        return waits.budget(self.number("wait_seconds", waits.ACTIVITY_WAIT_SECONDS))
+        """How long this call may wait for the Azure operation it started or found (``wait_seconds``; the
+        adapter bounds it by shared.waits ACTIVITY_WAIT_SECONDS); still going then, ``pending``."""
+        return self.number("wait_seconds", waits.ACTIVITY_WAIT_SECONDS)
 
     def number(self, key: str, default: float) -> float:
         value = self.data.get(key, default)

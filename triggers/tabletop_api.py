@@ -109,8 +109,11 @@ def submissions_of(iid: str) -> list[dict[str, Any]]:
     return out
 
 
-def tabletop_view(iid: str) -> dict[str, Any]:
-    report, checklist = checklist_of(iid)
+def tabletop_view(
+    iid: str, found: tuple[dict[str, Any], list[dict[str, Any]]] | None = None
+) -> dict[str, Any]:
+    """The tabletop as it stands; ``found``: the report and checklist already read (``checklist_of``)."""
+    report, checklist = found or checklist_of(iid)
     record = policy.tabletop_record(checklist, submissions_of(iid))
     proved = list((report.get("tabletop") or {}).get("proved") or [])
     return {"drill": iid, "status": report.get("status"), "proved": proved, **record}
@@ -118,7 +121,8 @@ def tabletop_view(iid: str) -> dict[str, Any]:
 
 def answer(iid: str, answers: dict[int, str], by: str) -> dict[str, Any]:
     """Record one submission (after the checklist allows each item); the tabletop as it now stands."""
-    _, checklist = checklist_of(iid)
+    found = checklist_of(iid)
+    checklist = found[1]
     beyond = [n for n in answers if n > len(checklist)]
     if beyond:
         raise BadRequest(f"answers.{beyond[0]}", f"the checklist has {len(checklist)} items")
@@ -129,7 +133,8 @@ def answer(iid: str, answers: dict[int, str], by: str) -> dict[str, Any]:
     written = runtime.storage().write_document(
         iid, name, json.dumps(sub, ensure_ascii=False), retain_years=kept
     )
-    return {**tabletop_view(iid), "recorded": sorted(answers), "by": by, "document": written["blob"]}
+    view = tabletop_view(iid, found)  # the report read once: a submission never changes it
+    return {**view, "recorded": sorted(answers), "by": by, "document": written["blob"]}
 
 
 async def _answered(iid: str, work: Any) -> func.HttpResponse:

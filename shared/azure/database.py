@@ -391,6 +391,7 @@ class DatabaseAdapter:
             lambda: self.get(name, resource_group),
             lambda s: (s["state"] or "").lower() == target_state.lower(),
             seconds,
+            first=before if state == moving.lower() else None,  # just read: no second GET
         )
         view = {"server": name, "state": after["state"], "changed": True}
         if not reached:

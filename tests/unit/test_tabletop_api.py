@@ -29,10 +29,12 @@ class Storage:
         self.reports: dict[str, dict[str, Any]] = {}
         self.documents: dict[tuple[str, str], str] = {}
         self.broken = False
+        self.report_reads = 0
 
     def read_report(self, run_id: str) -> dict[str, Any]:
         if self.broken:
             raise RuntimeError("storage unreachable")
+        self.report_reads += 1
         report = self.reports.get(run_id)
         return {"run_id": run_id, "found": report is not None, "report": report, "events": []}
 
@@ -84,6 +86,7 @@ def get(iid: str = DRILL) -> tuple[int, Any]:
 def test_answers_are_kept_beside_the_report_with_who_gave_them(storage: Storage) -> None:
     status, out = post({"answers": {"1": "The Key Vault alert, 09:12, on-call", "3": "Sign-in logs: SecOps"}})
     assert status == 200, out
+    assert storage.report_reads == 1  # the report is read once for a submission
     assert (out["recorded"], out["by"]) == ([1, 3], "ops@example.com")
     assert out["answered"] == 2 and out["open"] == [2, 4, 5, 6] and out["proved"] == ["qlp_app revoked"]
     (doc,) = storage.documents

@@ -78,7 +78,8 @@ def adapter(states: list[str], calls: list[Any]) -> Any:
     return Fake()
 
 
-def test_a_stop_is_asked_once_and_a_later_call_waits_for_it() -> None:
+def test_a_stop_is_asked_once_and_a_later_call_waits_for_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(waits, "POLL_SECONDS", 0.01)
     calls: list[Any] = []
     first = adapter(["Ready", "Stopping"], calls).stop("db1", "rg", wait=0)
     assert first["pending"] is True and first["state"] == "Stopping"
